@@ -1,0 +1,183 @@
+# Pillarbox - one Makefile for both boards, the tests and the size report.
+#
+#   make run     build the ARM image and boot it under QEMU (console on this terminal)
+#   make sim     build the firmware as a Linux process: build/sim/pillarbox-sim
+#   make test    unit, power-loss, fuzz-smoke, end-to-end (sim) and QEMU boot tests
+#   make size    text/data/bss of the ARM image against the board's budgets
+#   make bench   (later issues) side by side with Postfix/Dovecot
+#
+# Every target first installs what is missing (Debian packages, then lwIP and
+# wolfSSL as source from Debian's source packages into build/deps/).
+
+.SUFFIXES:
+.DELETE_ON_ERROR:
+SHELL := /bin/bash
+
+B     := build
+DEPS  := $(B)/deps
+LWIP  := $(DEPS)/lwip
+WOLF  := $(DEPS)/wolfssl
+
+PKG_STAMP  := $(B)/.packages
+DEPS_STAMP := $(DEPS)/.fetched
+
+# ---------------------------------------------------------------- sources ---
+
+LWIP_SRC := $(addprefix $(LWIP)/src/core/, \
+	altcp.c altcp_alloc.c altcp_tcp.c def.c dns.c inet_chksum.c init.c ip.c \
+	mem.c memp.c netif.c pbuf.c raw.c stats.c sys.c tcp.c tcp_in.c tcp_out.c \
+	timeouts.c udp.c) \
+	$(addprefix $(LWIP)/src/core/ipv4/, \
+	autoip.c dhcp.c etharp.c icmp.c igmp.c ip4.c ip4_addr.c ip4_frag.c) \
+	$(addprefix $(LWIP)/src/core/ipv6/, \
+	dhcp6.c ethip6.c icmp6.c inet6.c ip6.c ip6_addr.c ip6_frag.c mld6.c nd6.c) \
+	$(LWIP)/src/netif/ethernet.c
+
+# wolfSSL: TLS 1.2/1.3 client and server, configured by net/user_settings.h.
+# Files whose feature is switched off there compile to nothing.
+WOLF_COMMON := $(addprefix $(WOLF)/src/, \
+	internal.c keys.c ssl.c tls.c tls13.c wolfio.c) \
+	$(addprefix $(WOLF)/wolfcrypt/src/, \
+	aes.c asn.c chacha.c chacha20_poly1305.c coding.c curve25519.c ecc.c \
+	ed25519.c error.c fe_operations.c ge_operations.c hash.c hmac.c kdf.c \
+	logging.c memory.c poly1305.c pwdbased.c random.c rsa.c sha.c sha256.c \
+	sha512.c signature.c sp_int.c wc_encrypt.c wc_port.c wolfmath.c)
+WOLF_HOST := $(WOLF_COMMON) $(WOLF)/wolfcrypt/src/sp_c64.c
+WOLF_ARM  := $(WOLF_COMMON) $(WOLF)/wolfcrypt/src/sp_cortexm.c
+
+# Our code.  main.c holds only main(), so tests can link the rest.
+FW_SRC   := $(filter-out firmware/main.c,$(wildcard firmware/*.c))
+NET_SRC  := $(wildcard net/*.c)
+SIM_SRC  := $(wildcard board/sim/*.c)
+ARM_SRC  := $(wildcard board/mps2-an500/*.c)
+ARM_ASM  := $(wildcard board/mps2-an500/*.S)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+# ------------------------------------------------------------------ flags ---
+
+WARN     := -std=c11 -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
+INC      := -Ihal -Inet -Ifirmware -I$(LWIP)/src/include -I$(WOLF)
+DEFS     := -DWOLFSSL_USER_SETTINGS
+SLIRP_CF := $(shell pkg-config --cflags slirp 2>/dev/null)
+SLIRP_LD := $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
+
+HOST_CC   := gcc
+SIM_OPT   := -O2 -g -DPB_BOARD_SIM
+TEST_OPT  := -O1 -g -DPB_BOARD_SIM -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_CC   := clang
+FUZZ_OPT  := -O1 -g -DPB_BOARD_SIM -DPB_FUZZ -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+
+ARM_PREFIX := arm-none-eabi-
+ARM_CC     := $(ARM_PREFIX)gcc
+ARM_CPU    := -mcpu=cortex-m7 -mthumb -mfloat-abi=soft
+ARM_OPT    := -Os -g $(ARM_CPU) -ffunction-sections -fdata-sections -DPB_BOARD_MPS2 --specs=nano.specs
+ARM_LD     := board/mps2-an500/mps2-an500.ld
+ARM_LDFLAGS := $(ARM_CPU) --specs=nano.specs -nostartfiles -T$(ARM_LD) -Wl,--gc-sections \
+	-Wl,-Map,$(B)/arm/pillarbox.map -Wl,--print-memory-usage
+
+# ------------------------------------------------------- build templates ---
+# $(call variant,NAME,CC,OPTS): object rules for our code and for the
+# dependencies in build/NAME/.  Dependencies build with -w so their warnings
+# never meet our -Werror.
+define variant
+$(B)/$(1)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $$(@D)
+	$(2) $(WARN) $(3) $(INC) $(DEFS) $$(if $$(filter board/sim/%,$$<),-D_GNU_SOURCE $(SLIRP_CF)) -MMD -MP -c $$< -o $$@
+$(B)/$(1)/obj/%.o: %.S | $(DEPS_STAMP)
+	@mkdir -p $$(@D)
+	$(2) $(3) $(INC) -MMD -MP -c $$< -o $$@
+$(B)/$(1)/dep/%.o: $(DEPS)/%.c | $(DEPS_STAMP)
+	@mkdir -p $$(@D)
+	$(2) -w $(filter-out -fsanitize=fuzzer-no-link%,$(3)) -std=gnu11 $(INC) $(DEFS) -c $$< -o $$@
+endef
+
+$(eval $(call variant,sim,$(HOST_CC),$(SIM_OPT)))
+$(eval $(call variant,test,$(HOST_CC),$(TEST_OPT)))
+$(eval $(call variant,fuzz,$(FUZZ_CC),$(FUZZ_OPT)))
+$(eval $(call variant,arm,$(ARM_CC),$(ARM_OPT)))
+
+obj = $(patsubst %.c,$(B)/$(1)/obj/%.o,$(patsubst %.S,$(B)/$(1)/obj/%.o,$(2)))
+dep = $(patsubst $(DEPS)/%.c,$(B)/$(1)/dep/%.o,$(2))
+
+LIBS_HOST := $(SLIRP_LD) -lm
+
+# ------------------------------------------------------------ the targets ---
+
+.PHONY: all sim arm run size test unit fuzz e2e qemu powerloss bench packages deps clean
+
+all: sim arm
+
+packages: $(PKG_STAMP)
+$(PKG_STAMP): tools/install-packages.sh
+	@mkdir -p $(B)
+	tools/install-packages.sh
+	@touch $@
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): tools/fetch-deps.sh tools/deps.sha256 | $(PKG_STAMP)
+	tools/fetch-deps.sh $(DEPS)
+	@touch $@
+
+# --- sim board ---
+SIM_OBJ := $(call obj,sim,$(FW_SRC) $(NET_SRC) $(SIM_SRC) firmware/main.c) \
+	$(call dep,sim,$(LWIP_SRC) $(WOLF_HOST))
+sim: $(B)/sim/pillarbox-sim
+$(B)/sim/pillarbox-sim: $(SIM_OBJ)
+	$(HOST_CC) -o $@ $^ $(LIBS_HOST)
+
+# --- ARM board (MPS2 AN500 under QEMU) ---
+ARM_OBJ := $(call obj,arm,$(FW_SRC) $(NET_SRC) $(ARM_SRC) $(ARM_ASM) firmware/main.c) \
+	$(call dep,arm,$(LWIP_SRC) $(WOLF_ARM))
+arm: $(B)/arm/pillarbox.elf
+$(B)/arm/pillarbox.elf: $(ARM_OBJ) $(ARM_LD)
+	$(ARM_CC) $(ARM_LDFLAGS) -o $@ $(ARM_OBJ) -lc -lgcc
+	@$(ARM_PREFIX)size $@
+
+size: $(B)/arm/pillarbox.elf
+	@tools/size-report.sh $<
+
+QEMU_PORTS := 25 587 465 143 993 110 995 80 443
+PORT_OFFSET ?= 10000
+FLASH ?= $(B)/arm/flash.img
+run: $(B)/arm/pillarbox.elf
+	@echo "Pillarbox on QEMU mps2-an500. Console below; 'poweroff' or Ctrl-A X quits."
+	qemu-system-arm -M mps2-an500 -nographic -monitor none -serial stdio \
+		-semihosting-config enable=on,target=native \
+		-nic user,model=lan9118$(foreach p,$(QEMU_PORTS),$(comma)hostfwd=tcp:127.0.0.1:$(shell echo $$(($(PORT_OFFSET)+$(p))))-:$(p)) \
+		-kernel $< -append "flash=$(FLASH)"
+comma := ,
+
+# --- tests ---
+# Unit tests link everything but main() of the firmware and the sim board,
+# built with AddressSanitizer and UBSan.
+TEST_LIB_OBJ := $(call obj,test,$(FW_SRC) $(NET_SRC) $(SIM_SRC)) \
+	$(call dep,test,$(LWIP_SRC) $(WOLF_HOST))
+$(B)/test/libpb.a: $(TEST_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(B)/test/unit/%: $(B)/test/obj/tests/unit/%.o $(B)/test/libpb.a
+	@mkdir -p $(@D)
+	$(HOST_CC) -fsanitize=address,undefined -o $@ $< $(B)/test/libpb.a -lcmocka $(LIBS_HOST)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/test/unit/%,$(UNIT_SRC))
+
+# Fuzz targets: each links only the modules its parser needs (listed in the
+# target's first line as "// fuzz-links: firmware/console.c ...").
+fuzz_links = $(shell sed -n '1s|^// fuzz-links:||p' $(1))
+$(B)/fuzz/bin/%: tests/fuzz/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(WARN) $(FUZZ_OPT) -fsanitize=fuzzer $(INC) $(DEFS) -o $@ $< $(call fuzz_links,$<)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/bin/%,$(FUZZ_SRC))
+
+test: $(PKG_STAMP) $(DEPS_STAMP)
+	@$(MAKE) --no-print-directory -j$$(nproc) sim $(UNIT_BIN) $(FUZZ_BIN)
+	@$(MAKE) --no-print-directory -j$$(nproc) arm || echo "arm image did not build; QEMU tests will fail"
+	@tests/run.sh
+
+bench:
+	@echo "make bench: nothing to measure yet (services arrive with later issues)"
+
+clean:
+	rm -rf $(B)/sim $(B)/test $(B)/fuzz $(B)/arm
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Install the Debian packages Pillarbox builds and tests with, if missing.
+# Runs "apt-get update" once, only when something has to be installed.
+set -eu
+
+pkgs="gcc make pkg-config dpkg-dev xz-utils ca-certificates
+gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi
+qemu-system-arm libslirp-dev libglib2.0-dev
+clang libclang-rt-14-dev llvm
+libcmocka-dev python3 openssl"
+
+missing=""
+for p in $pkgs; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -n "$missing" ] || exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-packages: missing:$missing" >&2
+    echo "install-packages: run make as root, or install them with apt-get." >&2
+    exit 1
+fi
+echo "install-packages: installing$missing"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
