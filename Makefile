@@ -63,15 +63,15 @@ SLIRP_CF := $(shell pkg-config --cflags slirp 2>/dev/null)
 SLIRP_LD := $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
 
 HOST_CC   := gcc
-SIM_OPT   := -O2 -g -DPB_BOARD_SIM
-TEST_OPT  := -O1 -g -DPB_BOARD_SIM -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SIM_OPT   := -O2 -g -DPB_BOARD_SIM -Iboard/sim
+TEST_OPT  := -O1 -g -DPB_BOARD_SIM -Iboard/sim -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_CC   := clang
-FUZZ_OPT  := -O1 -g -DPB_BOARD_SIM -DPB_FUZZ -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_OPT  := -O1 -g -DPB_BOARD_SIM -Iboard/sim -DPB_FUZZ -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 
 ARM_PREFIX := arm-none-eabi-
 ARM_CC     := $(ARM_PREFIX)gcc
 ARM_CPU    := -mcpu=cortex-m7 -mthumb -mfloat-abi=soft
-ARM_OPT    := -Os -g $(ARM_CPU) -ffunction-sections -fdata-sections -DPB_BOARD_MPS2 --specs=nano.specs
+ARM_OPT    := -Os -g $(ARM_CPU) -Iboard/mps2-an500 -ffunction-sections -fdata-sections -DPB_BOARD_MPS2 --specs=nano.specs
 ARM_LD     := board/mps2-an500/mps2-an500.ld
 ARM_LDFLAGS := $(ARM_CPU) --specs=nano.specs -nostartfiles -T$(ARM_LD) -Wl,--gc-sections \
 	-Wl,-Map,$(B)/arm/pillarbox.map -Wl,--print-memory-usage

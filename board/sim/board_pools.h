@@ -1,0 +1,19 @@
+/*
+ * board_pools.h (sim) - every fixed pool of the firmware, sized for this board.
+ *
+ * The one header per board that sizes memory (lwIP's pools and heap, the
+ * wolfSSL arena, the log ring).  The sim mirrors the reference board so a
+ * pool that runs dry in a test runs dry on the product too.
+ */
+#ifndef BOARD_POOLS_H
+#define BOARD_POOLS_H
+
+#define PB_POOL_TCP_CONNS     40        /* concurrent TCP connections, all services */
+#define PB_POOL_TCP_LISTEN    16        /* listening sockets */
+#define PB_POOL_PBUF          96        /* pbufs in the receive pool */
+#define PB_LWIP_HEAP_BYTES    (256u * 1024u)  /* lwIP heap: TX segments, pbuf_alloc(PBUF_RAM) */
+#define PB_TLS_ARENA_BYTES    (2u * 1024u * 1024u) /* wolfSSL arena: ~40 KiB per TLS session */
+#define PB_LOG_RING_BYTES     (16u * 1024u)   /* console/web log history */
+#define PB_TLS_ARENA_SECTION  /* ordinary .bss on the sim */
+
+#endif
