@@ -180,4 +180,8 @@ bench:
 clean:
 	rm -rf $(B)/sim $(B)/test $(B)/fuzz $(B)/arm
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/sim $(B)/test $(B)/fuzz $(B)/arm -name '*.d' -type f 2>/dev/null)
+
+# Debugging aid: make print-VAR shows a variable.
+print-%:
+	@echo '$($*)'

@@ -56,6 +56,7 @@
 #define IP_FRAG                         1
 #define LWIP_IPV6_FRAG                  1
 #define LWIP_IPV6_REASS                 1
+#define IPV6_FRAG_COPYHEADER            1   /* needed where pointers are 64-bit (the sim) */
 
 /* TCP, sized for mail: a full window keeps a 10 MB message moving */
 #define LWIP_TCP                        1

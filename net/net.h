@@ -12,7 +12,7 @@
 
 #include "lwip/ip_addr.h"
 
-#define NET_HOSTNAME_MAX 63
+#define NET_HOSTNAME_MAX 253
 
 struct net_config {
     bool dhcp;                 /* true: DHCPv4; false: the static values below */

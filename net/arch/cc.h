@@ -4,8 +4,15 @@
 #ifndef PB_ARCH_CC_H
 #define PB_ARCH_CC_H
 
-#include <stdint.h>
+#include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>   /* ssize_t, which lwIP's etharp API uses */
+
+/* Same ssize_t for our -std=c11 code and the gnu11 dependencies. */
+#ifndef SSIZE_MAX
+#define SSIZE_MAX PTRDIFF_MAX
+#endif
 
 /* lwIP calls these; net/lwip_port.c defines them. */
 void lwip_port_assert(const char *msg, const char *file, int line);

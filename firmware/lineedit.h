@@ -1,0 +1,42 @@
+/*
+ * lineedit.h - the console's line editor.
+ *
+ * Turns the UART's byte stream into command lines: echo, backspace/DEL,
+ * ctrl-U (erase line), ctrl-C (abandon line), up/down arrows (history).
+ * CR, LF and CRLF all end a line, so it works on a terminal and on a pipe.
+ * Bytes that are neither printable ASCII/UTF-8 nor an editing key are
+ * ignored; a line longer than LINEEDIT_MAX is cut there (the terminal bell
+ * rings).  No heap: the caller owns the struct.
+ */
+#ifndef LINEEDIT_H
+#define LINEEDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LINEEDIT_MAX  255   /* characters per line */
+#define LINEEDIT_HIST 8     /* remembered lines */
+
+typedef void (*lineedit_write_fn)(void *ctx, const char *s, size_t n);
+
+struct lineedit {
+    char buf[LINEEDIT_MAX + 1];    /* the line being edited, NUL-terminated */
+    size_t len;
+    int esc;                       /* escape-sequence parser state */
+    int last_cr;                   /* previous byte was CR (swallow the LF of CRLF) */
+    char hist[LINEEDIT_HIST][LINEEDIT_MAX + 1];
+    int hist_n;                    /* lines stored */
+    int hist_pos;                  /* -1: editing a new line; else index browsed */
+    lineedit_write_fn write;
+    void *ctx;
+};
+
+/* Start with an empty line; echo goes to write(ctx, ...). */
+void lineedit_init(struct lineedit *le, lineedit_write_fn write, void *ctx);
+
+/* Feed one byte.  Returns 1 when a line is complete: it is in le->buf
+ * (NUL-terminated, without the line ending) until the next call.  Returns
+ * 0 otherwise. */
+int lineedit_feed(struct lineedit *le, uint8_t c);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * main.c - boot and the event loop.
+ *
+ * Boot: board, log and console, settings, TLS and the appliance identity,
+ * network.  Then one loop forever: console input, network frames and
+ * timers, then sleep until the next event (WFI on ARM, poll(2) on the sim).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "console.h"
+#include "hal_board.h"
+#include "hal_reset.h"
+#include "identity.h"
+#include "log.h"
+#include "net.h"
+#include "pb_err.h"
+#include "tls.h"
+#include "version.h"
+
+static struct identity main_identity;
+
+static void main_on_address(const struct net_status *st)
+{
+    char a[IP4ADDR_STRLEN_MAX], g[IP4ADDR_STRLEN_MAX];
+    if (!st->ipv4_up) {
+        log_printf("network: no IPv4 address");
+        return;
+    }
+    ip4addr_ntoa_r(&st->addr, a, sizeof(a));
+    ip4addr_ntoa_r(&st->gateway, g, sizeof(g));
+    log_printf("network: address %s (%s), gateway %s", a,
+               config_get()->net.dhcp ? "DHCP" : "static", g);
+}
+
+int main(int argc, char **argv)
+{
+    int err = hal_board_init(argc, argv);
+    log_init(console_log_sink);
+    log_printf("Pillarbox %s starting on board %s", PB_VERSION, hal_board_name());
+    if (err)
+        log_printf("board: init failed: %s", pb_err_str(err));
+
+    config_init();
+
+    if ((err = tls_init()) != 0)
+        log_printf("tls: init failed: %s", pb_err_str(err));
+    /* UNFINISHED: the key is made anew at every boot until the flash store
+     * can keep it; its fingerprint then stays the same across reboots. */
+    err = identity_generate(config_get()->hostname, &main_identity);
+    if (err)
+        log_printf("identity: could not create the TLS key: %s", pb_err_str(err));
+    else
+        log_printf("identity: TLS certificate for %s, SHA-256 fingerprint %s",
+                   config_get()->hostname, main_identity.fingerprint);
+
+    if ((err = net_init(&config_get()->net, main_on_address)) != 0)
+        log_printf("network: start failed: %s", pb_err_str(err));
+    else
+        log_printf("network: up, asking for an address by %s",
+                   config_get()->net.dhcp ? "DHCP" : "static configuration");
+
+    console_init();
+    for (;;) {
+        int busy = console_poll();
+        net_poll();
+        hal_board_idle(busy ? 0 : net_next_timeout_ms());
+    }
+}

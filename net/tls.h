@@ -1,0 +1,106 @@
+/*
+ * tls.h - TLS as an altcp layer over wolfSSL.
+ *
+ * net/tls.c implements lwIP's lwip/altcp_tls.h, so a service talks to an
+ * altcp_pcb and does not know whether it is plain TCP or TLS:
+ *
+ *   altcp_tls_create_config_server_privkey_cert()  key + certificate, PEM or
+ *       DER (detected by the "-----BEGIN" prefix).  Encrypted keys are not
+ *       supported: privkey_pass must be NULL or the call returns NULL.
+ *   altcp_tls_create_config_client(ca, len)  ca (PEM or DER) is the one
+ *       trust anchor the server's chain must lead to.  ca == NULL turns
+ *       certificate verification OFF: the session is still encrypted and
+ *       forward-secret but the peer is not authenticated (opportunistic TLS
+ *       between MTAs, RFC 7435).  With a CA, tls_set_sni() also sets the
+ *       name the server certificate must carry.
+ *   altcp_tls_free_config()  only after every pcb created with the config
+ *       is closed (listeners included).
+ *   altcp_tls_new() / altcp_tls_alloc()  a TLS pcb over a fresh TCP pcb;
+ *       then bind/listen or connect as with TCP.
+ *   altcp_tls_wrap(config, inner)  TLS over an ALREADY CONNECTED pcb (the
+ *       STARTTLS case).  The handshake starts at once (the client side sends
+ *       its hello).  From then on use only the returned pcb: the layer owns
+ *       inner, its arg and callbacks, and closes it with the TLS pcb.  On
+ *       failure NULL is returned and inner is left untouched.
+ *   altcp_tls_context(conn)  the WOLFSSL * of the connection.
+ *
+ * Behaviour of a TLS pcb (differences from plain TCP):
+ *   - TLS 1.2 is the minimum, TLS 1.3 preferred; forward-secret suites only.
+ *   - Server: the listener's accept callback runs only once the handshake
+ *     has completed; connections whose handshake fails are closed without
+ *     the application hearing of them.
+ *   - Client: the connected callback of altcp_connect() runs once the
+ *     handshake has completed.  A failed handshake (bad certificate, peer
+ *     alert, reset) frees the pcb and calls the err callback (ERR_CLSD for
+ *     a TLS failure, or lwIP's error for a TCP one), like a TCP reset.
+ *   - Wrapped pcbs: tls_on_handshake() tells when the handshake is done.
+ *   - altcp_write() copies the data (TCP_WRITE_FLAG_COPY is implied) and
+ *     accepts at most altcp_sndbuf() bytes, else ERR_MEM: retry from the
+ *     sent or poll callback.  Data written before the handshake completes
+ *     is held (one write at a time) and sent after it.
+ *   - recv delivers plaintext pbufs which the application owns and frees;
+ *     it must call altcp_recved() for them as with TCP, which reopens the
+ *     TCP window.  recv with p == NULL means the peer closed (close_notify
+ *     or FIN).
+ *   - altcp_close() sends close_notify, then closes TCP.  altcp_abort()
+ *     resets without a close_notify.
+ *   - The sent callback reports plaintext bytes, estimated from the TCP
+ *     acknowledgements of ciphertext (never more than was written).
+ */
+#ifndef TLS_H
+#define TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lwip/altcp.h"
+#include "lwip/altcp_tls.h"
+#include "tls_arena.h"
+
+/* Protocol versions for tls_config_set_version(). */
+enum tls_version {
+    TLS_VERSION_ANY = 0,   /* TLS 1.2 or 1.3, 1.3 preferred (the default) */
+    TLS_VERSION_1_2 = 12,  /* TLS 1.2 only */
+    TLS_VERSION_1_3 = 13,  /* TLS 1.3 only */
+};
+
+/* Bring up wolfSSL and give it its arena (the board's PB_TLS_ARENA_BYTES,
+ * placed in PB_TLS_ARENA_SECTION).  Call once at boot, before any
+ * altcp_tls_* call.  Returns 0 or PB_ETLS. */
+int tls_init(void);
+
+/* Restrict the versions of connections created with conf from now on.
+ * Returns 0 or PB_EINVAL. */
+int tls_config_set_version(struct altcp_tls_config *conf, enum tls_version v);
+
+/* Client pcb: send name (a DNS host name, copied) as SNI in the hello and,
+ * if the config verifies certificates, require it in the server's
+ * certificate.  Call before altcp_connect() or right after
+ * altcp_tls_wrap() (the wrapped client's hello goes out from the next
+ * lwIP event, so calling it immediately after wrap is in time).
+ * Returns 0, PB_EINVAL (not a TLS client pcb, or handshake already begun)
+ * or PB_ENOMEM. */
+int tls_set_sni(struct altcp_pcb *conn, const char *name);
+
+/* Call fn(arg, conn, ERR_OK) when the handshake of conn has completed
+ * (meant for wrapped pcbs; for altcp_connect() it replaces the connected
+ * callback).  If fn returns ERR_ABRT it must have aborted conn. */
+void tls_on_handshake(struct altcp_pcb *conn, altcp_connected_fn fn);
+
+/* 1 once the handshake has completed, else 0. */
+int tls_handshake_done(struct altcp_pcb *conn);
+
+/* Negotiated protocol ("TLSv1.3", "TLSv1.2") and cipher suite (IANA-like
+ * name, e.g. "TLS_AES_128_GCM_SHA256"), for logs and Received: headers.
+ * Static strings; "none" before the handshake is done or for a non-TLS
+ * pcb. */
+const char *tls_version_name(struct altcp_pcb *conn);
+const char *tls_cipher_name(struct altcp_pcb *conn);
+
+/* 1 if conn is a TLS pcb of this layer, else 0. */
+int tls_is_tls(struct altcp_pcb *conn);
+
+/* Arena counters (see tls_arena.h), for "show status". */
+void tls_stats(struct tls_arena_stats *st);
+
+#endif
