@@ -83,7 +83,7 @@ ARM_LDFLAGS := $(ARM_CPU) --specs=nano.specs -nostartfiles -T$(ARM_LD) -Wl,--gc-
 define variant
 $(B)/$(1)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $$(@D)
-	$(2) $(WARN) $(3) $(INC) $(DEFS) $$(if $$(filter board/sim/%,$$<),-D_GNU_SOURCE $(SLIRP_CF)) -MMD -MP -c $$< -o $$@
+	$(2) $(WARN) $(3) $(INC) $(DEFS) $$(if $$(filter board/sim/% tests/%,$$<),-D_GNU_SOURCE $(SLIRP_CF)) -MMD -MP -c $$< -o $$@
 $(B)/$(1)/obj/%.o: %.S | $(DEPS_STAMP)
 	@mkdir -p $$(@D)
 	$(2) $(3) $(INC) -MMD -MP -c $$< -o $$@
@@ -172,7 +172,7 @@ FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/bin/%,$(FUZZ_SRC))
 test: $(PKG_STAMP) $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory -j$$(nproc) sim $(UNIT_BIN) $(FUZZ_BIN)
 	@$(MAKE) --no-print-directory -j$$(nproc) arm || echo "arm image did not build; QEMU tests will fail"
-	@tests/run.sh
+	@python3 tests/run.py
 
 bench:
 	@echo "make bench: nothing to measure yet (services arrive with later issues)"
