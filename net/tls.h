@@ -18,10 +18,11 @@
  *   altcp_tls_new() / altcp_tls_alloc()  a TLS pcb over a fresh TCP pcb;
  *       then bind/listen or connect as with TCP.
  *   altcp_tls_wrap(config, inner)  TLS over an ALREADY CONNECTED pcb (the
- *       STARTTLS case).  The handshake starts at once (the client side sends
- *       its hello).  From then on use only the returned pcb: the layer owns
- *       inner, its arg and callbacks, and closes it with the TLS pcb.  On
- *       failure NULL is returned and inner is left untouched.
+ *       STARTTLS case).  The handshake starts at once (a client sends its
+ *       hello; use tls_wrap_sni() to name the server).  From then on use
+ *       only the returned pcb: the layer owns inner, its arg and callbacks,
+ *       and closes it with the TLS pcb.  On failure NULL is returned and
+ *       inner is left untouched.
  *   altcp_tls_context(conn)  the WOLFSSL * of the connection.
  *
  * Behaviour of a TLS pcb (differences from plain TCP):
@@ -73,11 +74,14 @@ int tls_init(void);
  * Returns 0 or PB_EINVAL. */
 int tls_config_set_version(struct altcp_tls_config *conf, enum tls_version v);
 
+/* altcp_tls_wrap() for a client that names the server: sni (or NULL) as
+ * for tls_set_sni(), set before the hello goes out. */
+struct altcp_pcb *tls_wrap_sni(struct altcp_tls_config *config, struct altcp_pcb *inner,
+                               const char *sni);
+
 /* Client pcb: send name (a DNS host name, copied) as SNI in the hello and,
  * if the config verifies certificates, require it in the server's
- * certificate.  Call before altcp_connect() or right after
- * altcp_tls_wrap() (the wrapped client's hello goes out from the next
- * lwIP event, so calling it immediately after wrap is in time).
+ * certificate.  Call before altcp_connect() (wrapped pcbs: tls_wrap_sni).
  * Returns 0, PB_EINVAL (not a TLS client pcb, or handshake already begun)
  * or PB_ENOMEM. */
 int tls_set_sni(struct altcp_pcb *conn, const char *name);
