@@ -1022,7 +1022,6 @@ struct altcp_pcb *tls_wrap_sni(struct altcp_tls_config *config, struct altcp_pcb
     if (!config->is_server) {
         /* Send the client's hello now.  A failure here is reported later,
          * from the next event, through the err callback. */
-        wolfSSL_set_connect_state(st->ssl);
         int ret = wolfSSL_negotiate(st->ssl);
         if (ret != WOLFSSL_SUCCESS) {
             int e = wolfSSL_get_error(st->ssl, ret);

@@ -4,7 +4,8 @@
  * wolfSSL's XMALLOC/XREALLOC/XFREE are mapped here by net/user_settings.h,
  * so TLS never touches the C heap.  The arena is a first-fit allocator over
  * one caller-provided region: free blocks are kept in address order and
- * merged with their neighbours on free, every block is 8-byte aligned.
+ * merged with their neighbours on free.  Every block is aligned for any C
+ * type: 8 bytes on the Cortex-M7, 16 on 64-bit hosts.
  *
  * Single-threaded like the rest of the firmware: call only from the event
  * loop (lwIP callbacks included).
@@ -24,7 +25,7 @@
 
 struct tls_arena_stats {
     size_t size;            /* usable bytes of the region given to init */
-    size_t in_use;          /* bytes handed out now (payload, rounded up to 8) */
+    size_t in_use;          /* bytes handed out now (payloads, rounded up) */
     size_t peak;            /* highest in_use since init */
     size_t largest_free;    /* largest single free block (payload bytes) */
     uint32_t allocs;        /* live allocations */
@@ -37,7 +38,7 @@ struct tls_arena_stats {
  * the region is too small to hold one block. */
 int tls_arena_init(void *region, size_t len);
 
-/* size bytes, 8-byte aligned, or NULL when no free block fits (counted in
+/* size bytes, aligned as above, or NULL when no free block fits (counted in
  * stats.failed) or size is 0.  Before tls_arena_init() always NULL. */
 void *tls_arena_alloc(size_t size);
 

@@ -99,14 +99,32 @@ time_t tls_wolf_time(time_t *t);
 #endif
 
 /* Big numbers: SP math, with fixed-size fast paths for RSA 2048/3072 and
- * P-256.  Certificates of other sizes still verify through sp_int.c. */
+ * P-256.  Certificates of other sizes still verify through sp_int.c.
+ *
+ * Sanitizer builds (unit tests, fuzzing) leave the fast paths out: the
+ * 64-bit C of sp_c64.c left-shifts signed values past their range, which
+ * UBSan (rightly) stops at.  They run the generic sp_int.c code instead. */
+#if defined(__SANITIZE_ADDRESS__)
+#define PB_WOLF_SANITIZED
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PB_WOLF_SANITIZED
+#endif
+#endif
+
 #define WOLFSSL_SP_MATH_ALL
+#define WOLFSSL_SP_NO_DYN_STACK
+#ifndef PB_WOLF_SANITIZED
 #define WOLFSSL_HAVE_SP_RSA
 #define WOLFSSL_HAVE_SP_ECC
-#define WOLFSSL_SP_NO_DYN_STACK
+#endif
 #ifdef PB_BOARD_MPS2
 #define WOLFSSL_SP_ARM_CORTEX_M_ASM
 #define WOLFSSL_SP_SMALL
+#elif defined(__SIZEOF_INT128__)
+#define HAVE___UINT128_T            /* 64-bit words: what sp_c64.c is for */
+#else
+#error "sp_c64.c needs a host compiler with __int128 (else use sp_c32.c)"
 #endif
 
 /* Switched off: no DH (TLS 1.3 refuses DH without FFDHE groups), no
@@ -128,6 +146,7 @@ time_t tls_wolf_time(time_t *t);
 #define WOLFSSL_KEY_GEN
 #define WOLFSSL_CERT_EXT
 #define WOLFSSL_ALT_NAMES           /* subjectAltName in generated certs */
+#define WC_CTC_MAX_ALT_SIZE 512     /* one or two DNS names, not 16 KiB */
 #define WOLFSSL_BASE64_ENCODE       /* PEM output of the identity */
 #define WOLFSSL_PEM_TO_DER
 
