@@ -336,10 +336,12 @@ static int tls_ssl_new(struct tls_conn *st)
     st->ssl = wolfSSL_new(st->conf->ctx);
     if (st->ssl == NULL)
         return -1;
+    /* Not wolfSSL_SetVersion(1.2): a 1.3-capable method would still treat
+     * the server's downgrade sentinel (RFC 8446 4.1.3) as an attack. */
     if (st->conf->version == TLS_VERSION_1_2)
-        wolfSSL_SetVersion(st->ssl, WOLFSSL_TLSV1_2);
+        wolfSSL_set_options(st->ssl, WOLFSSL_OP_NO_TLSv1_3);
     else if (st->conf->version == TLS_VERSION_1_3)
-        wolfSSL_SetVersion(st->ssl, WOLFSSL_TLSV1_3);
+        wolfSSL_SetMinVersion(st->ssl, WOLFSSL_TLSV1_3);
     wolfSSL_SetIOReadCtx(st->ssl, st->self);
     wolfSSL_SetIOWriteCtx(st->ssl, st->self);
     return 0;
@@ -362,7 +364,6 @@ static void tls_detach_inner(struct altcp_pcb *inner)
     altcp_sent(inner, NULL);
     altcp_err(inner, NULL);
     altcp_poll(inner, NULL, inner->pollinterval);
-    altcp_accept(inner, NULL);
 }
 
 /* A new outer pcb with its state and ssl over inner (not yet attached). */
@@ -482,6 +483,9 @@ static void tls_fail(struct altcp_pcb *conn, struct tls_conn *st, err_t err)
 {
     altcp_err_fn errf = (st->flags & TLS_F_APP_KNOWS) ? conn->err : NULL;
     void *arg = conn->arg;
+#ifdef TLS_DEBUG_FAIL
+    fprintf(stderr, "tls_fail: err %d wolf %d flags %x\n", err, st->ssl ? wolfSSL_get_error(st->ssl, 0) : 0, st->flags);
+#endif
 
     if (conn->inner_conn != NULL)
         altcp_output(conn->inner_conn);  /* the alert, if wolfSSL wrote one */
@@ -854,12 +858,18 @@ static struct altcp_pcb *tls_listen(struct altcp_pcb *conn, u8_t backlog, err_t 
     return conn;
 }
 
+static err_t tls_close(struct altcp_pcb *conn);
+
 static void tls_abort(struct altcp_pcb *conn)
 {
     struct tls_conn *st = tls_state(conn);
 
     if (st == NULL || (st->flags & TLS_F_DEAD))
         return;
+    if (st->flags & TLS_F_LISTEN) {
+        tls_close(conn);
+        return;
+    }
     tls_abort_inner(conn, st);
 }
 
@@ -874,9 +884,12 @@ static err_t tls_close(struct altcp_pcb *conn)
     if (st->flags & TLS_F_LISTEN) {
         struct altcp_pcb *inner = conn->inner_conn;
         if (inner != NULL) {
-            tls_detach_inner(inner);
+            /* A listening pcb has only arg and accept (tcp_poll etc.
+             * refuse a LISTEN pcb). */
+            altcp_accept(inner, NULL);
+            altcp_arg(inner, NULL);
             if (altcp_close(inner) != ERR_OK) {
-                tls_attach_inner(conn, inner);
+                altcp_arg(inner, conn);
                 altcp_accept(inner, tls_lower_accept);
                 return ERR_MEM;
             }
@@ -1116,8 +1129,10 @@ const char *tls_cipher_name(struct altcp_pcb *conn)
 {
     struct tls_conn *st = tls_state(conn);
     const char *name;
+    int suite;
     if (st == NULL || st->ssl == NULL || !(st->flags & TLS_F_DONE))
         return "none";
-    name = wolfSSL_get_cipher_name(st->ssl);
+    suite = wolfSSL_get_current_cipher_suite(st->ssl);
+    name = wolfSSL_get_cipher_name_iana_from_suite((byte)(suite >> 8), (byte)suite);
     return name != NULL ? name : "none";
 }

@@ -96,6 +96,7 @@ time_t tls_wolf_time(time_t *t);
 #define ED25519_SMALL
 #else
 #define GCM_TABLE_4BIT
+#define WOLFSSL_USE_ALIGN           /* the GCM table is read as 64-bit words */
 #endif
 
 /* Big numbers: SP math, with fixed-size fast paths for RSA 2048/3072 and
