@@ -34,12 +34,16 @@ LWIP_SRC := $(addprefix $(LWIP)/src/core/, \
 	$(LWIP)/src/netif/ethernet.c
 
 # wolfSSL: TLS 1.2/1.3 client and server, configured by net/user_settings.h.
-# Files whose feature is switched off there compile to nothing.
+# Files whose feature is switched off there compile to nothing (fe_/ge_low_mem.c
+# serve the ARM board's CURVE25519_SMALL/ED25519_SMALL, fe_/ge_operations.c the
+# host).  Not listed on purpose: misc.c, evp.c, ssl_misc.c, pk.c, bio.c,
+# x509.c, x509_str.c and conf.c are #included by other files in 5.5.4.
 WOLF_COMMON := $(addprefix $(WOLF)/src/, \
 	internal.c keys.c ssl.c tls.c tls13.c wolfio.c) \
 	$(addprefix $(WOLF)/wolfcrypt/src/, \
 	aes.c asn.c chacha.c chacha20_poly1305.c coding.c curve25519.c ecc.c \
-	ed25519.c error.c fe_operations.c ge_operations.c hash.c hmac.c kdf.c \
+	ed25519.c error.c fe_low_mem.c fe_operations.c ge_low_mem.c \
+	ge_operations.c hash.c hmac.c kdf.c \
 	logging.c memory.c poly1305.c pwdbased.c random.c rsa.c sha.c sha256.c \
 	sha512.c signature.c sp_int.c wc_encrypt.c wc_port.c wolfmath.c)
 WOLF_HOST := $(WOLF_COMMON) $(WOLF)/wolfcrypt/src/sp_c64.c
