@@ -483,9 +483,6 @@ static void tls_fail(struct altcp_pcb *conn, struct tls_conn *st, err_t err)
 {
     altcp_err_fn errf = (st->flags & TLS_F_APP_KNOWS) ? conn->err : NULL;
     void *arg = conn->arg;
-#ifdef TLS_DEBUG_FAIL
-    fprintf(stderr, "tls_fail: err %d wolf %d flags %x\n", err, st->ssl ? wolfSSL_get_error(st->ssl, 0) : 0, st->flags);
-#endif
 
     if (conn->inner_conn != NULL)
         altcp_output(conn->inner_conn);  /* the alert, if wolfSSL wrote one */
