@@ -23,8 +23,10 @@ DEPS_STAMP := $(DEPS)/.fetched
 
 # ---------------------------------------------------------------- sources ---
 
+# altcp_alloc.c is left out: net/tls.c provides altcp_tls_new/alloc itself,
+# because a pcb the application created must be marked as known to it.
 LWIP_SRC := $(addprefix $(LWIP)/src/core/, \
-	altcp.c altcp_alloc.c altcp_tcp.c def.c dns.c inet_chksum.c init.c ip.c \
+	altcp.c altcp_tcp.c def.c dns.c inet_chksum.c init.c ip.c \
 	mem.c memp.c netif.c pbuf.c raw.c stats.c sys.c tcp.c tcp_in.c tcp_out.c \
 	timeouts.c udp.c) \
 	$(addprefix $(LWIP)/src/core/ipv4/, \
@@ -93,7 +95,7 @@ $(B)/$(1)/obj/%.o: %.S | $(DEPS_STAMP)
 	$(2) $(3) $(INC) -MMD -MP -c $$< -o $$@
 $(B)/$(1)/dep/%.o: $(DEPS)/%.c | $(DEPS_STAMP)
 	@mkdir -p $$(@D)
-	$(2) -w $(filter-out -fsanitize=fuzzer-no-link%,$(3)) -std=gnu11 $(INC) $(DEFS) -c $$< -o $$@
+	$(2) -w $(filter-out -fsanitize=fuzzer-no-link%,$(3)) -std=gnu11 $(INC) $(DEFS) -MMD -MP -c $$< -o $$@
 endef
 
 $(eval $(call variant,sim,$(HOST_CC),$(SIM_OPT)))
