@@ -1,0 +1,29 @@
+/*
+ * board_pools.h (mps2-an500) - every fixed pool of the firmware, sized for
+ * the reference board: 1 MiB of SRAM and 16 MiB of external RAM.
+ *
+ * The one header per board that sizes memory (lwIP's pools and heap, the
+ * wolfSSL arena, the log ring).  board/sim/board_pools.h mirrors these
+ * numbers, so a pool that runs dry in a test runs dry here too.
+ *
+ * Placement: lwIP's pools and heap stay in SRAM (every frame passes through
+ * them); the TLS arena, large and touched only during record processing,
+ * lives in external RAM.  mps2-an500.ld zeroes that region at reset.
+ */
+#ifndef BOARD_POOLS_H
+#define BOARD_POOLS_H
+
+#define PB_POOL_TCP_CONNS     40        /* concurrent TCP connections, all services */
+#define PB_POOL_TCP_LISTEN    16        /* listening sockets */
+#define PB_POOL_PBUF          96        /* pbufs in the receive pool */
+#define PB_LWIP_HEAP_BYTES    (256u * 1024u)  /* lwIP heap: TX segments, pbuf_alloc(PBUF_RAM) */
+#define PB_TLS_ARENA_BYTES    (2u * 1024u * 1024u) /* wolfSSL arena: ~40 KiB per TLS session */
+#define PB_LOG_RING_BYTES     (16u * 1024u)   /* console/web log history */
+
+/* Put a zero-initialised static object in external RAM (16 MiB region of
+ * mps2-an500.ld).  The ".bss." prefix makes it a NOBITS section, so the
+ * object costs no space in the image; it must not have an initialiser. */
+#define PB_EXTRAM             __attribute__((section(".bss.extram"), aligned(16)))
+#define PB_TLS_ARENA_SECTION  PB_EXTRAM
+
+#endif
