@@ -143,16 +143,27 @@ $(B)/arm/pillarbox.elf: $(ARM_OBJ) $(ARM_LD)
 size: $(B)/arm/pillarbox.elf
 	@tools/size-report.sh $<
 
+# QEMU's mps2-an500 has the LAN9118 on board: "-nic user,model=lan9118" gives
+# it slirp (10.0.2.15 by DHCP, the host's loopback as 10.0.2.2) with every
+# service port forwarded from 127.0.0.1:(PORT_OFFSET + port).  The options
+# after -append reach the board through semihosting (board/mps2-an500/board.c):
+# flash=PATH, flash-size=BYTES (empty FLASH_SIZE: the file's size, 16 MiB for
+# a new file), port-offset=N.  The console is multiplexed with QEMU's
+# monitor so Ctrl-A X quits even when the firmware does not listen.
 QEMU_PORTS := 25 587 465 143 993 110 995 80 443
 PORT_OFFSET ?= 10000
-FLASH ?= $(B)/arm/flash.img
+FLASH ?= $(B)/qemu-flash.img
+FLASH_SIZE ?=
+ARM_QEMU := qemu-system-arm -M mps2-an500 -nographic -monitor none \
+	-semihosting-config enable=on,target=native
+ARM_QEMU_NIC = user,model=lan9118$(subst $(space),,$(foreach p,$(QEMU_PORTS),$(comma)hostfwd=tcp:127.0.0.1:$(shell echo $$(($(PORT_OFFSET)+$(p))))-:$(p)))
 run: $(B)/arm/pillarbox.elf
-	@echo "Pillarbox on QEMU mps2-an500. Console below; 'poweroff' or Ctrl-A X quits."
-	qemu-system-arm -M mps2-an500 -nographic -monitor none -serial stdio \
-		-semihosting-config enable=on,target=native \
-		-nic user,model=lan9118$(foreach p,$(QEMU_PORTS),$(comma)hostfwd=tcp:127.0.0.1:$(shell echo $$(($(PORT_OFFSET)+$(p))))-:$(p)) \
-		-kernel $< -append "flash=$(FLASH)"
+	@echo "Pillarbox on QEMU mps2-an500, flash $(FLASH), services on 127.0.0.1:$(PORT_OFFSET)+port."
+	@echo "Console below; 'poweroff' or Ctrl-A X quits."
+	$(ARM_QEMU) -serial mon:stdio -nic $(ARM_QEMU_NIC) \
+		-kernel $< -append "flash=$(FLASH)$(if $(FLASH_SIZE), flash-size=$(FLASH_SIZE)) port-offset=$(PORT_OFFSET)"
 comma := ,
+space := $(subst ,, )
 
 # --- tests ---
 # Unit tests link everything but main() of the firmware and the sim board,
