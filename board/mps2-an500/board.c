@@ -4,10 +4,11 @@
  * The emulated board has no argv; its options come through semihosting
  * SYS_GET_CMDLINE, i.e. QEMU's -append string, as space-separated
  * key=value words (a word without '=', such as the image name QEMU puts
- * first, is skipped):
+ * first, is skipped; a path cannot contain spaces):
  *   flash=PATH          host file holding the NOR flash (default flash.img)
  *   flash-size=BYTES    its size, K/M/G suffixes allowed (default: the
- *                       file's size, or 16 MiB for a new file)
+ *                       file's size, or 16 MiB for a new file; an existing
+ *                       file of another size is refused, as on the sim)
  *   port-offset=N       host-side port offset of QEMU's forwards, for
  *                       messages only (default 10000)
  */
@@ -59,13 +60,16 @@ static int board_parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
-static void board_complain(const char *what, const char *word)
+/* One console line: "mps2-an500: WHAT 'WORD'TAIL". */
+static void board_complain(const char *what, const char *word, const char *tail)
 {
     uart_puts("mps2-an500: ");
     uart_puts(what);
     uart_puts(" '");
     uart_puts(word);
-    uart_puts("' ignored\r\n");
+    uart_puts("'");
+    uart_puts(tail);
+    uart_puts("\r\n");
 }
 
 /* Split board_cmdline in place into opt's fields.  Bad words are reported
@@ -95,18 +99,18 @@ static int board_parse_cmdline(struct board_options *opt)
             if (board_parse_size(word + 11, &v) == 0 && v > 0) {
                 opt->flash_size = v;
             } else {
-                board_complain("bad flash size", word);
+                board_complain("bad flash size", word, " ignored");
                 result = PB_EINVAL;
             }
         } else if (strncmp(word, "port-offset=", 12) == 0) {
             if (board_parse_size(word + 12, &v) == 0 && v <= 65535u - 995u) {
                 opt->port_offset = (unsigned)v;
             } else {
-                board_complain("bad port offset", word);
+                board_complain("bad port offset", word, " ignored");
                 result = PB_EINVAL;
             }
         } else {
-            board_complain("unknown option", word);
+            board_complain("unknown option", word, " ignored");
             result = PB_EINVAL;
         }
     }
@@ -133,7 +137,9 @@ int hal_board_init(int argc, char **argv)
 
     int err = flash_init(opt.flash_path, opt.flash_size);
     if (err < 0) {
-        board_complain("cannot open flash", opt.flash_path);
+        board_complain("cannot use flash file", opt.flash_path, err == PB_EINVAL ?
+                       ": its size is not a multiple of 4 KiB or not the flash-size given" :
+                       ": the host refused to open it");
         if (result == 0)
             result = err;
     }

@@ -102,19 +102,25 @@ int flash_init(const char *path, uint64_t size)
         flash_close();
         return PB_EIO;
     }
-    if (size == 0)
-        size = have > 0 ? (uint64_t)have : FLASH_DEFAULT_BYTES;
-    if (size == 0 || size % FLASH_ERASE_BYTES != 0 || size > FLASH_MAX_BYTES) {
-        flash_close();
-        return PB_EINVAL;
-    }
-    /* A new file, or a chip bigger than the file: the missing part is
-     * erased flash.  A file bigger than the chip keeps its tail unused. */
-    if ((uint64_t)have < size) {
-        int err = flash_fill_erased(c, (uint64_t)have, size);
+    /* A new (empty) file is a fresh chip: erased, at the size asked for.
+     * An existing file is the chip: its size must be what was asked for,
+     * as on the sim board, since a store does not survive a resize. */
+    if (have == 0) {
+        if (size == 0)
+            size = FLASH_DEFAULT_BYTES;
+        int err = flash_fill_erased(c, 0, size);
         if (err < 0) {
             flash_close();
             return err;
+        }
+    } else if (size != 0 && size != (uint64_t)have) {
+        flash_close();
+        return PB_EINVAL;
+    } else {
+        size = (uint64_t)have;
+        if (size % FLASH_ERASE_BYTES != 0 || size > FLASH_MAX_BYTES) {
+            flash_close();
+            return PB_EINVAL;
         }
     }
     flash_dev.geo.size = size;

@@ -38,9 +38,11 @@ int lan9118_init(void);
 /* Whether at least one received frame waits in the RX FIFO. */
 bool lan9118_rx_pending(void);
 
-/* flash.c: open (creating and filling with 0xFF if missing) the host file
- * at path as a NOR device of size bytes (0 = the file's size, or
- * FLASH_DEFAULT_BYTES for a new file).  Returns 0 or a negative PB_E*. */
+/* flash.c: open the host file at path as a NOR device of size bytes, with
+ * the sim board's rules: a missing or empty file is created and filled with
+ * 0xFF (size 0 = FLASH_DEFAULT_BYTES); an existing file keeps its size, and
+ * a size that differs from it is PB_EINVAL (0 = whatever it is).  Returns 0
+ * or a negative PB_E* (PB_EIO if the host cannot open the file). */
 #define FLASH_DEFAULT_BYTES (16u * 1024u * 1024u)
 #define FLASH_ERASE_BYTES   4096u
 #define FLASH_PROGRAM_BYTES 16u
