@@ -61,7 +61,7 @@
 /* TCP, sized for mail: a full window keeps a 10 MB message moving */
 #define LWIP_TCP                        1
 #define TCP_MSS                         1460
-#define TCP_WND                         (8 * TCP_MSS)
+#define TCP_WND                         (PB_TCP_WND_SEGMENTS * TCP_MSS)
 #define TCP_SND_BUF                     (8 * TCP_MSS)
 #define TCP_SND_QUEUELEN                ((4 * (TCP_SND_BUF) + (TCP_MSS - 1)) / (TCP_MSS))
 #define MEMP_NUM_TCP_SEG                (TCP_SND_QUEUELEN * 4)

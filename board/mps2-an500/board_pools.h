@@ -18,6 +18,9 @@
 #define PB_POOL_PBUF          96        /* pbufs in the receive pool */
 #define PB_LWIP_HEAP_BYTES    (256u * 1024u)  /* lwIP heap: TX segments, pbuf_alloc(PBUF_RAM) */
 #define PB_TLS_ARENA_BYTES    (2u * 1024u * 1024u) /* wolfSSL arena: ~40 KiB per TLS session */
+/* TCP receive window in full segments: QEMU's LAN9118 receive FIFO holds about 6 full frames and drops the rest,
+ * so the advertised window stays within it. */
+#define PB_TCP_WND_SEGMENTS   6
 #define PB_LOG_RING_BYTES     (16u * 1024u)   /* console/web log history */
 
 /* Put a zero-initialised static object in external RAM (16 MiB region of

@@ -13,6 +13,8 @@
 #define PB_POOL_PBUF          96        /* pbufs in the receive pool */
 #define PB_LWIP_HEAP_BYTES    (256u * 1024u)  /* lwIP heap: TX segments, pbuf_alloc(PBUF_RAM) */
 #define PB_TLS_ARENA_BYTES    (2u * 1024u * 1024u) /* wolfSSL arena: ~40 KiB per TLS session */
+/* TCP receive window in full segments: slirp queues frames without loss. */
+#define PB_TCP_WND_SEGMENTS   8
 #define PB_LOG_RING_BYTES     (16u * 1024u)   /* console/web log history */
 #define PB_TLS_ARENA_SECTION  /* ordinary .bss on the sim */
 
