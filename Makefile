@@ -132,6 +132,14 @@ sim: $(B)/sim/pillarbox-sim
 $(B)/sim/pillarbox-sim: $(SIM_OBJ)
 	$(HOST_CC) -o $@ $^ $(LIBS_HOST)
 
+# The diagnostic sim of the tests: the same firmware with services.c replaced
+# by a TLS echo listener on 443 (tests/e2e/diag_tls.c), for TLS checks from
+# the host.  Never part of the product.
+DIAG_OBJ := $(filter-out $(B)/sim/obj/firmware/services.o,$(SIM_OBJ)) $(B)/sim/obj/tests/e2e/diag_tls.o
+$(B)/test/pillarbox-sim-diag: $(DIAG_OBJ)
+	@mkdir -p $(@D)
+	$(HOST_CC) -o $@ $^ $(LIBS_HOST)
+
 # --- ARM board (MPS2 AN500 under QEMU) ---
 ARM_OBJ := $(call obj,arm,$(FW_SRC) $(NET_SRC) $(ARM_SRC) $(ARM_ASM) firmware/main.c) \
 	$(call dep,arm,$(LWIP_SRC) $(WOLF_ARM))
@@ -188,7 +196,7 @@ FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/bin/%,$(FUZZ_SRC))
 
 # Everything that builds is tested; what does not build is counted as failed.
 test: $(PKG_STAMP) $(DEPS_STAMP)
-	@$(MAKE) --no-print-directory -k -j$$(nproc) sim $(UNIT_BIN) $(FUZZ_BIN) arm || \
+	@$(MAKE) --no-print-directory -k -j$$(nproc) sim $(B)/test/pillarbox-sim-diag $(UNIT_BIN) $(FUZZ_BIN) arm || \
 		echo "make test: some targets did not build; their tests will fail"
 	@python3 tests/run.py
 

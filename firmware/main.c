@@ -16,6 +16,7 @@
 #include "log.h"
 #include "net.h"
 #include "pb_err.h"
+#include "services.h"
 #include "tls.h"
 #include "version.h"
 
@@ -60,6 +61,7 @@ int main(int argc, char **argv)
     else
         log_printf("network: up, asking for an address by %s",
                    config_get()->net.dhcp ? "DHCP" : "static configuration");
+    services_start(main_identity.cert_len ? &main_identity : NULL);
 
     console_init();
     for (;;) {

@@ -71,6 +71,10 @@ time_t tls_wolf_time(time_t *t);
 #define HAVE_SUPPORTED_CURVES
 #define HAVE_EXTENDED_MASTER
 #define HAVE_SNI
+/* RFC 5746: a TLS 1.2 server must answer renegotiation_info, or OpenSSL 3
+ * clients refuse it ("unsafe legacy renegotiation").  Renegotiation itself
+ * stays off; only the indication is sent. */
+#define HAVE_SERVER_RENEGOTIATION_INFO
 #define HAVE_HKDF
 #define WC_RSA_PSS                  /* TLS 1.3 signs with RSA-PSS */
 #define WOLFSSL_NO_TLS13_EARLY_DATA

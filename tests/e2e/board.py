@@ -15,6 +15,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SIM = os.path.join(ROOT, "build", "sim", "pillarbox-sim")
+SIM_DIAG = os.path.join(ROOT, "build", "test", "pillarbox-sim-diag")
 ARM_ELF = os.path.join(ROOT, "build", "arm", "pillarbox.elf")
 SERVICE_PORTS = (25, 587, 465, 143, 993, 110, 995, 80, 443)
 PROMPT = "pillarbox> "
@@ -118,14 +119,14 @@ class Board:
                 pass
 
 
-def start_sim(flash=None, flash_size="4M", offset=None, extra=()):
+def start_sim(flash=None, flash_size="4M", offset=None, extra=(), binary=SIM):
     """Start build/sim/pillarbox-sim on flash (a new temporary file by default)."""
     if flash is None:
         d = tempfile.mkdtemp(prefix="pillarbox-")
         flash = os.path.join(d, "flash.img")
     if offset is None:
         offset = free_port_offset()
-    argv = [SIM, "--flash", flash, "--port-offset", str(offset)]
+    argv = [binary, "--flash", flash, "--port-offset", str(offset)]
     if flash_size:
         argv += ["--flash-size", flash_size]
     argv += list(extra)

@@ -1,0 +1,15 @@
+/*
+ * services.h - starting the appliance's network services.
+ */
+#ifndef SERVICES_H
+#define SERVICES_H
+
+#include "identity.h"
+
+/* Open the listeners of every service (called once the network is up).
+ * id is the appliance's TLS identity, or NULL when none could be made (TLS
+ * services then stay closed and say so in the log).  Returns the number of
+ * listeners opened, or a negative PB_E*. */
+int services_start(const struct identity *id);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * diag_tls.c - test-build replacement for firmware/services.c: a TLS echo
+ * listener on port 443 presenting the appliance identity, so a TLS client
+ * on the host (openssl s_client) can check the TLS stack from outside.
+ * Linked only into build/test/pillarbox-sim-diag, never into the product.
+ */
+#include <string.h>
+
+#include "identity.h"
+#include "log.h"
+#include "lwip/altcp.h"
+#include "lwip/altcp_tls.h"
+#include "pb_err.h"
+#include "services.h"
+#include "tls.h"
+
+static struct altcp_tls_config *diag_config;
+
+/* Per connection: received data not yet echoed (the TCP window stays
+ * closed for it until it is written, so a fast sender is slowed, not lost). */
+#define DIAG_CONNS 8
+static struct diag_conn {
+    struct altcp_pcb *pcb;
+    struct pbuf *pending;
+} diag_conns[DIAG_CONNS];
+
+static void diag_flush(struct diag_conn *c)
+{
+    u16_t room = altcp_sndbuf(c->pcb);
+    while (c->pending && room > 0) {
+        u16_t n = c->pending->len < room ? c->pending->len : room;
+        if (altcp_write(c->pcb, c->pending->payload, n, TCP_WRITE_FLAG_COPY) != ERR_OK)
+            break;
+        room = (u16_t)(room - n);
+        altcp_recved(c->pcb, n);
+        c->pending = pbuf_free_header(c->pending, n);
+    }
+    altcp_output(c->pcb);
+}
+
+static void diag_close(struct diag_conn *c)
+{
+    altcp_arg(c->pcb, NULL);
+    altcp_recv(c->pcb, NULL);
+    altcp_sent(c->pcb, NULL);
+    altcp_err(c->pcb, NULL);
+    altcp_close(c->pcb);
+    if (c->pending)
+        pbuf_free(c->pending);
+    memset(c, 0, sizeof(*c));
+}
+
+static err_t diag_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+    struct diag_conn *c = arg;
+    (void)pcb;
+    (void)err;
+    if (!p) {
+        diag_close(c);
+        return ERR_OK;
+    }
+    /* p is ours from here on: queued, then freed as it is echoed. */
+    if (c->pending)
+        pbuf_cat(c->pending, p);
+    else
+        c->pending = p;
+    diag_flush(c);
+    return ERR_OK;
+}
+
+static err_t diag_sent(void *arg, struct altcp_pcb *pcb, u16_t len)
+{
+    (void)pcb;
+    (void)len;
+    diag_flush(arg);
+    return ERR_OK;
+}
+
+static void diag_err(void *arg, err_t err)
+{
+    struct diag_conn *c = arg;
+    (void)err;
+    /* The pcb is gone already. */
+    if (c->pending)
+        pbuf_free(c->pending);
+    memset(c, 0, sizeof(*c));
+}
+
+static err_t diag_accept(void *arg, struct altcp_pcb *pcb, err_t err)
+{
+    (void)arg;
+    if (err != ERR_OK || !pcb)
+        return ERR_VAL;
+    struct diag_conn *c = NULL;
+    for (int i = 0; i < DIAG_CONNS && !c; i++)
+        if (!diag_conns[i].pcb)
+            c = &diag_conns[i];
+    if (!c) {
+        altcp_abort(pcb);
+        return ERR_ABRT;
+    }
+    c->pcb = pcb;
+    log_printf("diag: TLS connection, %s %s", tls_version_name(pcb), tls_cipher_name(pcb));
+    altcp_arg(pcb, c);
+    altcp_recv(pcb, diag_recv);
+    altcp_sent(pcb, diag_sent);
+    altcp_err(pcb, diag_err);
+    return ERR_OK;
+}
+
+int services_start(const struct identity *id)
+{
+    if (!id || identity_server_config(id, &diag_config) != 0)
+        return PB_ETLS;
+    struct altcp_pcb *l = altcp_tls_new(diag_config, IPADDR_TYPE_ANY);
+    if (!l || altcp_bind(l, IP_ANY_TYPE, 443) != ERR_OK)
+        return PB_EIO;
+    struct altcp_pcb *listener = altcp_listen(l);
+    if (!listener)
+        return PB_ENOMEM;
+    altcp_accept(listener, diag_accept);
+    log_printf("diag: TLS echo listening on port 443");
+    return 1;
+}
