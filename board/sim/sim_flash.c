@@ -22,11 +22,12 @@ static const struct hal_flash_ops sim_flash_ops = {
     .sync = sim_flash_sync,
 };
 
-static int sim_flash_pread(int fd, void *buf, size_t len, uint64_t off)
+/* pread(2) or pwrite(2) of exactly len bytes, retrying short transfers. */
+static int sim_flash_io(int fd, void *buf, size_t len, uint64_t off, int write)
 {
     uint8_t *p = buf;
     while (len > 0) {
-        ssize_t n = pread(fd, p, len, (off_t)off);
+        ssize_t n = write ? pwrite(fd, p, len, (off_t)off) : pread(fd, p, len, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -38,20 +39,14 @@ static int sim_flash_pread(int fd, void *buf, size_t len, uint64_t off)
     return 0;
 }
 
+static int sim_flash_pread(int fd, void *buf, size_t len, uint64_t off)
+{
+    return sim_flash_io(fd, buf, len, off, 0);
+}
+
 static int sim_flash_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 {
-    const uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return PB_EIO;
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
+    return sim_flash_io(fd, (void *)buf, len, off, 1);
 }
 
 /* Deterministic tear length in [0, len) for the operation that loses power. */
