@@ -2,14 +2,19 @@
  * diag_tls.c - test-build replacement for firmware/services.c: a TLS echo
  * listener on port 443 presenting the appliance identity, so a TLS client
  * on the host (openssl s_client) can check the TLS stack from outside.
- * Linked only into build/test/pillarbox-sim-diag, never into the product.
+ * It also dials 10.0.2.100:25 once the network is up, says one line and
+ * logs the line it gets back, so the tests can check the sim board's
+ * --guestfwd.  Linked only into build/test/pillarbox-sim-diag, never into
+ * the product.
  */
 #include <string.h>
 
 #include "identity.h"
 #include "log.h"
 #include "lwip/altcp.h"
+#include "lwip/altcp_tcp.h"
 #include "lwip/altcp_tls.h"
+#include "lwip/timeouts.h"
 #include "pb_err.h"
 #include "services.h"
 #include "tls.h"
@@ -108,8 +113,75 @@ static err_t diag_accept(void *arg, struct altcp_pcb *pcb, err_t err)
     return ERR_OK;
 }
 
+/* ------------------------------------------------- outbound (guestfwd) --- */
+
+static struct altcp_pcb *diag_out;
+static int diag_out_tries;
+
+static err_t diag_out_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+    (void)arg;
+    (void)err;
+    if (p) {
+        char line[128];
+        u16_t n = pbuf_copy_partial(p, line, sizeof(line) - 1, 0);
+        line[n] = '\0';
+        line[strcspn(line, "\r\n")] = '\0';
+        log_printf("diag: guestfwd peer said: %s", line);
+        altcp_recved(pcb, p->tot_len);
+        pbuf_free(p);
+    }
+    altcp_arg(pcb, NULL);
+    altcp_recv(pcb, NULL);
+    altcp_err(pcb, NULL);
+    altcp_close(pcb);
+    diag_out = NULL;
+    return ERR_OK;
+}
+
+static err_t diag_out_connected(void *arg, struct altcp_pcb *pcb, err_t err)
+{
+    (void)arg;
+    static const char hello[] = "HELO from pillarbox\r\n";
+    if (err != ERR_OK)
+        return err;
+    altcp_write(pcb, hello, sizeof(hello) - 1, TCP_WRITE_FLAG_COPY);
+    altcp_output(pcb);
+    return ERR_OK;
+}
+
+static void diag_out_err(void *arg, err_t err);
+
+static void diag_out_try(void *arg)
+{
+    (void)arg;
+    ip_addr_t peer;
+    IP_ADDR4(&peer, 10, 0, 2, 100);
+    if (diag_out || ++diag_out_tries > 40)
+        return;
+    diag_out = altcp_tcp_new_ip_type(IPADDR_TYPE_V4);
+    if (!diag_out)
+        return;
+    altcp_recv(diag_out, diag_out_recv);
+    altcp_err(diag_out, diag_out_err);
+    if (altcp_connect(diag_out, &peer, 25, diag_out_connected) != ERR_OK) {
+        altcp_abort(diag_out);
+        diag_out = NULL;
+        sys_timeout(250, diag_out_try, NULL);   /* no address yet: try again */
+    }
+}
+
+static void diag_out_err(void *arg, err_t err)
+{
+    (void)arg;
+    (void)err;
+    diag_out = NULL;                        /* the pcb is gone already */
+    sys_timeout(250, diag_out_try, NULL);
+}
+
 int services_start(const struct identity *id)
 {
+    sys_timeout(250, diag_out_try, NULL);
     if (!id || identity_server_config(id, &diag_config) != 0)
         return PB_ETLS;
     struct altcp_pcb *l = altcp_tls_new(diag_config, IPADDR_TYPE_ANY);
