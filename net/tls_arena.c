@@ -228,6 +228,11 @@ void *tls_arena_realloc(void *ptr, size_t size)
         return NULL;
     }
     b = arena_block_of(ptr);
+    if (size > arena.len) {
+        /* Also keeps arena_round() below from wrapping to a tiny size. */
+        arena.st.failed++;
+        return NULL;
+    }
     want = arena_round(size < ARENA_MIN_PAYLOAD ? ARENA_MIN_PAYLOAD : size);
     if (want <= b->size) {
         arena.st.in_use -= b->size;

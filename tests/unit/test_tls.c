@@ -552,6 +552,39 @@ static void test_arena_coalesces(void **state)
     assert_int_equal(tls_init(), 0);
 }
 
+/* A size near SIZE_MAX must fail and leave the block as it was, not wrap
+ * around in the rounding and shrink it. */
+static void test_arena_realloc_huge(void **state)
+{
+    static uint8_t region[4096];
+    struct tls_arena_stats st;
+    uint8_t *a, *b;
+
+    (void)state;
+    assert_int_equal(tls_arena_init(region, sizeof(region)), 0);
+    a = tls_arena_alloc(256);
+    assert_non_null(a);
+    memset(a, 0x5a, 256);
+    assert_null(tls_arena_realloc(a, SIZE_MAX));
+    assert_null(tls_arena_realloc(a, SIZE_MAX - 7));
+    assert_null(tls_arena_alloc(SIZE_MAX));
+    b = tls_arena_alloc(256);  /* must not land inside a */
+    assert_non_null(b);
+    assert_true(b >= a + 256 || b + 256 <= a);
+    memset(b, 0xa5, 256);
+    for (size_t i = 0; i < 256; i++)
+        assert_int_equal(a[i], 0x5a);
+    tls_stats(&st);
+    assert_int_equal(st.failed, 3);
+    assert_int_equal(st.allocs, 2);
+    tls_arena_free(a);
+    tls_arena_free(b);
+    tls_stats(&st);
+    assert_int_equal(st.in_use, 0);
+    assert_int_equal(st.largest_free, st.size);
+    assert_int_equal(tls_init(), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -560,6 +593,7 @@ int main(void)
         cmocka_unit_test_setup(test_wrong_ca_fails_cleanly, test_setup),
         cmocka_unit_test_setup(test_tls12_forced, test_setup),
         cmocka_unit_test(test_arena_coalesces),
+        cmocka_unit_test(test_arena_realloc_huge),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
