@@ -45,11 +45,25 @@ static struct {
     size_t len;
     struct arena_block *free_head;
     struct tls_arena_stats st;
+    uint32_t fail_countdown;    /* tls_arena_fail_after(): 0 = off */
 } arena;
 
 static size_t arena_round(size_t n)
 {
     return (n + ARENA_ALIGN - 1u) & ~(size_t)(ARENA_ALIGN - 1u);
+}
+
+/* tls_arena_fail_after(): count this allocation down; once the count
+ * reaches 1 it stays there and every allocation fails. */
+static int arena_injected_failure(void)
+{
+    if (arena.fail_countdown == 0)
+        return 0;
+    if (arena.fail_countdown > 1) {
+        arena.fail_countdown--;
+        return 0;
+    }
+    return 1;
 }
 
 static struct arena_links *arena_links(struct arena_block *b)
@@ -175,7 +189,7 @@ void *tls_arena_alloc(size_t size)
 
     if (size == 0 || arena.base == NULL)
         return NULL;
-    if (size > arena.len) {
+    if (size > arena.len || arena_injected_failure()) {
         arena.st.failed++;
         return NULL;
     }
@@ -259,6 +273,11 @@ void *tls_arena_realloc(void *ptr, size_t size)
     memcpy(fresh, ptr, b->size);
     tls_arena_free(ptr);
     return fresh;
+}
+
+void tls_arena_fail_after(uint32_t n)
+{
+    arena.fail_countdown = n;
 }
 
 void tls_arena_stats(struct tls_arena_stats *st)

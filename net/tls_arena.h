@@ -50,6 +50,12 @@ void *tls_arena_realloc(void *ptr, size_t size);
  * Freeing a pointer the arena does not own is asserted. */
 void tls_arena_free(void *ptr);
 
+/* Tests only: the n-th allocation from now (1 = the next one, reallocs
+ * that need a new block included) and every one after it fail as if the
+ * arena were exhausted, until the next call; n = 0 turns this off.
+ * tls_arena_init() turns it off too. */
+void tls_arena_fail_after(uint32_t n);
+
 /* Copy the counters into *st (for "show status" and the leak checks of
  * the tests). */
 void tls_arena_stats(struct tls_arena_stats *st);
