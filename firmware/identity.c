@@ -40,18 +40,31 @@ static int identity_san(const char *hostname, uint8_t *out, size_t cap)
     return (int)(n + 4);
 }
 
-static void identity_fingerprint(const uint8_t *der, size_t len, char *out)
+/* A wolfCrypt return code as a project error: MEMORY_E means the TLS
+ * arena ran dry, anything else is a crypto failure. */
+static int identity_wolf_err(int ret)
+{
+    return ret == MEMORY_E ? PB_ENOMEM : PB_ETLS;
+}
+
+/* The hash needs arena memory (WOLFSSL_SMALL_STACK), so it can fail; a
+ * fingerprint made of an uninitialised digest would be pinned by users. */
+static int identity_fingerprint(const uint8_t *der, size_t len, char *out)
 {
     static const char hex[] = "0123456789ABCDEF";
     uint8_t digest[WC_SHA256_DIGEST_SIZE];
     size_t i;
+    int ret;
 
-    wc_Sha256Hash(der, (word32)len, digest);
+    ret = wc_Sha256Hash(der, (word32)len, digest);
+    if (ret != 0)
+        return identity_wolf_err(ret);
     for (i = 0; i < sizeof(digest); i++) {
         out[3 * i] = hex[digest[i] >> 4];
         out[3 * i + 1] = hex[digest[i] & 15];
         out[3 * i + 2] = (i + 1 < sizeof(digest)) ? ':' : '\0';
     }
+    return 0;
 }
 
 static int identity_make(struct identity_work *w, const char *hostname, struct identity *id)
@@ -59,11 +72,12 @@ static int identity_make(struct identity_work *w, const char *hostname, struct i
     Cert *c = &w->cert;
     int ret, san;
 
-    if (wc_ecc_make_key_ex(&w->rng, 32, &w->key, ECC_SECP256R1) != 0)
-        return PB_ETLS;
+    ret = wc_ecc_make_key_ex(&w->rng, 32, &w->key, ECC_SECP256R1);
+    if (ret != 0)
+        return identity_wolf_err(ret);
     ret = wc_EccKeyToDer(&w->key, id->key_der, sizeof(id->key_der));
     if (ret <= 0)
-        return PB_ETLS;
+        return identity_wolf_err(ret);
     id->key_len = (size_t)ret;
 
     if (wc_InitCert(c) != 0)
@@ -81,8 +95,9 @@ static int identity_make(struct identity_work *w, const char *hostname, struct i
     if (san < 0)
         return PB_EINVAL;
     c->altNamesSz = san;
-    if (wc_SetSubjectKeyIdFromPublicKey_ex(c, ECC_TYPE, &w->key) != 0)
-        return PB_ETLS;
+    ret = wc_SetSubjectKeyIdFromPublicKey_ex(c, ECC_TYPE, &w->key);
+    if (ret != 0)
+        return identity_wolf_err(ret);
     if (wc_SetKeyUsage(c, "digitalSignature") != 0)
         return PB_ETLS;
     if (wc_SetExtKeyUsage(c, "serverAuth,clientAuth") != 0)
@@ -90,19 +105,39 @@ static int identity_make(struct identity_work *w, const char *hostname, struct i
 
     ret = wc_MakeCert_ex(c, id->cert_der, sizeof(id->cert_der), ECC_TYPE, &w->key, &w->rng);
     if (ret <= 0)
-        return ret == MEMORY_E ? PB_ENOMEM : PB_ETLS;
+        return identity_wolf_err(ret);
     ret = wc_SignCert_ex(c->bodySz, c->sigType, id->cert_der, sizeof(id->cert_der),
                          ECC_TYPE, &w->key, &w->rng);
     if (ret <= 0)
-        return ret == MEMORY_E ? PB_ENOMEM : PB_ETLS;
+        return identity_wolf_err(ret);
     id->cert_len = (size_t)ret;
-    identity_fingerprint(id->cert_der, id->cert_len, id->fingerprint);
-    return 0;
+    return identity_fingerprint(id->cert_der, id->cert_len, id->fingerprint);
+}
+
+/* Generate into id with the work area w (zeroed, from the arena). */
+static int identity_generate_in(struct identity_work *w, const char *hostname,
+                                struct identity *id)
+{
+    int ret;
+
+    ret = wc_InitRng(&w->rng);
+    if (ret != 0)
+        return identity_wolf_err(ret);
+    ret = wc_ecc_init(&w->key);
+    if (ret == 0) {
+        ret = identity_make(w, hostname, id);
+        wc_ecc_free(&w->key);
+    } else {
+        ret = identity_wolf_err(ret);
+    }
+    wc_FreeRng(&w->rng);
+    return ret;
 }
 
 int identity_generate(const char *hostname, struct identity *id)
 {
     struct identity_work *w;
+    struct tls_arena_stats before, after;
     size_t n;
     int ret;
 
@@ -112,26 +147,23 @@ int identity_generate(const char *hostname, struct identity *id)
     n = hostname != NULL ? strlen(hostname) : 0;
     if (n == 0 || n > IDENTITY_HOSTNAME_MAX)
         return PB_EINVAL;
+    tls_arena_stats(&before);
     w = tls_arena_alloc(sizeof(*w));
     if (w == NULL)
         return PB_ENOMEM;
     memset(w, 0, sizeof(*w));
-    if (wc_InitRng(&w->rng) != 0) {
-        tls_arena_free(w);
-        return PB_ETLS;
-    }
-    if (wc_ecc_init(&w->key) != 0) {
-        wc_FreeRng(&w->rng);
-        tls_arena_free(w);
-        return PB_ETLS;
-    }
-    ret = identity_make(w, hostname, id);
-    wc_ecc_free(&w->key);
-    wc_FreeRng(&w->rng);
+    ret = identity_generate_in(w, hostname, id);
     memset(w, 0, sizeof(*w));  /* the private key must not linger in the arena */
     tls_arena_free(w);
-    if (ret != 0)
+    if (ret != 0) {
         memset(id, 0, sizeof(*id));
+        /* wolfCrypt does not always say MEMORY_E when an allocation
+         * failed (the DRBG and the big-number code have their own codes);
+         * the arena knows. */
+        tls_arena_stats(&after);
+        if (after.failed != before.failed)
+            ret = PB_ENOMEM;
+    }
     return ret;
 }
 

@@ -155,6 +155,52 @@ static void test_server_config_and_no_leak(void **state)
     assert_int_equal(st.allocs, 0);
 }
 
+/* Generate with the arena running dry at allocation n: either success
+ * with a fingerprint that matches the certificate, or PB_ENOMEM and a
+ * zeroed identity; never a leak.  Returns 1 on success, 0 on PB_ENOMEM. */
+static int generate_failing_at(uint32_t n)
+{
+    static const struct identity zero;
+    static struct identity id;
+    struct tls_arena_stats st;
+    uint8_t digest[WC_SHA256_DIGEST_SIZE];
+    char want[IDENTITY_FPR_SIZE];
+    size_t i;
+    int ret;
+
+    tls_arena_fail_after(n);
+    ret = identity_generate(HOST, &id);
+    tls_arena_fail_after(0);
+    tls_stats(&st);
+    assert_int_equal(st.allocs, 0);
+    assert_int_equal(st.in_use, 0);
+    if (ret != 0) {
+        assert_int_equal(ret, PB_ENOMEM);
+        assert_memory_equal(&id, &zero, sizeof(id));
+        return 0;
+    }
+    assert_int_equal(wc_Sha256Hash(id.cert_der, (word32)id.cert_len, digest), 0);
+    for (i = 0; i < sizeof(digest); i++)
+        snprintf(want + 3 * i, 4, i + 1 < sizeof(digest) ? "%02X:" : "%02X", digest[i]);
+    assert_string_equal(id.fingerprint, want);
+    return 1;
+}
+
+/* The arena runs dry at allocation n: n walks in growing steps until the
+ * generation succeeds, then through every one of the last 256 steps
+ * (signing the certificate and hashing it for the fingerprint). */
+static void test_arena_exhausted_at_each_step(void **state)
+{
+    uint32_t n, last;
+
+    (void)state;
+    for (n = 1; !generate_failing_at(n); n += 1 + n / 64)
+        assert_true(n < 1000000);
+    last = n;
+    for (n = last > 256 ? last - 256 : 1; n < last; n++)
+        generate_failing_at(n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_generations_differ),
         cmocka_unit_test(test_bad_hostname),
         cmocka_unit_test(test_server_config_and_no_leak),
+        cmocka_unit_test(test_arena_exhausted_at_each_step),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
