@@ -134,9 +134,9 @@ $(B)/sim/pillarbox-sim: $(SIM_OBJ)
 	$(HOST_CC) -o $@ $^ $(LIBS_HOST)
 
 # The diagnostic sim of the tests: the same firmware with services.c replaced
-# by a TLS echo listener on 443 (tests/e2e/diag_tls.c), for TLS checks from
+# by a TLS echo listener on 443 (tests/e2e/diag_services.c), for TLS checks from
 # the host.  Never part of the product.
-DIAG_OBJ := $(filter-out $(B)/sim/obj/firmware/services.o,$(SIM_OBJ)) $(B)/sim/obj/tests/e2e/diag_tls.o
+DIAG_OBJ := $(filter-out $(B)/sim/obj/firmware/services.o,$(SIM_OBJ)) $(B)/sim/obj/tests/e2e/diag_services.o
 $(B)/test/pillarbox-sim-diag: $(DIAG_OBJ)
 	@mkdir -p $(@D)
 	$(HOST_CC) -o $@ $^ $(LIBS_HOST)

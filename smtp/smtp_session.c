@@ -189,35 +189,52 @@ static void smtp_msg_received(struct smtp_session *s, const struct mail_address 
         smtp_msg_write(s, (const uint8_t *)buf, (size_t)n);
 }
 
+/* One log line per message: who, what, and what became of it. */
+static void smtp_msg_log(struct smtp_session *s, int code)
+{
+    char from[MAIL_PATH_MAX + 8], line[400];
+    if (!s->cfg->log)
+        return;
+    mail_address_format(&s->env.from, from, sizeof(from));
+    snprintf(line, sizeof(line), "smtp: %s from=<%s> rcpts=%d size=%llu peer=%s tls=%s result=%d",
+             s->env.id, from, s->env.nrcpt, (unsigned long long)s->msg_size, s->peer_ip,
+             s->tls ? s->tls_version : "no", code);
+    s->cfg->log(line);
+}
+
 /* The message is complete: refuse it with the right reply, or commit it. */
 static void smtp_msg_finish(struct smtp_session *s, unsigned data_flags)
 {
+    int code;
     if (data_flags & (SMTP_DATA_BARE_LF | SMTP_DATA_BARE_CR)) {
-        smtp_reply_fmt(s, 554, "5.6.0", "Message refused: it contains a bare %s; lines must "
+        code = 554;
+        smtp_reply_fmt(s, code, "5.6.0", "Message refused: it contains a bare %s; lines must "
                        "end in CRLF (RFC 5321 section 2.3.8)",
                        data_flags & SMTP_DATA_BARE_LF ? "LF" : "CR");
     } else if (data_flags & SMTP_DATA_LONG_LINE) {
-        smtp_reply_fmt(s, 500, "5.5.2", "Message refused: a line is longer than 1000 octets "
+        code = 500;
+        smtp_reply_fmt(s, code, "5.5.2", "Message refused: a line is longer than 1000 octets "
                        "(RFC 5321 section 4.5.3.1.6)");
     } else if (s->write_err == PB_ERANGE || s->msg_size > s->cfg->max_size) {
-        smtp_reply_fmt(s, 552, "5.3.4", "Message too big: the limit is %llu octets",
+        code = 552;
+        smtp_reply_fmt(s, code, "5.3.4", "Message too big: the limit is %llu octets",
                        (unsigned long long)s->cfg->max_size);
-    } else if (s->write_err == PB_ENOSPC) {
-        smtp_reply_fmt(s, 452, "4.3.1", "Insufficient system storage, try again later");
-    } else if (s->write_err) {
-        smtp_reply_fmt(s, 451, "4.3.0", "Local error while storing the message, try again later");
     } else {
-        int err = s->be->commit(s->be->ctx);
+        int err = s->write_err ? s->write_err : s->be->commit(s->be->ctx);
         if (err == PB_ENOSPC) {
-            smtp_reply_fmt(s, 452, "4.3.1", "Insufficient system storage, try again later");
+            code = 452;
+            smtp_reply_fmt(s, code, "4.3.1", "Insufficient system storage, try again later");
         } else if (err) {
-            smtp_reply_fmt(s, 451, "4.3.0", "Local error while storing the message, try again later");
+            code = 451;
+            smtp_reply_fmt(s, code, "4.3.0", "Local error while storing the message, try again later");
         } else {
+            code = 250;
             s->in_txn = false;      /* committed: nothing to abort */
             s->messages++;
-            smtp_reply_fmt(s, 250, "2.0.0", "Ok: queued as %s", s->env.id);
+            smtp_reply_fmt(s, code, "2.0.0", "Ok: queued as %s", s->env.id);
         }
     }
+    smtp_msg_log(s, code);
     smtp_txn_reset(s);
     smtp_enter_state(s, SMTP_STATE_READY);
 }

@@ -71,6 +71,7 @@ struct smtp_session_config {
     const char *hostname;       /* greeting and Received: */
     uint64_t max_size;          /* message size limit, octets */
     bool tls_available;         /* STARTTLS may be offered */
+    void (*log)(const char *line);  /* one line per message, or NULL */
 };
 
 struct smtp_session {

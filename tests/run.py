@@ -53,8 +53,10 @@ def run_unit():
             record("unit/" + name, False, "timed out")
             continue
         sys.stdout.write(out)
-        cases_ok = re.findall(r"^\[\s+OK\s+\] (\S+)", out, re.M)
-        cases_bad = re.findall(r"^\[\s+FAILED\s+\] (\S+)$", out, re.M)
+        # cmocka lists the failed tests a second time after "listed below:".
+        run_part = out.split("listed below:")[0]
+        cases_ok = re.findall(r"^\[\s+OK\s+\] (\S+)", run_part, re.M)
+        cases_bad = re.findall(r"^\[\s+FAILED\s+\] (\S+)$", run_part, re.M)
         for c in cases_ok:
             record("unit/%s/%s" % (name, c), True)
         for c in cases_bad:

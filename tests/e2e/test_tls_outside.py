@@ -5,7 +5,7 @@ console printed, and its data back intact.  Older protocols and static-RSA
 suites are refused.
 
 The sim runs as build/test/pillarbox-sim-diag: the product firmware with its
-service table replaced by a TLS echo listener on 443 (tests/e2e/diag_tls.c),
+service table replaced by a TLS echo listener on 443 (tests/e2e/diag_services.c),
 until the real TLS services (SMTP's STARTTLS, 465, 993, 995, 443) exist.
 """
 import hashlib

@@ -1,7 +1,13 @@
 /*
- * diag_tls.c - test-build replacement for firmware/services.c: a TLS echo
- * listener on port 443 presenting the appliance identity, so a TLS client
- * on the host (openssl s_client) can check the TLS stack from outside.
+ * diag_services.c - test-build replacement for firmware/services.c:
+ *   - a TLS echo listener on port 443 presenting the appliance identity,
+ *     so a TLS client on the host (openssl s_client) can check the TLS
+ *     stack from outside;
+ *   - the SMTP server on port 25 (with STARTTLS) over a recording backend
+ *     that keeps nothing but logs each committed message as
+ *     "diag: stored ID rcpts=N size=S body-sha256=HEX" (the body is what
+ *     follows the Received: header the server adds), until the flash
+ *     store exists to deliver into.
  * It also dials 10.0.2.100:25 once the network is up, says one line and
  * logs the line it gets back, so the tests can check the sim board's
  * --guestfwd.  Linked only into build/test/pillarbox-sim-diag, never into
@@ -17,7 +23,9 @@
 #include "lwip/timeouts.h"
 #include "pb_err.h"
 #include "services.h"
+#include "smtp_server.h"
 #include "tls.h"
+#include "wolfssl/wolfcrypt/sha256.h"
 
 static struct altcp_tls_config *diag_config;
 
@@ -179,8 +187,96 @@ static void diag_out_err(void *arg, err_t err)
     sys_timeout(250, diag_out_try, NULL);
 }
 
+/* ---------------------------------------------------- SMTP, recorded --- */
+
+struct diag_msg {
+    wc_Sha256 sha;
+    int rcpts;
+    uint64_t size;
+    int header_done;            /* the server's Received: header is past */
+    uint8_t last2[2];           /* to find its end across writes */
+    char id[SMTP_SESSION_ID_LEN + 1];
+};
+static struct diag_msg diag_msgs[SMTP_SERVER_SESSIONS];
+static struct smtp_backend diag_backends[SMTP_SERVER_SESSIONS];
+
+static int diag_be_begin(void *ctx, const struct smtp_envelope *env, struct smtp_reply *r)
+{
+    struct diag_msg *m = ctx;
+    (void)r;
+    memset(m, 0, sizeof(*m));
+    wc_InitSha256(&m->sha);
+    strcpy(m->id, env->id);
+    return 0;
+}
+
+static int diag_be_rcpt(void *ctx, const struct mail_address *a, struct smtp_reply *r)
+{
+    struct diag_msg *m = ctx;
+    if (strcmp(a->domain, "example.test") != 0) {
+        *r = (struct smtp_reply){ 554, "5.7.1", "Relay access denied" };
+        return PB_EPERM;
+    }
+    m->rcpts++;
+    return 0;
+}
+
+static int diag_be_write(void *ctx, const uint8_t *d, size_t n)
+{
+    struct diag_msg *m = ctx;
+    for (size_t i = 0; i < n; i++) {
+        if (!m->header_done) {
+            /* The header ends at a CRLF not followed by a folding tab. */
+            if (m->last2[0] == '\r' && m->last2[1] == '\n' && d[i] != '\t')
+                m->header_done = 1;
+            m->last2[0] = m->last2[1];
+            m->last2[1] = d[i];
+            if (!m->header_done)
+                continue;
+        }
+        wc_Sha256Update(&m->sha, d + i, 1);
+        m->size++;
+    }
+    return 0;
+}
+
+static int diag_be_commit(void *ctx)
+{
+    struct diag_msg *m = ctx;
+    uint8_t h[WC_SHA256_DIGEST_SIZE];
+    char hex[2 * WC_SHA256_DIGEST_SIZE + 1];
+    wc_Sha256Final(&m->sha, h);
+    for (int i = 0; i < WC_SHA256_DIGEST_SIZE; i++)
+        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+    log_printf("diag: stored %s rcpts=%d size=%llu body-sha256=%s", m->id, m->rcpts,
+               (unsigned long long)m->size, hex);
+    return 0;
+}
+
+static void diag_be_abort(void *ctx)
+{
+    struct diag_msg *m = ctx;
+    wc_Sha256Free(&m->sha);
+}
+
+static void diag_smtp_log(const char *line)
+{
+    log_printf("%s", line);
+}
+
+static struct smtp_server_config diag_smtp = {
+    .port = 25,
+    .session = { .hostname = "mx.example.test", .max_size = 25u * 1024 * 1024,
+                 .log = diag_smtp_log },
+    .backends = diag_backends,
+    .log = diag_smtp_log,
+};
+
 int services_start(const struct identity *id)
 {
+    for (int i = 0; i < SMTP_SERVER_SESSIONS; i++)
+        diag_backends[i] = (struct smtp_backend){ &diag_msgs[i], diag_be_begin, diag_be_rcpt,
+                                                  diag_be_write, diag_be_commit, diag_be_abort };
     sys_timeout(250, diag_out_try, NULL);
     if (!id || identity_server_config(id, &diag_config) != 0)
         return PB_ETLS;
@@ -192,5 +288,8 @@ int services_start(const struct identity *id)
         return PB_ENOMEM;
     altcp_accept(listener, diag_accept);
     log_printf("diag: TLS echo listening on port 443");
-    return 1;
+    diag_smtp.tls = diag_config;
+    if (smtp_server_start(&diag_smtp) == 0)
+        log_printf("diag: SMTP listening on port 25");
+    return 2;
 }

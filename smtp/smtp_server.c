@@ -1,0 +1,329 @@
+/*
+ * smtp_server.c - SMTP sessions on altcp connections (see smtp_server.h).
+ *
+ * Ownership of received data: a pbuf handed to smtp_conn_recv() is ours;
+ * it waits in conn->in until the session has read it, and only then is
+ * the TCP window reopened (altcp_recved), so a client that sends faster
+ * than the flash takes it is slowed down, not buffered without bound.
+ * Replies collect in conn->out and go out as the send buffer allows; while
+ * conn->out is more than half full no further input is read.
+ */
+#include "smtp_server.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hal_clock.h"
+#include "lwip/altcp.h"
+#include "lwip/altcp_tcp.h"
+#include "lwip/altcp_tls.h"
+#include "pb_err.h"
+#include "tls.h"
+
+struct smtp_conn {
+    struct altcp_pcb *pcb;          /* NULL: slot free */
+    struct smtp_server_config *cfg;
+    struct smtp_session session;
+    struct pbuf *in;                /* received, not yet read by the session */
+    char out[SMTP_SERVER_OUT_BYTES];
+    size_t out_len;
+    uint64_t last_ms;               /* last activity, for the idle timeout */
+    bool closing;
+};
+
+static struct smtp_conn smtp_conns[SMTP_SERVER_SESSIONS];
+
+static err_t smtp_conn_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err_t err);
+static err_t smtp_conn_sent(void *arg, struct altcp_pcb *pcb, u16_t len);
+static err_t smtp_conn_poll(void *arg, struct altcp_pcb *pcb);
+static void smtp_conn_err(void *arg, err_t err);
+static void smtp_conn_process(struct smtp_conn *c);
+
+static void smtp_server_log(struct smtp_server_config *cfg, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void smtp_server_log(struct smtp_server_config *cfg, const char *fmt, ...)
+{
+    char line[200];
+    va_list ap;
+    if (!cfg->log)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    cfg->log(line);
+}
+
+int smtp_server_sessions_in_use(void)
+{
+    int n = 0;
+    for (int i = 0; i < SMTP_SERVER_SESSIONS; i++)
+        n += smtp_conns[i].pcb != NULL;
+    return n;
+}
+
+/* ------------------------------------------------------------- output --- */
+
+static void smtp_conn_flush(struct smtp_conn *c)
+{
+    if (!c->pcb || c->out_len == 0)
+        return;
+    size_t room = altcp_sndbuf(c->pcb);
+    size_t n = c->out_len < room ? c->out_len : room;
+    if (n > 0 && altcp_write(c->pcb, c->out, (u16_t)n, TCP_WRITE_FLAG_COPY) == ERR_OK) {
+        memmove(c->out, c->out + n, c->out_len - n);
+        c->out_len -= n;
+    }
+    altcp_output(c->pcb);
+}
+
+/* The session's write callback. */
+static void smtp_conn_write(void *ctx, const char *s, size_t n)
+{
+    struct smtp_conn *c = ctx;
+    if (c->out_len + n > sizeof(c->out)) {
+        smtp_conn_flush(c);
+        if (c->out_len + n > sizeof(c->out))
+            n = sizeof(c->out) - c->out_len;   /* cannot happen: input stops at half full */
+    }
+    memcpy(c->out + c->out_len, s, n);
+    c->out_len += n;
+}
+
+/* ---------------------------------------------------------- lifecycle --- */
+
+static void smtp_conn_free(struct smtp_conn *c)
+{
+    if (c->in)
+        pbuf_free(c->in);
+    memset(c, 0, sizeof(*c));
+}
+
+/* Close once every reply is handed to TCP. */
+static void smtp_conn_close(struct smtp_conn *c)
+{
+    c->closing = true;
+    smtp_conn_flush(c);
+    if (c->out_len > 0)
+        return;                     /* the sent callback comes back here */
+    struct altcp_pcb *pcb = c->pcb;
+    smtp_session_end(&c->session);
+    smtp_server_log(c->cfg, "smtp: session with %s closed, %lu message(s)",
+                    c->session.peer_ip, c->session.messages);
+    altcp_arg(pcb, NULL);
+    altcp_recv(pcb, NULL);
+    altcp_sent(pcb, NULL);
+    altcp_poll(pcb, NULL, 0);
+    altcp_err(pcb, NULL);
+    smtp_conn_free(c);
+    if (altcp_close(pcb) != ERR_OK)
+        altcp_abort(pcb);
+}
+
+static void smtp_conn_callbacks(struct smtp_conn *c, struct altcp_pcb *pcb)
+{
+    altcp_arg(pcb, c);
+    altcp_recv(pcb, smtp_conn_recv);
+    altcp_sent(pcb, smtp_conn_sent);
+    altcp_err(pcb, smtp_conn_err);
+    altcp_poll(pcb, smtp_conn_poll, 2);
+}
+
+static err_t smtp_conn_tls_up(void *arg, struct altcp_pcb *pcb, err_t err)
+{
+    struct smtp_conn *c = arg;
+    if (!c || err != ERR_OK)
+        return ERR_OK;
+    smtp_session_tls_started(&c->session, tls_version_name(pcb), tls_cipher_name(pcb));
+    c->last_ms = hal_clock_ms();
+    smtp_conn_process(c);
+    return ERR_OK;
+}
+
+/* The session said 220 to STARTTLS: drop what the client pipelined behind
+ * the command (the plaintext-injection attack), then wrap the connection. */
+static void smtp_conn_starttls(struct smtp_conn *c)
+{
+    if (c->in) {
+        altcp_recved(c->pcb, c->in->tot_len);
+        pbuf_free(c->in);
+        c->in = NULL;
+    }
+    smtp_conn_flush(c);
+    struct altcp_pcb *tls = altcp_tls_wrap(c->cfg->tls, c->pcb);
+    if (!tls) {
+        smtp_server_log(c->cfg, "smtp: %s: STARTTLS failed (out of memory)", c->session.peer_ip);
+        smtp_session_end(&c->session);
+        smtp_conn_close(c);
+        return;
+    }
+    c->pcb = tls;
+    smtp_conn_callbacks(c, tls);
+    tls_on_handshake(tls, smtp_conn_tls_up);
+}
+
+/* Feed queued input to the session while it can take it. */
+static void smtp_conn_process(struct smtp_conn *c)
+{
+    while (c->in && !c->closing && c->out_len < sizeof(c->out) / 2 &&
+           c->session.state != SMTP_STATE_STARTTLS) {
+        size_t avail = c->in->len;
+        size_t used = smtp_session_input(&c->session, (const uint8_t *)c->in->payload, avail);
+        if (used > 0) {
+            altcp_recved(c->pcb, (u16_t)used);
+            /* Drops what was read: whole pbufs are freed, a partly read
+             * one keeps its unread tail. */
+            c->in = pbuf_free_header(c->in, (u16_t)used);
+        }
+        if (c->session.state == SMTP_STATE_CLOSED || used < avail)
+            break;
+    }
+    if (c->session.state == SMTP_STATE_STARTTLS && c->cfg->tls) {
+        smtp_conn_starttls(c);
+        return;
+    }
+    smtp_conn_flush(c);
+    if (c->session.state == SMTP_STATE_CLOSED)
+        smtp_conn_close(c);
+}
+
+/* ---------------------------------------------------------- callbacks --- */
+
+static err_t smtp_conn_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+    struct smtp_conn *c = arg;
+    (void)err;
+    if (!c) {
+        if (p) {
+            altcp_recved(pcb, p->tot_len);
+            pbuf_free(p);
+        }
+        return ERR_OK;
+    }
+    if (!p) {
+        /* The client closed: what it sent before still counts. */
+        smtp_conn_process(c);
+        if (c->pcb) {
+            smtp_session_end(&c->session);
+            smtp_conn_close(c);
+        }
+        return ERR_OK;
+    }
+    c->last_ms = hal_clock_ms();
+    if (c->in)
+        pbuf_cat(c->in, p);     /* p is ours now, chained behind */
+    else
+        c->in = p;
+    smtp_conn_process(c);
+    return ERR_OK;
+}
+
+static err_t smtp_conn_sent(void *arg, struct altcp_pcb *pcb, u16_t len)
+{
+    struct smtp_conn *c = arg;
+    (void)pcb;
+    (void)len;
+    if (!c)
+        return ERR_OK;
+    if (c->closing) {
+        smtp_conn_close(c);
+        return ERR_OK;
+    }
+    smtp_conn_flush(c);
+    smtp_conn_process(c);
+    return ERR_OK;
+}
+
+static err_t smtp_conn_poll(void *arg, struct altcp_pcb *pcb)
+{
+    struct smtp_conn *c = arg;
+    (void)pcb;
+    if (!c)
+        return ERR_OK;
+    if (c->closing) {
+        smtp_conn_close(c);
+        return ERR_OK;
+    }
+    if (hal_clock_ms() - c->last_ms > SMTP_SERVER_CMD_TIMEOUT * 1000ull) {
+        char buf[160];
+        int n = snprintf(buf, sizeof(buf), "421 4.4.2 %s Timeout, closing the connection\r\n",
+                         c->cfg->session.hostname);
+        smtp_conn_write(c, buf, (size_t)n);
+        smtp_server_log(c->cfg, "smtp: %s: idle timeout", c->session.peer_ip);
+        smtp_session_end(&c->session);
+        smtp_conn_close(c);
+    }
+    return ERR_OK;
+}
+
+static void smtp_conn_err(void *arg, err_t err)
+{
+    struct smtp_conn *c = arg;
+    (void)err;
+    if (!c)
+        return;
+    /* The pcb is gone already. */
+    smtp_session_end(&c->session);
+    smtp_server_log(c->cfg, "smtp: session with %s reset", c->session.peer_ip);
+    smtp_conn_free(c);
+}
+
+static err_t smtp_server_accept(void *arg, struct altcp_pcb *pcb, err_t err)
+{
+    struct smtp_server_config *cfg = arg;
+    if (err != ERR_OK || !pcb)
+        return ERR_VAL;
+    struct smtp_conn *c = NULL;
+    int slot = 0;
+    for (; slot < SMTP_SERVER_SESSIONS; slot++) {
+        if (!smtp_conns[slot].pcb) {
+            c = &smtp_conns[slot];
+            break;
+        }
+    }
+    if (!c) {
+        /* Pool empty: say so and hang up, leaving the others alone. */
+        static const char busy[] = "421 4.3.2 Too many connections, try again later\r\n";
+        altcp_write(pcb, busy, sizeof(busy) - 1, TCP_WRITE_FLAG_COPY);
+        altcp_output(pcb);
+        if (altcp_close(pcb) != ERR_OK) {
+            altcp_abort(pcb);
+            return ERR_ABRT;
+        }
+        smtp_server_log(cfg, "smtp: connection refused, %d sessions busy", SMTP_SERVER_SESSIONS);
+        return ERR_OK;
+    }
+    memset(c, 0, sizeof(*c));
+    c->pcb = pcb;
+    c->cfg = cfg;
+    c->last_ms = hal_clock_ms();
+    char ip[IPADDR_STRLEN_MAX];
+    const ip_addr_t *peer = altcp_get_ip(pcb, 0);
+    if (!peer || !ipaddr_ntoa_r(peer, ip, sizeof(ip)))
+        strcpy(ip, "unknown");
+    smtp_conn_callbacks(c, pcb);
+    smtp_session_init(&c->session, &cfg->session, &cfg->backends[slot], smtp_conn_write, c, ip);
+    smtp_server_log(cfg, "smtp: session from %s on port %u", ip, cfg->port);
+    smtp_conn_flush(c);
+    return ERR_OK;
+}
+
+int smtp_server_start(struct smtp_server_config *cfg)
+{
+    cfg->session.tls_available = cfg->tls != NULL;
+    struct altcp_pcb *pcb = altcp_tcp_new_ip_type(IPADDR_TYPE_ANY);
+    if (!pcb)
+        return PB_ENOMEM;
+    if (altcp_bind(pcb, IP_ANY_TYPE, cfg->port) != ERR_OK) {
+        altcp_close(pcb);
+        return PB_EBUSY;
+    }
+    struct altcp_pcb *l = altcp_listen(pcb);
+    if (!l) {
+        altcp_close(pcb);
+        return PB_ENOMEM;
+    }
+    altcp_arg(l, cfg);
+    altcp_accept(l, smtp_server_accept);
+    return 0;
+}

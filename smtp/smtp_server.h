@@ -1,0 +1,39 @@
+/*
+ * smtp_server.h - SMTP sessions on altcp connections: listening, the
+ * session pool, output buffering, STARTTLS, timeouts.
+ *
+ * One listener per port.  Sessions come from a fixed pool of
+ * SMTP_SERVER_SESSIONS; when it is empty a new connection is answered
+ * "421 4.3.2" and closed at once, and the sessions already running carry
+ * on.  Each pool slot has its own backend (the caller provides them, so a
+ * backend can keep per-session state).
+ */
+#ifndef SMTP_SERVER_H
+#define SMTP_SERVER_H
+
+#include <stdint.h>
+
+#include "smtp_session.h"
+
+#define SMTP_SERVER_SESSIONS     16     /* concurrent sessions, all ports */
+#define SMTP_SERVER_OUT_BYTES    2048   /* reply buffer per session */
+#define SMTP_SERVER_CMD_TIMEOUT  300    /* seconds idle before 421 (RFC 5321 4.5.3.2.7) */
+
+struct altcp_tls_config;
+
+struct smtp_server_config {
+    uint16_t port;
+    struct smtp_session_config session;    /* tls_available is set from tls */
+    struct altcp_tls_config *tls;           /* STARTTLS certificate, or NULL */
+    const struct smtp_backend *backends;    /* SMTP_SERVER_SESSIONS of them */
+    void (*log)(const char *line);          /* one line per session and message */
+};
+
+/* Listen on cfg->port (cfg must stay valid).  Returns 0 or a negative
+ * PB_E*. */
+int smtp_server_start(struct smtp_server_config *cfg);
+
+/* Sessions in use now (for "show status"). */
+int smtp_server_sessions_in_use(void);
+
+#endif
