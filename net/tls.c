@@ -535,9 +535,11 @@ static void tls_handshake_complete(struct altcp_pcb *conn, struct tls_conn *st)
     err_t err = ERR_OK;
 
     st->flags |= TLS_F_DONE;
-    if (lst != NULL) {
+    if (!(st->flags & TLS_F_APP_KNOWS)) {
+        /* A server child: only its listener's accept callback can hand it
+         * to the application; without one nobody would ever close it. */
         tls_unlink_child(st);
-        if (lst->accept == NULL) {
+        if (lst == NULL || lst->accept == NULL) {
             tls_close_inner(conn, st);
             return;
         }
@@ -880,6 +882,7 @@ static err_t tls_close(struct altcp_pcb *conn)
         return ERR_OK;
     if (st->flags & TLS_F_LISTEN) {
         struct altcp_pcb *inner = conn->inner_conn;
+        struct tls_conn *child;
         if (inner != NULL) {
             /* A listening pcb has only arg and accept (tcp_poll etc.
              * refuse a LISTEN pcb). */
@@ -890,6 +893,12 @@ static err_t tls_close(struct altcp_pcb *conn)
                 altcp_accept(inner, tls_lower_accept);
                 return ERR_MEM;
             }
+        }
+        /* Handshakes still under way die with the listener: the
+         * application has not seen them and could not close them. */
+        while ((child = st->children) != NULL) {
+            tls_unlink_child(child);
+            tls_abort_inner(child->self, child);
         }
         tls_destroy(conn, st);
         return ERR_OK;

@@ -78,6 +78,17 @@ static bool pump_until(bool (*done)(void))
     return true;
 }
 
+static bool pump_until_flag(const bool *flag)
+{
+    uint64_t end = hal_clock_ms() + TIMEOUT_MS;
+    while (!*flag) {
+        if (hal_clock_ms() > end)
+            return false;
+        pump_once();
+    }
+    return true;
+}
+
 static void pump_for(uint32_t ms)
 {
     uint64_t end = hal_clock_ms() + ms;
@@ -268,6 +279,7 @@ static int test_setup(void **state)
     srv.expect = cli.expect = BULK;
     srv_conf = cli_conf = NULL;
     starttls_stage = NULL;
+    tls_arena_fail_after(0);
     return 0;
 }
 
@@ -511,6 +523,224 @@ static void test_starttls_bulk(void **state)
     assert_pools_back(&before);
 }
 
+/* ----- failures during the handshake ----- */
+
+static bool plain_up;
+
+static err_t plain_up_connected(void *arg, struct altcp_pcb *pcb, err_t err)
+{
+    (void)arg;
+    (void)pcb;
+    (void)err;
+    plain_up = true;
+    return ERR_OK;
+}
+
+/* cli.pcb: a plain TCP connection to the TLS listener on PORT, up and
+ * accepted by the server's TCP (its TLS child waits for a hello). */
+static void plain_client_connect(void)
+{
+    ip_addr_t lo;
+
+    plain_up = false;
+    IP_ADDR4(&lo, 127, 0, 0, 1);
+    cli.pcb = altcp_tcp_new_ip_type(IPADDR_TYPE_V4);
+    assert_non_null(cli.pcb);
+    altcp_arg(cli.pcb, &cli);
+    altcp_recv(cli.pcb, peer_recv);
+    altcp_err(cli.pcb, peer_err);
+    assert_int_equal(altcp_connect(cli.pcb, &lo, PORT, plain_up_connected), ERR_OK);
+    assert_true(pump_until_flag(&plain_up));
+    pump_for(100);
+}
+
+static bool cli_settled(void)
+{
+    return cli.err_called || cli.handshaken || cli.eof;
+}
+
+/* The listener closes while a handshake is under way: that connection
+ * goes too (the application never saw it and could not close it). */
+static void test_listener_closed_mid_handshake(void **state)
+{
+    struct pool_snapshot before;
+    struct altcp_pcb *l;
+
+    (void)state;
+    pools_snapshot(&before);
+    assert_int_equal(identity_server_config(&server_id, &srv_conf), 0);
+    cli_conf = altcp_tls_create_config_client(server_id.cert_der, server_id.cert_len);
+    assert_non_null(cli_conf);
+    l = tls_listener();
+    plain_client_connect();
+    assert_int_equal(altcp_close(l), ERR_OK);
+    pump_for(100);
+    if (cli.pcb != NULL) {
+        /* Still connected: say hello to whatever is left. */
+        cli.to_send = 0;
+        cli.pcb = tls_wrap_sni(cli_conf, cli.pcb, HOST);
+        assert_non_null(cli.pcb);
+        peer_attach(&cli, cli.pcb);
+        tls_on_handshake(cli.pcb, cli_connected);
+        assert_true(pump_until(cli_settled));
+    }
+    assert_true(cli.err_called);
+    assert_false(cli.handshaken);
+    assert_null(srv.pcb);
+    close_both();
+    free_configs();
+    assert_pools_back(&before);
+}
+
+/* The client sends half a record header and closes: the server's TLS
+ * child goes away, the application never hears of it. */
+static void test_peer_closes_mid_handshake(void **state)
+{
+    struct pool_snapshot before;
+    struct altcp_pcb *l;
+
+    (void)state;
+    pools_snapshot(&before);
+    assert_int_equal(identity_server_config(&server_id, &srv_conf), 0);
+    l = tls_listener();
+    plain_client_connect();
+    assert_int_equal(altcp_write(cli.pcb, "\x16\x03\x01", 3, TCP_WRITE_FLAG_COPY), ERR_OK);
+    altcp_output(cli.pcb);
+    pump_for(100);
+    altcp_arg(cli.pcb, NULL);
+    assert_int_equal(altcp_close(cli.pcb), ERR_OK);
+    cli.pcb = NULL;
+    pump_for(200);
+    assert_null(srv.pcb);
+    assert_int_equal(altcp_close(l), ERR_OK);
+    free_configs();
+    assert_pools_back(&before);
+}
+
+/* A plain server that reads the client's hello and closes: the TLS client
+ * hears ERR_CLSD through its err callback and its pcb is gone. */
+static err_t hangup_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+    (void)arg;
+    (void)err;
+    if (p != NULL) {
+        altcp_recved(pcb, p->tot_len);
+        pbuf_free(p);
+    }
+    altcp_arg(pcb, NULL);
+    altcp_recv(pcb, NULL);
+    altcp_err(pcb, NULL);
+    if (altcp_close(pcb) != ERR_OK) {
+        altcp_abort(pcb);
+        return ERR_ABRT;
+    }
+    return ERR_OK;
+}
+
+static err_t hangup_accept(void *arg, struct altcp_pcb *pcb, err_t err)
+{
+    (void)arg;
+    (void)err;
+    altcp_recv(pcb, hangup_recv);
+    return ERR_OK;
+}
+
+static void test_server_hangs_up_mid_handshake(void **state)
+{
+    struct pool_snapshot before;
+    struct altcp_pcb *l;
+
+    (void)state;
+    pools_snapshot(&before);
+    cli_conf = altcp_tls_create_config_client(server_id.cert_der, server_id.cert_len);
+    assert_non_null(cli_conf);
+    l = altcp_tcp_new_ip_type(IPADDR_TYPE_V4);
+    assert_non_null(l);
+    assert_int_equal(altcp_bind(l, IP4_ADDR_ANY, PORT), ERR_OK);
+    l = altcp_listen(l);
+    assert_non_null(l);
+    altcp_accept(l, hangup_accept);
+    tls_client_connect();
+    assert_true(pump_until(cli_settled));
+    assert_true(cli.err_called);
+    assert_int_equal(cli.err, ERR_CLSD);
+    assert_false(cli.handshaken);
+    assert_null(cli.pcb);
+    assert_int_equal(altcp_close(l), ERR_OK);
+    free_configs();
+    assert_pools_back(&before);
+}
+
+/* The arena runs dry at allocation n of a handshake, for n in growing
+ * steps until the handshake succeeds: each failure closes that
+ * connection and gives its memory back.
+ *
+ * One known exception, in wolfSSL 5.5.4 itself: when the server's key
+ * share cannot be generated, TLSX_KeyShare_Setup() returns without
+ * freeing the KeyShareEntry it has just allocated (fixed upstream by
+ * wolfSSL PR 6388, in 5.6.2).  That is at most one such block per failed
+ * handshake; the test allows exactly that, says so, and resets the arena
+ * afterwards. */
+#define WOLF_KSE_LEAK_MAX (64u + TLS_ARENA_OVERHEAD)
+
+static bool handshake_settled(void)
+{
+    return cli.err_called || cli.eof || (cli.handshaken && srv.handshaken);
+}
+
+static void test_arena_exhausted_mid_handshake(void **state)
+{
+    struct pool_snapshot before;
+    struct tls_arena_stats base, st;
+    struct altcp_pcb *l;
+    ip_addr_t lo;
+    uint32_t n;
+    int failures = 0, leaks = 0;
+
+    (void)state;
+    IP_ADDR4(&lo, 127, 0, 0, 1);
+    pools_snapshot(&before);
+    assert_int_equal(identity_server_config(&server_id, &srv_conf), 0);
+    cli_conf = altcp_tls_create_config_client(server_id.cert_der, server_id.cert_len);
+    assert_non_null(cli_conf);
+    for (n = 1;; n += 1 + n / 3) {
+        memset(&srv, 0, sizeof(srv));
+        memset(&cli, 0, sizeof(cli));
+        tls_stats(&base);
+        l = tls_listener();
+        cli.pcb = altcp_tls_new(cli_conf, IPADDR_TYPE_V4);
+        assert_non_null(cli.pcb);
+        peer_attach(&cli, cli.pcb);
+        assert_int_equal(tls_set_sni(cli.pcb, HOST), 0);
+        tls_arena_fail_after(n);  /* from the client's hello on */
+        assert_int_equal(altcp_connect(cli.pcb, &lo, PORT, cli_connected), ERR_OK);
+        assert_true(pump_until(handshake_settled));
+        tls_arena_fail_after(0);
+        close_both();
+        assert_int_equal(altcp_close(l), ERR_OK);
+        assert_true(pump_until(no_active_pcbs));
+        while (tcp_tw_pcbs != NULL)
+            tcp_abort(tcp_tw_pcbs);
+        tls_stats(&st);
+        if (st.allocs != base.allocs) {
+            assert_int_equal(st.allocs, base.allocs + 1);
+            assert_true(st.in_use - base.in_use <= WOLF_KSE_LEAK_MAX);
+            leaks++;
+        }
+        if (cli.handshaken && srv.handshaken && !cli.err_called && !cli.eof)
+            break;
+        failures++;
+        assert_true(n < 1000000);
+    }
+    print_message("    %d handshakes failed for want of memory, cleanly", failures);
+    print_message(leaks > 0 ? " (wolfSSL 5.5.4 leaked its key share in %d)\n" : "\n", leaks);
+    assert_true(failures > 0);
+    free_configs();
+    if (leaks > 0)
+        assert_int_equal(tls_init(), 0);  /* forget the leaked blocks */
+    assert_pools_back(&before);
+}
+
 /* ------------------------------------------------------------- arena --- */
 
 static void test_arena_coalesces(void **state)
@@ -592,6 +822,10 @@ int main(void)
         cmocka_unit_test_setup(test_starttls_bulk, test_setup),
         cmocka_unit_test_setup(test_wrong_ca_fails_cleanly, test_setup),
         cmocka_unit_test_setup(test_tls12_forced, test_setup),
+        cmocka_unit_test_setup(test_listener_closed_mid_handshake, test_setup),
+        cmocka_unit_test_setup(test_peer_closes_mid_handshake, test_setup),
+        cmocka_unit_test_setup(test_server_hangs_up_mid_handshake, test_setup),
+        cmocka_unit_test_setup(test_arena_exhausted_mid_handshake, test_setup),
         cmocka_unit_test(test_arena_coalesces),
         cmocka_unit_test(test_arena_realloc_huge),
     };
