@@ -606,8 +606,12 @@ static int tls_deliver(struct altcp_pcb *conn, struct tls_conn *st, struct pbuf 
     err = conn->recv(conn->arg, conn, p, ERR_OK);
     if (err == ERR_OK)
         return 0;             /* the application owns p now */
-    if (err == ERR_ABRT || (st->flags & TLS_F_DEAD))
+    if (err == ERR_ABRT)
         return -1;            /* the application aborted and freed p */
+    if (st->flags & TLS_F_DEAD) {
+        pbuf_free(p);         /* closed, yet refused: nobody will take p */
+        return -1;
+    }
     st->rx_app = p;           /* refused: kept and offered again later */
     return 1;
 }

@@ -741,6 +741,59 @@ static void test_arena_exhausted_mid_handshake(void **state)
     assert_pools_back(&before);
 }
 
+/* ----- the application closes in its recv callback and refuses p ----- */
+
+static err_t close_and_refuse_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+    struct peer *pe = arg;
+
+    (void)err;
+    if (p == NULL)
+        return ERR_OK;
+    pe->rcvd += p->tot_len;
+    altcp_arg(pcb, NULL);
+    assert_int_equal(altcp_close(pcb), ERR_OK);
+    pe->pcb = NULL;
+    return ERR_MEM;  /* p stays the stack's, as with lwIP's TCP */
+}
+
+static err_t close_and_refuse_accept(void *arg, struct altcp_pcb *pcb, err_t err)
+{
+    (void)arg;
+    assert_int_equal(err, ERR_OK);
+    peer_attach(&srv, pcb);
+    altcp_recv(pcb, close_and_refuse_recv);
+    srv.handshaken = true;
+    return ERR_OK;
+}
+
+static bool srv_gone(void)
+{
+    return srv.handshaken && srv.pcb == NULL && (cli.eof || cli.err_called);
+}
+
+static void test_app_closes_and_refuses(void **state)
+{
+    struct pool_snapshot before;
+    struct altcp_pcb *l;
+
+    (void)state;
+    pools_snapshot(&before);
+    assert_int_equal(identity_server_config(&server_id, &srv_conf), 0);
+    cli_conf = altcp_tls_create_config_client(server_id.cert_der, server_id.cert_len);
+    assert_non_null(cli_conf);
+    cli.to_send = 4000;
+    l = tls_listener();
+    altcp_accept(l, close_and_refuse_accept);
+    tls_client_connect();
+    assert_true(pump_until(srv_gone));
+    assert_true(srv.rcvd > 0);
+    close_both();
+    assert_int_equal(altcp_close(l), ERR_OK);
+    free_configs();
+    assert_pools_back(&before);
+}
+
 /* ------------------------------------------------------------- arena --- */
 
 static void test_arena_coalesces(void **state)
@@ -826,6 +879,7 @@ int main(void)
         cmocka_unit_test_setup(test_peer_closes_mid_handshake, test_setup),
         cmocka_unit_test_setup(test_server_hangs_up_mid_handshake, test_setup),
         cmocka_unit_test_setup(test_arena_exhausted_mid_handshake, test_setup),
+        cmocka_unit_test_setup(test_app_closes_and_refuses, test_setup),
         cmocka_unit_test(test_arena_coalesces),
         cmocka_unit_test(test_arena_realloc_huge),
     };
