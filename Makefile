@@ -190,7 +190,8 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/test/unit/%,$(UNIT_SRC))
 # Fuzz targets: each links only the modules its parser needs (listed in the
 # target's first line as "// fuzz-links: firmware/console.c ...").
 fuzz_links = $(shell sed -n '1s|^// fuzz-links:||p' $(1))
-$(B)/fuzz/bin/%: tests/fuzz/%.c | $(DEPS_STAMP)
+FUZZ_INPUTS := $(wildcard hal/*.h mail/*.[ch] smtp/*.[ch] firmware/*.[ch] net/*.h board/sim/*.h)
+$(B)/fuzz/bin/%: tests/fuzz/%.c $(FUZZ_INPUTS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(WARN) $(FUZZ_OPT) -fsanitize=fuzzer $(INC) $(DEFS) -o $@ $< $(call fuzz_links,$<)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/bin/%,$(FUZZ_SRC))

@@ -107,7 +107,8 @@ static void be_abort(void *ctx)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const struct smtp_backend be = { NULL, be_begin, be_rcpt, be_write, be_commit, be_abort };
-    static const struct smtp_session_config cfg = { "mx.example.test", 5000, true };
+    static const struct smtp_session_config cfg = { .hostname = "mx.example.test", .max_size = 5000,
+                                                    .tls_available = true };
     static struct smtp_session s;
     if (size < 1)
         return 0;
