@@ -54,7 +54,7 @@ WOLF_ARM  := $(WOLF_COMMON) $(WOLF)/wolfcrypt/src/sp_cortexm.c
 # Our code.  main.c holds only main(), so tests can link the rest.
 FW_SRC   := $(filter-out firmware/main.c,$(wildcard firmware/*.c))
 NET_SRC  := $(wildcard net/*.c)
-SVC_SRC  := $(wildcard mail/*.c smtp/*.c)
+SVC_SRC  := $(wildcard mail/*.c smtp/*.c accounts/*.c)
 SIM_SRC  := $(wildcard board/sim/*.c)
 ARM_SRC  := $(wildcard board/mps2-an500/*.c)
 ARM_ASM  := $(wildcard board/mps2-an500/*.S)
@@ -64,7 +64,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 # ------------------------------------------------------------------ flags ---
 
 WARN     := -std=c11 -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
-INC      := -Ihal -Inet -Imail -Ismtp -Ifirmware -I$(LWIP)/src/include -I$(WOLF)
+INC      := -Ihal -Inet -Imail -Ismtp -Iaccounts -Ifirmware -I$(LWIP)/src/include -I$(WOLF)
 DEFS     := -DWOLFSSL_USER_SETTINGS
 SLIRP_CF := $(shell pkg-config --cflags slirp 2>/dev/null)
 SLIRP_LD := $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
