@@ -30,6 +30,7 @@ struct smtp_conn {
     size_t out_len;
     uint64_t last_ms;               /* last activity, for the idle timeout */
     bool closing;
+    bool overflow;                  /* a reply did not fit: the session is dropped */
 };
 
 static struct smtp_conn smtp_conns[SMTP_SERVER_SESSIONS];
@@ -38,7 +39,7 @@ static err_t smtp_conn_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, er
 static err_t smtp_conn_sent(void *arg, struct altcp_pcb *pcb, u16_t len);
 static err_t smtp_conn_poll(void *arg, struct altcp_pcb *pcb);
 static void smtp_conn_err(void *arg, err_t err);
-static void smtp_conn_process(struct smtp_conn *c);
+static err_t smtp_conn_process(struct smtp_conn *c);
 
 static void smtp_server_log(struct smtp_server_config *cfg, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -83,8 +84,13 @@ static void smtp_conn_write(void *ctx, const char *s, size_t n)
     struct smtp_conn *c = ctx;
     if (c->out_len + n > sizeof(c->out)) {
         smtp_conn_flush(c);
-        if (c->out_len + n > sizeof(c->out))
-            n = sizeof(c->out) - c->out_len;   /* cannot happen: input stops at half full */
+        if (c->out_len + n > sizeof(c->out)) {
+            /* The client pipelines on and on without reading a single
+             * reply, and TCP's send buffer is full too: it is not an SMTP
+             * client.  The session ends; replies are not silently lost. */
+            c->overflow = true;
+            return;
+        }
     }
     memcpy(c->out + c->out_len, s, n);
     c->out_len += n;
@@ -99,13 +105,14 @@ static void smtp_conn_free(struct smtp_conn *c)
     memset(c, 0, sizeof(*c));
 }
 
-/* Close once every reply is handed to TCP. */
-static void smtp_conn_close(struct smtp_conn *c)
+/* Close once every reply is handed to TCP.  Returns ERR_ABRT when the pcb
+ * had to be aborted (callbacks must then return ERR_ABRT). */
+static err_t smtp_conn_close(struct smtp_conn *c)
 {
     c->closing = true;
     smtp_conn_flush(c);
     if (c->out_len > 0)
-        return;                     /* the sent callback comes back here */
+        return ERR_OK;              /* the sent callback comes back here */
     struct altcp_pcb *pcb = c->pcb;
     smtp_session_end(&c->session);
     smtp_server_log(c->cfg, "smtp: session with %s closed, %lu message(s)",
@@ -116,8 +123,11 @@ static void smtp_conn_close(struct smtp_conn *c)
     altcp_poll(pcb, NULL, 0);
     altcp_err(pcb, NULL);
     smtp_conn_free(c);
-    if (altcp_close(pcb) != ERR_OK)
+    if (altcp_close(pcb) != ERR_OK) {
         altcp_abort(pcb);
+        return ERR_ABRT;
+    }
+    return ERR_OK;
 }
 
 static void smtp_conn_callbacks(struct smtp_conn *c, struct altcp_pcb *pcb)
@@ -136,13 +146,12 @@ static err_t smtp_conn_tls_up(void *arg, struct altcp_pcb *pcb, err_t err)
         return ERR_OK;
     smtp_session_tls_started(&c->session, tls_version_name(pcb), tls_cipher_name(pcb));
     c->last_ms = hal_clock_ms();
-    smtp_conn_process(c);
-    return ERR_OK;
+    return smtp_conn_process(c);
 }
 
 /* The session said 220 to STARTTLS: drop what the client pipelined behind
  * the command (the plaintext-injection attack), then wrap the connection. */
-static void smtp_conn_starttls(struct smtp_conn *c)
+static err_t smtp_conn_starttls(struct smtp_conn *c)
 {
     if (c->in) {
         altcp_recved(c->pcb, c->in->tot_len);
@@ -154,16 +163,17 @@ static void smtp_conn_starttls(struct smtp_conn *c)
     if (!tls) {
         smtp_server_log(c->cfg, "smtp: %s: STARTTLS failed (out of memory)", c->session.peer_ip);
         smtp_session_end(&c->session);
-        smtp_conn_close(c);
-        return;
+        return smtp_conn_close(c);
     }
     c->pcb = tls;
     smtp_conn_callbacks(c, tls);
     tls_on_handshake(tls, smtp_conn_tls_up);
+    return ERR_OK;
 }
 
-/* Feed queued input to the session while it can take it. */
-static void smtp_conn_process(struct smtp_conn *c)
+/* Feed queued input to the session while it can take it.  Returns
+ * ERR_ABRT if the connection was aborted. */
+static err_t smtp_conn_process(struct smtp_conn *c)
 {
     while (c->in && !c->closing && c->out_len < sizeof(c->out) / 2 &&
            c->session.state != SMTP_STATE_STARTTLS) {
@@ -178,13 +188,22 @@ static void smtp_conn_process(struct smtp_conn *c)
         if (c->session.state == SMTP_STATE_CLOSED || used < avail)
             break;
     }
-    if (c->session.state == SMTP_STATE_STARTTLS && c->cfg->tls) {
-        smtp_conn_starttls(c);
-        return;
+    if (c->overflow) {
+        struct altcp_pcb *pcb = c->pcb;
+        smtp_server_log(c->cfg, "smtp: %s: dropped, it sends without reading replies",
+                        c->session.peer_ip);
+        smtp_session_end(&c->session);
+        altcp_arg(pcb, NULL);
+        smtp_conn_free(c);
+        altcp_abort(pcb);
+        return ERR_ABRT;
     }
+    if (c->session.state == SMTP_STATE_STARTTLS && c->cfg->tls)
+        return smtp_conn_starttls(c);
     smtp_conn_flush(c);
     if (c->session.state == SMTP_STATE_CLOSED)
-        smtp_conn_close(c);
+        return smtp_conn_close(c);
+    return ERR_OK;
 }
 
 /* ---------------------------------------------------------- callbacks --- */
@@ -202,10 +221,11 @@ static err_t smtp_conn_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, er
     }
     if (!p) {
         /* The client closed: what it sent before still counts. */
-        smtp_conn_process(c);
+        if (smtp_conn_process(c) == ERR_ABRT)
+            return ERR_ABRT;
         if (c->pcb) {
             smtp_session_end(&c->session);
-            smtp_conn_close(c);
+            return smtp_conn_close(c);
         }
         return ERR_OK;
     }
@@ -214,8 +234,7 @@ static err_t smtp_conn_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, er
         pbuf_cat(c->in, p);     /* p is ours now, chained behind */
     else
         c->in = p;
-    smtp_conn_process(c);
-    return ERR_OK;
+    return smtp_conn_process(c);
 }
 
 static err_t smtp_conn_sent(void *arg, struct altcp_pcb *pcb, u16_t len)
@@ -225,13 +244,10 @@ static err_t smtp_conn_sent(void *arg, struct altcp_pcb *pcb, u16_t len)
     (void)len;
     if (!c)
         return ERR_OK;
-    if (c->closing) {
-        smtp_conn_close(c);
-        return ERR_OK;
-    }
+    if (c->closing)
+        return smtp_conn_close(c);
     smtp_conn_flush(c);
-    smtp_conn_process(c);
-    return ERR_OK;
+    return smtp_conn_process(c);
 }
 
 static err_t smtp_conn_poll(void *arg, struct altcp_pcb *pcb)
@@ -240,10 +256,8 @@ static err_t smtp_conn_poll(void *arg, struct altcp_pcb *pcb)
     (void)pcb;
     if (!c)
         return ERR_OK;
-    if (c->closing) {
-        smtp_conn_close(c);
-        return ERR_OK;
-    }
+    if (c->closing)
+        return smtp_conn_close(c);
     if (hal_clock_ms() - c->last_ms > SMTP_SERVER_CMD_TIMEOUT * 1000ull) {
         char buf[160];
         int n = snprintf(buf, sizeof(buf), "421 4.4.2 %s Timeout, closing the connection\r\n",
@@ -251,7 +265,7 @@ static err_t smtp_conn_poll(void *arg, struct altcp_pcb *pcb)
         smtp_conn_write(c, buf, (size_t)n);
         smtp_server_log(c->cfg, "smtp: %s: idle timeout", c->session.peer_ip);
         smtp_session_end(&c->session);
-        smtp_conn_close(c);
+        return smtp_conn_close(c);
     }
     return ERR_OK;
 }

@@ -128,6 +128,26 @@ class SmtpWire(unittest.TestCase):
         # Nothing was stored for any probe.
         self.assertNotRegex(self.board.out[self.board.pos:], r"diag: stored")
 
+    def test_client_that_never_reads_is_dropped(self):
+        s, f = self.raw()
+        s.settimeout(30)
+        dropped = False
+        try:
+            for _ in range(400):
+                s.sendall(b"NOOP\r\n" * 1000)
+        except (ConnectionResetError, BrokenPipeError, socket.timeout):
+            dropped = True
+        f.close()
+        s.close()
+        self.assertTrue(dropped)
+        self.board.expect(r"smtp: [\d.]+: dropped, it sends without reading replies")
+        # Others are still served.
+        s, f = self.raw()
+        s.sendall(b"NOOP\r\n")
+        self.assertTrue(f.readline().startswith(b"250 2.0.0 Ok"))
+        f.close()
+        s.close()
+
     def test_session_limit(self):
         held = [self.raw() for _ in range(16)]
         try:
