@@ -54,6 +54,7 @@ WOLF_ARM  := $(WOLF_COMMON) $(WOLF)/wolfcrypt/src/sp_cortexm.c
 # Our code.  main.c holds only main(), so tests can link the rest.
 FW_SRC   := $(filter-out firmware/main.c,$(wildcard firmware/*.c))
 NET_SRC  := $(wildcard net/*.c)
+STORE_SRC := $(wildcard store/*.c)
 SIM_SRC  := $(wildcard board/sim/*.c)
 ARM_SRC  := $(wildcard board/mps2-an500/*.c)
 ARM_ASM  := $(wildcard board/mps2-an500/*.S)
@@ -63,7 +64,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 # ------------------------------------------------------------------ flags ---
 
 WARN     := -std=c11 -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
-INC      := -Ihal -Inet -Ifirmware -I$(LWIP)/src/include -I$(WOLF)
+INC      := -Ihal -Inet -Istore -Ifirmware -I$(LWIP)/src/include -I$(WOLF)
 DEFS     := -DWOLFSSL_USER_SETTINGS
 SLIRP_CF := $(shell pkg-config --cflags slirp 2>/dev/null)
 SLIRP_LD := $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
@@ -126,14 +127,14 @@ $(DEPS_STAMP): tools/fetch-deps.sh tools/deps.sha256 | $(PKG_STAMP)
 	@touch $@
 
 # --- sim board ---
-SIM_OBJ := $(call obj,sim,$(FW_SRC) $(NET_SRC) $(SIM_SRC) firmware/main.c) \
+SIM_OBJ := $(call obj,sim,$(FW_SRC) $(NET_SRC) $(STORE_SRC) $(SIM_SRC) firmware/main.c) \
 	$(call dep,sim,$(LWIP_SRC) $(WOLF_HOST))
 sim: $(B)/sim/pillarbox-sim
 $(B)/sim/pillarbox-sim: $(SIM_OBJ)
 	$(HOST_CC) -o $@ $^ $(LIBS_HOST)
 
 # --- ARM board (MPS2 AN500 under QEMU) ---
-ARM_OBJ := $(call obj,arm,$(FW_SRC) $(NET_SRC) $(ARM_SRC) $(ARM_ASM) firmware/main.c) \
+ARM_OBJ := $(call obj,arm,$(FW_SRC) $(NET_SRC) $(STORE_SRC) $(ARM_SRC) $(ARM_ASM) firmware/main.c) \
 	$(call dep,arm,$(LWIP_SRC) $(WOLF_ARM))
 arm: $(B)/arm/pillarbox.elf
 $(B)/arm/pillarbox.elf: $(ARM_OBJ) $(ARM_LD)
@@ -168,7 +169,7 @@ space := $(subst ,, )
 # --- tests ---
 # Unit tests link everything but main() of the firmware and the sim board,
 # built with AddressSanitizer and UBSan.
-TEST_LIB_OBJ := $(call obj,test,$(FW_SRC) $(NET_SRC) $(SIM_SRC)) \
+TEST_LIB_OBJ := $(call obj,test,$(FW_SRC) $(NET_SRC) $(STORE_SRC) $(SIM_SRC)) \
 	$(call dep,test,$(LWIP_SRC) $(WOLF_HOST))
 $(B)/test/libpb.a: $(TEST_LIB_OBJ)
 	@rm -f $@
