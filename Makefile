@@ -111,7 +111,7 @@ LIBS_HOST := $(SLIRP_LD) -lm
 
 # ------------------------------------------------------------ the targets ---
 
-.PHONY: all sim arm run size test unit fuzz e2e qemu powerloss bench packages deps clean
+.PHONY: all sim arm run size test unit fuzz e2e qemu powerloss powerloss-long bench packages deps clean
 
 all: sim arm
 
@@ -179,6 +179,13 @@ $(B)/test/unit/%: $(B)/test/obj/tests/unit/%.o $(B)/test/libpb.a
 	$(HOST_CC) -fsanitize=address,undefined -o $@ $< $(B)/test/libpb.a -lcmocka $(LIBS_HOST)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/test/unit/%,$(UNIT_SRC))
 
+# The power-cut harness (tests/powerloss/): one C program that runs the
+# store's workload on the sim flash and checks it after a cut.
+$(B)/test/powerloss/workload: $(B)/test/obj/tests/powerloss/workload.o $(B)/test/libpb.a
+	@mkdir -p $(@D)
+	$(HOST_CC) -fsanitize=address,undefined -o $@ $< $(B)/test/libpb.a $(LIBS_HOST)
+POWERLOSS_BIN := $(B)/test/powerloss/workload
+
 # Fuzz targets: each links only the modules its parser needs (listed in the
 # target's first line as "// fuzz-links: firmware/console.c ...").
 fuzz_links = $(shell sed -n '1s|^// fuzz-links:||p' $(1))
@@ -189,9 +196,13 @@ FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/bin/%,$(FUZZ_SRC))
 
 # Everything that builds is tested; what does not build is counted as failed.
 test: $(PKG_STAMP) $(DEPS_STAMP)
-	@$(MAKE) --no-print-directory -k -j$$(nproc) sim $(UNIT_BIN) $(FUZZ_BIN) arm || \
+	@$(MAKE) --no-print-directory -k -j$$(nproc) sim $(UNIT_BIN) $(POWERLOSS_BIN) $(FUZZ_BIN) arm || \
 		echo "make test: some targets did not build; their tests will fail"
 	@python3 tests/run.py
+
+# More power cuts than make test's budget allows (PB_POWERLOSS_LONG=1).
+powerloss-long: $(PKG_STAMP) $(DEPS_STAMP) $(POWERLOSS_BIN)
+	PB_POWERLOSS_LONG=1 python3 tests/powerloss/test_powercut.py
 
 bench:
 	@echo "make bench: nothing to measure yet (services arrive with later issues)"
