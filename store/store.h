@@ -40,6 +40,11 @@
  * once: the mount time is linear in the bytes written on flash (a checkpoint
  * of the index, so that mount does not read every record, is UNFINISHED).
  *
+ * UNFINISHED: accounts (users, domains, aliases, password hashes) and the
+ * outbound queue as records; deleting or renaming folders and mailboxes;
+ * the index checkpoint above; a per-folder UID index (lookups scan the
+ * message table); make bench (write amplification, erase spread, mount time).
+ *
  * Errors: PB_ENOSPC when the flash is full down to the reserve that keeps
  * garbage collection possible (expunges and flag changes still work then),
  * PB_ENOMEM when a RAM table is full, PB_ECORRUPT when stored data fails its
