@@ -55,6 +55,7 @@ WOLF_ARM  := $(WOLF_COMMON) $(WOLF)/wolfcrypt/src/sp_cortexm.c
 FW_SRC   := $(filter-out firmware/main.c,$(wildcard firmware/*.c))
 NET_SRC  := $(wildcard net/*.c)
 SVC_SRC  := $(wildcard mail/*.c smtp/*.c accounts/*.c)
+STORE_SRC := $(wildcard store/*.c)
 SIM_SRC  := $(wildcard board/sim/*.c)
 ARM_SRC  := $(wildcard board/mps2-an500/*.c)
 ARM_ASM  := $(wildcard board/mps2-an500/*.S)
@@ -64,7 +65,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 # ------------------------------------------------------------------ flags ---
 
 WARN     := -std=c11 -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
-INC      := -Ihal -Inet -Imail -Ismtp -Iaccounts -Ifirmware -I$(LWIP)/src/include -I$(WOLF)
+INC      := -Ihal -Inet -Istore -Imail -Ismtp -Iaccounts -Ifirmware -I$(LWIP)/src/include -I$(WOLF)
 DEFS     := -DWOLFSSL_USER_SETTINGS
 SLIRP_CF := $(shell pkg-config --cflags slirp 2>/dev/null)
 SLIRP_LD := $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
@@ -111,7 +112,7 @@ LIBS_HOST := $(SLIRP_LD) -lm
 
 # ------------------------------------------------------------ the targets ---
 
-.PHONY: all sim arm run size test unit fuzz e2e qemu powerloss bench packages deps clean
+.PHONY: all sim arm run size test unit fuzz e2e qemu powerloss powerloss-long bench packages deps clean
 
 all: sim arm
 
@@ -127,7 +128,7 @@ $(DEPS_STAMP): tools/fetch-deps.sh tools/deps.sha256 | $(PKG_STAMP)
 	@touch $@
 
 # --- sim board ---
-SIM_OBJ := $(call obj,sim,$(FW_SRC) $(SVC_SRC) $(NET_SRC) $(SIM_SRC) firmware/main.c) \
+SIM_OBJ := $(call obj,sim,$(FW_SRC) $(SVC_SRC) $(NET_SRC) $(STORE_SRC) $(SIM_SRC) firmware/main.c) \
 	$(call dep,sim,$(LWIP_SRC) $(WOLF_HOST))
 sim: $(B)/sim/pillarbox-sim
 $(B)/sim/pillarbox-sim: $(SIM_OBJ)
@@ -142,7 +143,7 @@ $(B)/test/pillarbox-sim-diag: $(DIAG_OBJ)
 	$(HOST_CC) -o $@ $^ $(LIBS_HOST)
 
 # --- ARM board (MPS2 AN500 under QEMU) ---
-ARM_OBJ := $(call obj,arm,$(FW_SRC) $(SVC_SRC) $(NET_SRC) $(ARM_SRC) $(ARM_ASM) firmware/main.c) \
+ARM_OBJ := $(call obj,arm,$(FW_SRC) $(SVC_SRC) $(NET_SRC) $(STORE_SRC) $(ARM_SRC) $(ARM_ASM) firmware/main.c) \
 	$(call dep,arm,$(LWIP_SRC) $(WOLF_ARM))
 arm: $(B)/arm/pillarbox.elf
 $(B)/arm/pillarbox.elf: $(ARM_OBJ) $(ARM_LD)
@@ -177,7 +178,7 @@ space := $(subst ,, )
 # --- tests ---
 # Unit tests link everything but main() of the firmware and the sim board,
 # built with AddressSanitizer and UBSan.
-TEST_LIB_OBJ := $(call obj,test,$(FW_SRC) $(SVC_SRC) $(NET_SRC) $(SIM_SRC)) \
+TEST_LIB_OBJ := $(call obj,test,$(FW_SRC) $(SVC_SRC) $(NET_SRC) $(STORE_SRC) $(SIM_SRC)) \
 	$(call dep,test,$(LWIP_SRC) $(WOLF_HOST))
 $(B)/test/libpb.a: $(TEST_LIB_OBJ)
 	@rm -f $@
@@ -187,10 +188,17 @@ $(B)/test/unit/%: $(B)/test/obj/tests/unit/%.o $(B)/test/libpb.a
 	$(HOST_CC) -fsanitize=address,undefined -o $@ $< $(B)/test/libpb.a -lcmocka $(LIBS_HOST)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/test/unit/%,$(UNIT_SRC))
 
+# The power-cut harness (tests/powerloss/): one C program that runs the
+# store's workload on the sim flash and checks it after a cut.
+$(B)/test/powerloss/workload: $(B)/test/obj/tests/powerloss/workload.o $(B)/test/libpb.a
+	@mkdir -p $(@D)
+	$(HOST_CC) -fsanitize=address,undefined -o $@ $< $(B)/test/libpb.a $(LIBS_HOST)
+POWERLOSS_BIN := $(B)/test/powerloss/workload
+
 # Fuzz targets: each links only the modules its parser needs (listed in the
 # target's first line as "// fuzz-links: firmware/console.c ...").
 fuzz_links = $(shell sed -n '1s|^// fuzz-links:||p' $(1))
-FUZZ_INPUTS := $(wildcard hal/*.h mail/*.[ch] smtp/*.[ch] firmware/*.[ch] net/*.h board/sim/*.h)
+FUZZ_INPUTS := $(wildcard hal/*.h mail/*.[ch] smtp/*.[ch] store/*.[ch] firmware/*.[ch] net/*.h board/sim/*.h)
 $(B)/fuzz/bin/%: tests/fuzz/%.c $(FUZZ_INPUTS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(WARN) $(FUZZ_OPT) -fsanitize=fuzzer $(INC) $(DEFS) -o $@ $< $(call fuzz_links,$<)
@@ -198,9 +206,13 @@ FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/bin/%,$(FUZZ_SRC))
 
 # Everything that builds is tested; what does not build is counted as failed.
 test: $(PKG_STAMP) $(DEPS_STAMP)
-	@$(MAKE) --no-print-directory -k -j$$(nproc) sim $(B)/test/pillarbox-sim-diag $(UNIT_BIN) $(FUZZ_BIN) arm || \
+	@$(MAKE) --no-print-directory -k -j$$(nproc) sim $(B)/test/pillarbox-sim-diag $(UNIT_BIN) $(POWERLOSS_BIN) $(FUZZ_BIN) arm || \
 		echo "make test: some targets did not build; their tests will fail"
 	@python3 tests/run.py
+
+# More power cuts than make test's budget allows (PB_POWERLOSS_LONG=1).
+powerloss-long: $(PKG_STAMP) $(DEPS_STAMP) $(POWERLOSS_BIN)
+	PB_POWERLOSS_LONG=1 python3 tests/powerloss/test_powercut.py
 
 bench:
 	@echo "make bench: nothing to measure yet (services arrive with later issues)"

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pb_err.h"
+#include "storage.h"
 
 static struct config config_state;
 
@@ -15,6 +16,25 @@ void config_init(void)
     strcpy(config_state.hostname, "pillarbox");
     config_state.net.dhcp = true;
     strcpy(config_state.net.hostname, config_state.hostname);
+}
+
+int config_load(void)
+{
+    struct store *s = storage_get();
+    char name[NET_HOSTNAME_MAX + 1];
+    if (!s)
+        return PB_ENOTSUP;
+    int n = store_setting_get(s, "hostname", NULL, name, NET_HOSTNAME_MAX);
+    if (n == PB_ENOENT)
+        return 0;
+    if (n < 0)
+        return n;
+    name[n] = '\0';
+    if (!config_hostname_valid(name))
+        return PB_ECORRUPT;
+    strcpy(config_state.hostname, name);
+    strcpy(config_state.net.hostname, name);
+    return 0;
 }
 
 const struct config *config_get(void)
@@ -54,6 +74,20 @@ int config_set_hostname(const char *name)
 {
     if (!config_hostname_valid(name))
         return PB_EINVAL;
+    struct store *s = storage_get();
+    if (s) {
+        /* On flash first: the change exists once the commit returned. */
+        struct store_txn *t;
+        int err = store_txn_begin(s, &t);
+        if (err)
+            return err;
+        if ((err = store_setting_set(t, "hostname", STORE_T_STR, name, strlen(name)))) {
+            store_txn_abort(t);
+            return err;
+        }
+        if ((err = store_txn_commit(t)))
+            return err;
+    }
     strcpy(config_state.hostname, name);
     strcpy(config_state.net.hostname, name);
     return 0;

@@ -1,9 +1,9 @@
 /*
  * config.h - the appliance's settings.
  *
- * UNFINISHED: held in RAM only, so they are lost at reboot.  The flash
- * store (its own issue) makes every change durable when the command that
- * made it returns.
+ * Kept in the flash store (storage.h) when there is one: a change is
+ * committed to flash before the function that made it returns.  Without a
+ * store (no flash device) they live in RAM only.
  */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -18,11 +18,16 @@ struct config {
 /* Defaults: hostname "pillarbox", DHCP. */
 void config_init(void);
 
+/* Read the settings kept in the store over the defaults.  Returns 0,
+ * PB_ENOTSUP without a store, or a negative PB_E* (the defaults stay). */
+int config_load(void);
+
 const struct config *config_get(void);
 
 /* A hostname per RFC 1123: labels of letters, digits and hyphens, 1..63
- * characters, not starting or ending with a hyphen, 253 in all.  Returns 0,
- * or PB_EINVAL and changes nothing. */
+ * characters, not starting or ending with a hyphen, 253 in all.  Committed
+ * to the store before it returns.  Returns 0, or PB_EINVAL (not a valid
+ * name) or the store's error (PB_ENOSPC, PB_EIO, ...), changing nothing. */
 int config_set_hostname(const char *name);
 
 /* Whether name is a valid hostname (the check config_set_hostname makes). */

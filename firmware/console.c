@@ -23,6 +23,7 @@
 #include "lwip/stats.h"
 #include "net.h"
 #include "pb_err.h"
+#include "storage.h"
 #include "tls_arena.h"
 #include "version.h"
 
@@ -42,6 +43,8 @@ static int console_cmd_show_status(int argc, char **argv);
 static int console_cmd_show_log(int argc, char **argv);
 static int console_cmd_set_hostname(int argc, char **argv);
 static int console_cmd_reboot(int argc, char **argv);
+static int console_cmd_show_storage(int argc, char **argv);
+static int console_cmd_storage_check(int argc, char **argv);
 static int console_cmd_poweroff(int argc, char **argv);
 
 static const struct console_cmd console_cmds[] = {
@@ -50,8 +53,11 @@ static const struct console_cmd console_cmds[] = {
     { "show status", 0, 0, console_cmd_show_status, "",
       "uptime, memory pools in use, addresses, gateway and DNS" },
     { "show log", 0, 1, console_cmd_show_log, "[N]", "the newest N log lines (default 20)" },
+    { "show storage", 0, 0, console_cmd_show_storage, "",
+      "flash store: capacity, used, free, live/dead bytes, erase counts, mount time" },
+    { "storage check", 0, 0, console_cmd_storage_check, "", "full read-only consistency check of the store" },
     { "set hostname", 1, 1, console_cmd_set_hostname, "NAME",
-      "the appliance's name, e.g. mail.example.com (not yet kept across reboot)" },
+      "the appliance's name, e.g. mail.example.com" },
     { "reboot", 0, 0, console_cmd_reboot, "", "restart the firmware" },
     { "poweroff", 0, 0, console_cmd_poweroff, "", "switch off (ends the emulator)" },
 };
@@ -318,15 +324,65 @@ static int console_cmd_show_log(int argc, char **argv)
 static int console_cmd_set_hostname(int argc, char **argv)
 {
     (void)argc;
-    if (config_set_hostname(argv[0]) != 0) {
+    int err = config_set_hostname(argv[0]);
+    if (err == PB_EINVAL) {
         console_printf("error: '%s' is not a valid hostname (letters, digits, hyphens and dots, "
                        "e.g. mail.example.com)\n", argv[0]);
-        return PB_EINVAL;
+        return err;
+    }
+    if (err) {
+        console_printf("error: could not save the hostname: %s\n", pb_err_str(err));
+        return err;
     }
     net_set_hostname(argv[0]);
     console_printf("hostname set to %s\n", argv[0]);
     log_printf("console: hostname set to %s", argv[0]);
     return 0;
+}
+
+static int console_cmd_show_storage(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    struct store *s = storage_get();
+    if (!s) {
+        console_printf("error: no flash store is mounted\n");
+        return PB_ENOENT;
+    }
+    struct store_stats st;
+    store_stats(s, &st);
+    console_printf("capacity    %llu KiB in %lu blocks\n", (unsigned long long)(st.capacity / 1024),
+                   (unsigned long)st.blocks);
+    console_printf("used        %llu KiB (%lu blocks): live %llu KiB, dead %llu KiB\n",
+                   (unsigned long long)(st.used / 1024), (unsigned long)st.blocks_used,
+                   (unsigned long long)(st.live / 1024), (unsigned long long)(st.dead / 1024));
+    console_printf("free        %llu KiB (%lu blocks), reserve %llu KiB, retired %lu blocks\n",
+                   (unsigned long long)(st.free / 1024), (unsigned long)st.blocks_free,
+                   (unsigned long long)(st.reserve / 1024), (unsigned long)st.blocks_retired);
+    console_printf("erase count min %lu, max %lu, mean %lu\n", (unsigned long)st.erase_min,
+                   (unsigned long)st.erase_max, (unsigned long)st.erase_mean);
+    console_printf("objects     %lu messages, %lu blobs, %lu chunks\n", (unsigned long)st.messages,
+                   (unsigned long)st.blobs, (unsigned long)st.chunks);
+    console_printf("mount time  %lu ms (%lu torn records skipped)\n", (unsigned long)st.mount_ms,
+                   (unsigned long)st.torn);
+    return 0;
+}
+
+static int console_cmd_storage_check(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    struct store *s = storage_get();
+    if (!s) {
+        console_printf("error: no flash store is mounted\n");
+        return PB_ENOENT;
+    }
+    struct store_check_report r;
+    int problems = store_check(s, &r);
+    console_printf("storage check: %lu records read, %lu corrupt, %d problems%s%s\n",
+                   (unsigned long)r.records, (unsigned long)r.corrupt, problems,
+                   problems ? "; first: " : "", problems ? r.first : "");
+    return problems ? PB_ECORRUPT : 0;
 }
 
 static int console_cmd_reboot(int argc, char **argv)

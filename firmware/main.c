@@ -1,9 +1,10 @@
 /*
  * main.c - boot and the event loop.
  *
- * Boot: board, log and console, settings, TLS and the appliance identity,
- * network.  Then one loop forever: console input, network frames and
- * timers, then sleep until the next event (WFI on ARM, poll(2) on the sim).
+ * Boot: board, log and console, the flash store and the settings it
+ * holds, TLS and the appliance identity, network.  Then one loop forever:
+ * console input, a step of store housekeeping, network frames and timers,
+ * then sleep until the next event (WFI on ARM, poll(2) on the sim).
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "net.h"
 #include "pb_err.h"
 #include "services.h"
+#include "storage.h"
 #include "tls.h"
 #include "version.h"
 
@@ -44,6 +46,11 @@ int main(int argc, char **argv)
         log_printf("board: init failed: %s", pb_err_str(err));
 
     config_init();
+    /* The store before the network: the settings it holds shape both. */
+    if ((err = storage_init()) != 0)
+        log_printf("storage: not mounted (%s); settings will not survive a reboot", pb_err_str(err));
+    else if ((err = config_load()) != 0)
+        log_printf("storage: settings unreadable (%s); using defaults", pb_err_str(err));
 
     if ((err = tls_init()) != 0)
         log_printf("tls: init failed: %s", pb_err_str(err));
@@ -66,6 +73,7 @@ int main(int argc, char **argv)
     console_init();
     for (;;) {
         int busy = console_poll();
+        busy |= storage_poll();
         net_poll();
         hal_board_idle(busy ? 0 : net_next_timeout_ms());
     }

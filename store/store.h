@@ -1,0 +1,241 @@
+/*
+ * store.h - the flash store: a crash-safe, log-structured store on hal_flash.
+ *
+ * What it keeps (the API speaks these nouns, never flash offsets):
+ *   - blobs: immutable byte strings (message bodies), written in chunks as
+ *     they arrive, read back from any offset in chunks.  A blob lives while
+ *     a message refers to it (its reference count is the number of live
+ *     messages that name it); one body serves every recipient.
+ *   - mailboxes (one per user) holding folders; a folder has a UIDVALIDITY
+ *     and a UIDNEXT; a message has a UID, flags, an internal date, a size, a
+ *     blob and a modification sequence number (modseq).
+ *   - settings: typed key/value pairs, the latest write wins.
+ *
+ * Every change happens in a transaction: store_txn_begin(), any number of
+ * blob writes and typed changes, then store_txn_commit() (durable and atomic
+ * when it returns 0: after any power cut either all of it is there or none)
+ * or store_txn_abort().  Nothing of a transaction is visible to readers
+ * before its commit returned.
+ *
+ * On flash (all integers little-endian):
+ *   block   = identity unit | open unit | records...
+ *             identity: magic "PBS1", format version, erase count, CRC
+ *             open:     64-bit block sequence number, id counter, CRC
+ *             (each unit padded to the program size, at least 16 bytes)
+ *   record  = header {crc32c, payload length, transaction id, type} +
+ *             payload, padded to the program size; the CRC covers the
+ *             header (after the CRC field) and the payload.
+ *   A blob chunk record carries {blob id, offset} and data.  A commit
+ *   record carries operations, each a complete, versioned new state of one
+ *   object (message, blob, folder, mailbox, setting) or a message tombstone;
+ *   a transaction is visible exactly when its commit record is valid.
+ *
+ * RAM: every index is a caller-provided table (struct store_mem), so the
+ * bound is stated by its size.  Per live message 32 bytes (struct
+ * store_msg); per blob 20 bytes plus 16 bytes per chunk (a chunk holds up to
+ * STORE_CHUNK_BYTES of data); per erase block 36 bytes.  A full table makes
+ * the transaction fail with PB_ENOMEM before anything is written.
+ *
+ * Mount reads every block header, then every record of every block in use,
+ * once: the mount time is linear in the bytes written on flash (a checkpoint
+ * of the index, so that mount does not read every record, is UNFINISHED).
+ *
+ * UNFINISHED: accounts (users, domains, aliases, password hashes) and the
+ * outbound queue as records; deleting or renaming folders and mailboxes;
+ * the index checkpoint above; a per-folder UID index (lookups scan the
+ * message table); make bench (write amplification, erase spread, mount time).
+ *
+ * Errors: PB_ENOSPC when the flash is full down to the reserve that keeps
+ * garbage collection possible (expunges and flag changes still work then),
+ * PB_ENOMEM when a RAM table is full, PB_ECORRUPT when stored data fails its
+ * CRC (it is never returned as data), PB_ENOENT for an unknown object,
+ * PB_EIO when the flash fails.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hal_flash.h"
+#include "pb_err.h"
+
+#define STORE_CHUNK_BYTES   4096u   /* data per chunk record at most (a transaction's write buffer) */
+#define STORE_TXN_OPS_BYTES 1024u   /* serialised changes of one transaction at most */
+#define STORE_TXN_MAX       8       /* transactions open at once */
+#define STORE_NAME_MAX      63      /* user names, folder names (bytes) */
+#define STORE_KEY_MAX       31      /* setting keys (bytes) */
+#define STORE_VALUE_MAX     128     /* setting values (bytes) */
+#define STORE_FOLDERS_MAX   256
+#define STORE_MAILBOXES_MAX 64
+#define STORE_SETTINGS_MAX  32
+#define STORE_RESERVE_BLOCKS 3      /* free blocks kept for GC and deletes */
+
+/* Message flags (IMAP system flags). */
+#define STORE_FLAG_SEEN     0x01u
+#define STORE_FLAG_ANSWERED 0x02u
+#define STORE_FLAG_FLAGGED  0x04u
+#define STORE_FLAG_DELETED  0x08u
+#define STORE_FLAG_DRAFT    0x10u
+
+enum store_type { STORE_T_STR = 1, STORE_T_U32 = 2, STORE_T_BYTES = 3 };
+
+/* ---- caller-provided tables (placed by the board, e.g. external RAM) ---- */
+
+struct store_block {        /* 32 bytes per erase block */
+    uint64_t seq;           /* block sequence number; 0 when not in use */
+    uint32_t erase_count;
+    uint32_t used;          /* bytes written (the whole block once closed) */
+    uint32_t live;          /* bytes of live records */
+    uint32_t min_version;   /* lowest operation version in the block */
+    uint8_t state;          /* STORE_BLK_* (store_priv.h) */
+    uint8_t pad[7];
+};
+
+struct store_msg {          /* 32 bytes per live message */
+    uint32_t id;            /* never reused; the table is sorted by it */
+    uint32_t uid;
+    uint32_t blob;
+    uint32_t size;
+    uint32_t modseq;        /* version of the operation that wrote this state */
+    uint32_t date;          /* internal date, seconds since 1970 */
+    uint32_t owner;         /* block holding that operation */
+    uint16_t folder;
+    uint16_t flags;
+};
+
+struct store_blob {         /* 20 bytes per blob */
+    uint32_t id;            /* sorted by id */
+    uint32_t size;
+    uint32_t version;
+    uint32_t owner;         /* block of the blob operation */
+    uint16_t refs;
+    uint8_t state;          /* STORE_BLOB_PENDING / _LIVE */
+    uint8_t txn;            /* slot of the writing transaction while pending */
+};
+
+struct store_chunk {        /* 16 bytes per chunk, sorted by (blob, offset) */
+    uint32_t blob;
+    uint32_t offset;
+    uint64_t addr;          /* flash address of the chunk record */
+};
+
+struct store_mem {
+    struct store_block *blocks; uint32_t max_blocks;   /* >= flash size / erase size */
+    uint32_t *order;            /* max_blocks entries: mount's scan order */
+    struct store_msg *msgs;     uint32_t max_msgs;
+    struct store_blob *blobs;   uint32_t max_blobs;
+    struct store_chunk *chunks; uint32_t max_chunks;
+};
+
+/* ---- what readers get ---- */
+
+struct store_msg_info {
+    uint16_t folder;
+    uint32_t uid;
+    uint32_t blob;
+    uint32_t size;
+    uint32_t flags;
+    uint32_t modseq;
+    uint32_t date;
+};
+
+struct store_folder_info {
+    uint16_t id;
+    uint32_t mailbox;
+    uint32_t uidvalidity;
+    uint32_t uidnext;
+    uint32_t messages;
+    char name[STORE_NAME_MAX + 1];
+};
+
+struct store_stats {
+    uint64_t capacity;      /* bytes of flash */
+    uint64_t used;          /* bytes in blocks in use */
+    uint64_t live, dead;    /* of used */
+    uint64_t free;          /* bytes in free blocks, reserve included */
+    uint64_t reserve;       /* bytes kept for GC */
+    uint32_t blocks, blocks_used, blocks_free, blocks_retired;
+    uint32_t erase_min, erase_max, erase_mean;
+    uint32_t messages, blobs, chunks;
+    uint32_t mount_ms;
+    uint32_t torn;          /* records found torn or corrupt at mount */
+    uint64_t bytes_programmed, erases;  /* since mount */
+};
+
+struct store_check_report {
+    uint32_t records;       /* valid records read */
+    uint32_t corrupt;       /* records failing their CRC before the end of a block */
+    uint32_t problems;      /* index inconsistencies */
+    char first[120];        /* the first problem, in words */
+};
+
+struct store_txn;
+struct store;
+
+/* The store's own state (about 90 KiB with the defaults above; the board
+ * decides where it lives).  Opaque to callers: use the functions. */
+#include "store_priv.h"
+
+/* Mount the store on flash using the tables in mem.  A blank (or foreign)
+ * flash mounts as an empty store; nothing is written until the first
+ * commit.  Returns 0, PB_EINVAL for a geometry or table size the store
+ * cannot use, PB_ENOMEM when a table is too small for what is on flash,
+ * PB_EIO. */
+int store_mount(struct store *s, const struct hal_flash *flash, const struct store_mem *mem);
+
+/* Erase every block and mount empty.  Returns 0 or a negative PB_E*. */
+int store_format(struct store *s, const struct hal_flash *flash, const struct store_mem *mem);
+
+/* ---- transactions ---- */
+int store_txn_begin(struct store *s, struct store_txn **txn);   /* PB_EBUSY: no free slot */
+int store_txn_commit(struct store_txn *txn);    /* frees the slot whatever it returns */
+void store_txn_abort(struct store_txn *txn);
+
+/* One blob at a time per transaction: begin, write in pieces, end. */
+int store_blob_begin(struct store_txn *txn, uint32_t *blob);
+int store_blob_write(struct store_txn *txn, const void *data, size_t len);
+int store_blob_end(struct store_txn *txn);
+
+/* Read up to len bytes of a committed blob from offset.  Returns the count
+ * (0 at the end), PB_ENOENT, PB_ECORRUPT. */
+int store_blob_read(struct store *s, uint32_t blob, uint64_t offset, void *buf, size_t len);
+int store_blob_size(struct store *s, uint32_t blob, uint32_t *size);
+
+int store_mailbox_create(struct store_txn *txn, const char *user, uint32_t *mailbox);
+int store_mailbox_find(struct store *s, const char *user, uint32_t *mailbox);
+int store_folder_create(struct store_txn *txn, uint32_t mailbox, const char *name, uint16_t *folder);
+int store_folder_find(struct store *s, uint32_t mailbox, const char *name, uint16_t *folder);
+int store_folder_info(struct store *s, uint16_t folder, struct store_folder_info *info);
+
+/* Add a message to a folder; its UID is assigned now (a UID of an aborted
+ * transaction is never reused).  The blob must be committed or written in
+ * this transaction. */
+int store_msg_add(struct store_txn *txn, uint16_t folder, uint32_t blob, uint32_t flags,
+                  uint32_t date, uint32_t *uid);
+int store_msg_set_flags(struct store_txn *txn, uint16_t folder, uint32_t uid, uint32_t flags);
+int store_msg_expunge(struct store_txn *txn, uint16_t folder, uint32_t uid);
+int store_msg_get(struct store *s, uint16_t folder, uint32_t uid, struct store_msg_info *info);
+/* The message with the smallest UID greater than after; PB_ENOENT if none. */
+int store_msg_next(struct store *s, uint16_t folder, uint32_t after, struct store_msg_info *info);
+
+int store_setting_set(struct store_txn *txn, const char *key, enum store_type type,
+                      const void *value, size_t len);
+/* Copy the value into buf; returns its length, PB_ENOENT, PB_ERANGE if cap is too small. */
+int store_setting_get(struct store *s, const char *key, enum store_type *type, void *buf, size_t cap);
+
+/* ---- housekeeping ---- */
+
+/* One block's worth of garbage collection.  Without force, it only works
+ * when free blocks run low or a block holds only dead data.  Returns 1 when
+ * a block was reclaimed, 0 when there was nothing to do, or a negative PB_E*. */
+int store_gc_step(struct store *s, int force);
+
+void store_stats(struct store *s, struct store_stats *st);
+
+/* Full read-only consistency check: every record's CRC in every block in
+ * use, every index entry against flash.  Returns the number of problems
+ * (0: consistent) and fills report. */
+int store_check(struct store *s, struct store_check_report *report);
+
+#endif

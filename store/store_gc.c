@@ -1,0 +1,161 @@
+/*
+ * store_gc.c - garbage collection and wear levelling.
+ *
+ * One step reclaims one block: it copies the block's live records to the
+ * log head (chunks verbatim, live operations gathered into new commit
+ * records that keep each operation's version), syncs, then releases the
+ * block.  The victim is the block with the most dead bytes, or, every
+ * STORE_GC_WEAR_EVERY-th step, the least-erased block in use, so that
+ * blocks holding cold data take their share of erases.  New heads are
+ * taken from the least-erased free blocks (store_log.c).
+ */
+#include <string.h>
+
+#include "store.h"
+
+#define STORE_GC_WEAR_EVERY 16u
+
+static uint32_t store_gc_pick(struct store *s, int force)
+{
+    uint32_t best = STORE_NONE, cold = STORE_NONE, max_erase = 0;
+    int empty = 0;
+    for (uint32_t b = 0; b < s->nblocks; b++) {
+        const struct store_block *k = &s->mem.blocks[b];
+        if (k->erase_count > max_erase && k->state != STORE_BLK_RETIRED)
+            max_erase = k->erase_count;
+        if (k->state != STORE_BLK_USED)
+            continue;
+        uint32_t dead = k->used - k->live;
+        empty |= k->live == 0;
+        if (best == STORE_NONE || dead > s->mem.blocks[best].used - s->mem.blocks[best].live ||
+            (dead == s->mem.blocks[best].used - s->mem.blocks[best].live &&
+             k->erase_count < s->mem.blocks[best].erase_count))
+            best = b;
+        if (cold == STORE_NONE || k->erase_count < s->mem.blocks[cold].erase_count)
+            cold = b;
+    }
+    if (best == STORE_NONE)
+        return STORE_NONE;
+    uint32_t low_water = STORE_RESERVE_BLOCKS + 1 + s->nblocks / 8;
+    if (!force && !empty && store_log_free_blocks(s) > low_water)
+        return STORE_NONE;
+    if (s->gc_count % STORE_GC_WEAR_EVERY == STORE_GC_WEAR_EVERY - 1 &&
+        max_erase > s->mem.blocks[cold].erase_count + 2)
+        return cold;
+    /* A block with little dead data is not worth its erase: copying it
+     * would cost more than it wins back; with at least half a block
+     * dead, every step gains free space, so repeated steps end. */
+    const struct store_block *k = &s->mem.blocks[best];
+    return k->used - k->live >= s->erase_size / 2 ? best : STORE_NONE;
+}
+
+/* Write the gathered operations as one commit record and move their
+ * objects' ownership to where it landed. */
+static int store_gc_flush(struct store *s, uint32_t *len)
+{
+    if (*len == 0)
+        return 0;
+    uint64_t addr;
+    int err = store_log_append(s, STORE_REC_COMMIT, s->next_id++, s->gcops, *len, NULL, 0, 2, &addr);
+    if (err)
+        return err;
+    uint32_t block = (uint32_t)(addr / s->erase_size);
+    for (uint32_t off = 0; off < *len; off += store_op_len(s->gcops + off)) {
+        const uint8_t *op = s->gcops + off;
+        uint32_t v = store_get32(op + 4);
+        if (v < s->mem.blocks[block].min_version)
+            s->mem.blocks[block].min_version = v;
+        store_apply_op(s, op, block, 0);
+    }
+    *len = 0;
+    return 0;
+}
+
+static int store_gc_commit(struct store *s, uint32_t victim, uint32_t len, uint32_t *gclen)
+{
+    const uint8_t *p = s->rbuf + STORE_REC_HDR;
+    for (uint32_t off = 0; off + STORE_OP_HDR <= len;) {
+        const uint8_t *op = p + off;
+        uint32_t olen = store_op_len(op);
+        if (olen > len - off)
+            break;
+        if (store_op_live(s, op, victim)) {
+            if (*gclen + olen > STORE_TXN_OPS_BYTES) {
+                /* The record being read stays in rbuf: flushing writes from gcops. */
+                int err = store_gc_flush(s, gclen);
+                if (err)
+                    return err;
+            }
+            memcpy(s->gcops + *gclen, op, olen);
+            *gclen += olen;
+        }
+        off += olen;
+    }
+    return 0;
+}
+
+static int store_gc_block(struct store *s, uint32_t victim)
+{
+    uint32_t off = store_log_data_start(s), gclen = 0;
+    int err = 0;
+    while (off + STORE_REC_HDR <= s->erase_size) {
+        uint64_t addr = store_addr(s, victim, off);
+        uint16_t type;
+        uint32_t txn;
+        int n = store_log_read(s, addr, s->rbuf, s->erase_size - off - STORE_REC_HDR, &type, &txn);
+        if (n == PB_ENOENT)
+            break;
+        if (n == PB_ECORRUPT) {
+            /* Nothing live can be in a record that failed its CRC (mount
+             * never indexed it); skip it if the next one is intact. */
+            uint32_t next = off + store_align(s, STORE_REC_HDR + store_get32(s->rbuf + 4));
+            if (store_get32(s->rbuf + 4) <= STORE_REC_MAX && next + STORE_REC_HDR <= s->erase_size &&
+                store_log_read(s, store_addr(s, victim, next), s->cbuf,
+                               s->erase_size - next - STORE_REC_HDR, NULL, NULL) >= 0) {
+                s->cbuf_addr = ~0ull;
+                off = next;
+                continue;
+            }
+            s->cbuf_addr = ~0ull;
+            break;
+        }
+        if (n < 0)
+            return n;
+        if (type == STORE_REC_CHUNK && (uint32_t)n >= STORE_CHUNK_HDR) {
+            int ci = store_chunk_find(s, store_get32(s->rbuf + STORE_REC_HDR),
+                                      store_get32(s->rbuf + STORE_REC_HDR + 4));
+            if (ci >= 0 && s->mem.chunks[ci].addr == addr) {
+                uint64_t naddr;
+                err = store_log_append(s, STORE_REC_CHUNK, txn, s->rbuf + STORE_REC_HDR, (uint32_t)n,
+                                       NULL, 0, 2, &naddr);
+                if (err)
+                    return err;
+                s->mem.chunks[ci].addr = naddr;
+                s->mem.blocks[naddr / s->erase_size].live += store_align(s, STORE_REC_HDR + (uint32_t)n);
+                if (s->cbuf_addr == addr)
+                    s->cbuf_addr = ~0ull;
+            }
+        } else if (type == STORE_REC_COMMIT) {
+            if ((err = store_gc_commit(s, victim, (uint32_t)n, &gclen)))
+                return err;
+        }
+        off += store_align(s, STORE_REC_HDR + (uint32_t)n);
+    }
+    if ((err = store_gc_flush(s, &gclen)))
+        return err;
+    /* The copies are durable before the originals go. */
+    if ((err = store_log_sync(s)))
+        return err;
+    store_log_release(s, victim);
+    return 0;
+}
+
+int store_gc_step(struct store *s, int force)
+{
+    uint32_t victim = store_gc_pick(s, force);
+    if (victim == STORE_NONE)
+        return 0;
+    s->gc_count++;
+    int err = store_gc_block(s, victim);
+    return err ? err : 1;
+}

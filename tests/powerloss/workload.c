@@ -1,0 +1,553 @@
+/*
+ * workload.c - the store's power-cut harness.
+ *
+ * A scripted, seeded workload (deliver messages to several mailboxes, set
+ * flags, expunge, change a setting, abort a delivery, run GC) against the
+ * sim flash.  Before each commit it appends to a journal what the
+ * transaction changes; after the commit it appends what commit returned,
+ * and fsyncs.  The checker remounts, runs the consistency check, and
+ * compares the store with the journal: every acknowledged commit is there
+ * in full, nothing else is - except that the one transaction in flight at
+ * the cut may be there in full or not at all.
+ *
+ *   workload run FLASH JOURNAL [--seed S] [--txns K] [--powercut-after N]
+ *   workload check FLASH JOURNAL
+ *   workload count [--seed S] [--txns K]            flash operations of a whole run
+ *   workload sweep DIR --from A --to B [--seed S] [--txns K]
+ *   workload random DIR --runs R --max N [--cutseed C] [--seed S] [--txns K]
+ *
+ * sweep and random fork one run per cut point (the child loses power, the
+ * parent checks) and print "runs R cut C failures F" as their last line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sim_flash.h"
+#include "store.h"
+
+#define FLASH_BYTES (128u * 1024u)
+#define ERASE_BYTES 4096u
+#define PROG_BYTES  16u
+#define NFOLDERS    3
+#define MAXMSG      4096
+
+static struct store_block blocks[64];
+static uint32_t order[64];
+static struct store_msg msgs[1024];
+static struct store_blob blobs[1024];
+static struct store_chunk chunks[4096];
+static const struct store_mem mem = { blocks, 64, order, msgs, 1024, blobs, 1024, chunks, 4096 };
+static struct store st;
+static const char *users[NFOLDERS] = { "alice@example.test", "bob@example.test", "carol@example.test" };
+
+/* The model: what the journal says should be there. */
+struct wmsg {
+    int fidx;
+    uint32_t uid, seed, size, flags;
+    int alive;
+};
+struct model {
+    struct wmsg m[MAXMSG];
+    int n;
+    char hostname[64];
+    int setup_done;
+};
+
+static uint64_t rng_state;
+static uint32_t rng(void)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng_state >> 33);
+}
+
+static uint8_t pattern(uint32_t seed, uint32_t i)
+{
+    return (uint8_t)(seed * 131u + i * 7u + (i >> 9) + 1);
+}
+
+static int jfd = -1;
+static void journal(int sync, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void journal(int sync, const char *fmt, ...)
+{
+    char line[160];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (write(jfd, line, (size_t)n) != n)
+        _exit(3);
+    if (sync)
+        fsync(jfd);
+}
+
+static int folder_id(int fidx, uint16_t *folder)
+{
+    uint32_t mb;
+    int err = store_mailbox_find(&st, users[fidx], &mb);
+    return err ? err : store_folder_find(&st, mb, "INBOX", folder);
+}
+
+/* ------------------------------------------------------------ workload --- */
+
+static int w_setup(int k)
+{
+    struct store_txn *t;
+    int err = store_txn_begin(&st, &t);
+    if (err)
+        return err;
+    journal(0, "B %d\nM %d\n", k, k);
+    for (int i = 0; i < NFOLDERS && !err; i++) {
+        uint32_t mb;
+        uint16_t f;
+        err = store_mailbox_create(t, users[i], &mb);
+        if (!err)
+            err = store_folder_create(t, mb, "INBOX", &f);
+    }
+    if (err) {
+        store_txn_abort(t);
+        return err;
+    }
+    return store_txn_commit(t);
+}
+
+static int w_deliver(int k, struct model *w, int do_abort)
+{
+    struct store_txn *t;
+    uint32_t blob, seed = rng(), size = 50 + rng() % 6000;
+    int nrcpt = 1 + (int)(rng() % NFOLDERS), first = (int)(rng() % NFOLDERS);
+    uint8_t piece[1500];
+    int err = store_txn_begin(&st, &t);
+    if (err)
+        return err;
+    if (!do_abort)
+        journal(0, "B %d\n", k);
+    if ((err = store_blob_begin(t, &blob)))
+        goto fail;
+    for (uint32_t off = 0; off < size;) {
+        uint32_t n = 1 + rng() % sizeof(piece);
+        if (n > size - off)
+            n = size - off;
+        for (uint32_t i = 0; i < n; i++)
+            piece[i] = pattern(seed, off + i);
+        if ((err = store_blob_write(t, piece, n)))
+            goto fail;
+        off += n;
+    }
+    if ((err = store_blob_end(t)))
+        goto fail;
+    for (int r = 0; r < nrcpt; r++) {
+        int fidx = (first + r) % NFOLDERS;
+        uint16_t f;
+        uint32_t uid;
+        if ((err = folder_id(fidx, &f)) || (err = store_msg_add(t, f, blob, 0, 1700000000u, &uid)))
+            goto fail;
+        if (!do_abort)
+            journal(0, "D %d %d %u %u %u\n", k, fidx, uid, seed, size);
+    }
+    if (do_abort) {
+        store_txn_abort(t);
+        return 0;
+    }
+    (void)w;
+    return store_txn_commit(t);
+fail:
+    store_txn_abort(t);
+    return err;
+}
+
+static int workload_live(const struct model *w)
+{
+    int live = 0;
+    for (int i = 0; i < w->n; i++)
+        live += w->m[i].alive;
+    return live;
+}
+
+static int w_pick(const struct model *w)
+{
+    int live = 0;
+    for (int i = 0; i < w->n; i++)
+        live += w->m[i].alive;
+    if (!live)
+        return -1;
+    int pick = (int)(rng() % (uint32_t)live);
+    for (int i = 0; i < w->n; i++)
+        if (w->m[i].alive && pick-- == 0)
+            return i;
+    return -1;
+}
+
+static int w_change(int k, struct model *w, int expunge)
+{
+    int i = w_pick(w);
+    if (i < 0)
+        return 1;   /* nothing to do */
+    struct store_txn *t;
+    uint16_t f;
+    uint32_t flags = rng() & 0x1F;
+    int err = store_txn_begin(&st, &t);
+    if (err)
+        return err;
+    journal(0, "B %d\n", k);
+    if (!(err = folder_id(w->m[i].fidx, &f))) {
+        if (expunge) {
+            journal(0, "X %d %d %u\n", k, w->m[i].fidx, w->m[i].uid);
+            err = store_msg_expunge(t, f, w->m[i].uid);
+        } else {
+            journal(0, "F %d %d %u %u\n", k, w->m[i].fidx, w->m[i].uid, flags);
+            err = store_msg_set_flags(t, f, w->m[i].uid, flags);
+        }
+    }
+    if (err) {
+        store_txn_abort(t);
+        return err;
+    }
+    return store_txn_commit(t);
+}
+
+static int w_setting(int k)
+{
+    char name[64];
+    struct store_txn *t;
+    snprintf(name, sizeof(name), "host%u.example.test", rng() % 100000);
+    int err = store_txn_begin(&st, &t);
+    if (err)
+        return err;
+    journal(0, "B %d\nS %d %s\n", k, k, name);
+    if ((err = store_setting_set(t, "hostname", STORE_T_STR, name, strlen(name)))) {
+        store_txn_abort(t);
+        return err;
+    }
+    return store_txn_commit(t);
+}
+
+static int model_apply_line(struct model *w, const char *line);
+static uint64_t workload_ops;
+
+/* Runs the workload; returns 0 when it ran to the end. */
+static int workload_run(const char *flash, const char *jpath, uint64_t seed, int txns, uint64_t cut)
+{
+    static struct sim_flash fl;
+    static struct model w;
+    memset(&w, 0, sizeof(w));
+    rng_state = seed * 2654435761u + 1;
+    if (sim_flash_open(&fl, flash, FLASH_BYTES, ERASE_BYTES, PROG_BYTES, cut))
+        return 2;
+    jfd = open(jpath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+    if (jfd < 0 || store_mount(&st, &fl.dev, &mem))
+        return 2;
+    for (int k = 0; k < txns; k++) {
+        uint32_t r = k == 0 ? 0 : rng() % 100;
+        int err;
+        char buf[4096];
+        off_t before = lseek(jfd, 0, SEEK_END);
+        if (k == 0)
+            err = w_setup(k);
+        else if (r < 45 && workload_live(&w) < 10)
+            err = w_deliver(k, &w, 0);
+        else if (r < 45)
+            err = w_change(k, &w, 1);
+        else if (r < 60)
+            err = w_change(k, &w, 0);
+        else if (r < 85)
+            err = w_change(k, &w, 1);
+        else if (r < 93)
+            err = w_setting(k);
+        else
+            err = w_deliver(k, &w, 1);
+        if (err == 1)
+            continue;
+        journal(1, "A %d %d\n", k, err);
+        if (err == 0) {
+            /* Keep the workload's own view: replay this transaction's lines. */
+            off_t after = lseek(jfd, 0, SEEK_END);
+            int rfd = open(jpath, O_RDONLY);
+            ssize_t n = pread(rfd, buf, sizeof(buf) - 1, before);
+            close(rfd);
+            if (n > 0 && after > before) {
+                buf[n] = '\0';
+                for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+                    model_apply_line(&w, line);
+            }
+        }
+        if (store_gc_step(&st, k % 10 == 9 || err == PB_ENOSPC) < 0)
+            return 4;
+    }
+    close(jfd);
+    workload_ops = fl.ops;
+    sim_flash_close(&fl);
+    return 0;
+}
+
+/* ------------------------------------------------------------- checker --- */
+
+static int model_apply_line(struct model *w, const char *line)
+{
+    int k, fidx;
+    unsigned uid, seed, size, flags;
+    char name[64];
+    if (sscanf(line, "D %d %d %u %u %u", &k, &fidx, &uid, &seed, &size) == 5) {
+        if (w->n < MAXMSG)
+            w->m[w->n++] = (struct wmsg){ fidx, uid, seed, size, 0, 1 };
+    } else if (sscanf(line, "F %d %d %u %u", &k, &fidx, &uid, &flags) == 4) {
+        for (int i = 0; i < w->n; i++)
+            if (w->m[i].alive && w->m[i].fidx == fidx && w->m[i].uid == uid)
+                w->m[i].flags = flags;
+    } else if (sscanf(line, "X %d %d %u", &k, &fidx, &uid) == 3) {
+        for (int i = 0; i < w->n; i++)
+            if (w->m[i].alive && w->m[i].fidx == fidx && w->m[i].uid == uid)
+                w->m[i].alive = 0;
+    } else if (sscanf(line, "S %d %63s", &k, name) == 2) {
+        strcpy(w->hostname, name);
+    } else if (sscanf(line, "M %d", &k) == 1) {
+        w->setup_done = 1;
+    }
+    return 0;
+}
+
+static char why[256];
+
+/* Whether the store holds exactly the model's state. */
+static int check_equal(const struct model *w)
+{
+    char v[STORE_VALUE_MAX + 1];
+    int n = store_setting_get(&st, "hostname", NULL, v, STORE_VALUE_MAX);
+    if (n < 0 && w->hostname[0]) {
+        snprintf(why, sizeof(why), "hostname missing, expected %s", w->hostname);
+        return 0;
+    }
+    if (n >= 0) {
+        v[n] = '\0';
+        if (strcmp(v, w->hostname)) {
+            snprintf(why, sizeof(why), "hostname %s, expected %s", v, w->hostname);
+            return 0;
+        }
+    }
+    for (int fidx = 0; fidx < NFOLDERS; fidx++) {
+        uint16_t f;
+        if (folder_id(fidx, &f)) {
+            if (w->setup_done) {
+                snprintf(why, sizeof(why), "folder %d missing", fidx);
+                return 0;
+            }
+            continue;
+        }
+        if (!w->setup_done) {
+            snprintf(why, sizeof(why), "folder %d exists before its commit", fidx);
+            return 0;
+        }
+        int expect = 0;
+        for (int i = 0; i < w->n; i++)
+            expect += w->m[i].alive && w->m[i].fidx == fidx;
+        struct store_msg_info mi;
+        uint32_t after = 0;
+        int seen = 0;
+        while (store_msg_next(&st, f, after, &mi) == 0) {
+            after = mi.uid;
+            seen++;
+            const struct wmsg *m = NULL;
+            for (int i = 0; i < w->n; i++)
+                if (w->m[i].alive && w->m[i].fidx == fidx && w->m[i].uid == mi.uid)
+                    m = &w->m[i];
+            if (!m) {
+                snprintf(why, sizeof(why), "folder %d uid %u should not exist", fidx, mi.uid);
+                return 0;
+            }
+            if (m->flags != mi.flags || m->size != mi.size) {
+                snprintf(why, sizeof(why), "folder %d uid %u flags %u size %u, expected %u %u", fidx,
+                         mi.uid, mi.flags, mi.size, m->flags, m->size);
+                return 0;
+            }
+            uint8_t buf[1024];
+            for (uint32_t off = 0; off < mi.size;) {
+                int r = store_blob_read(&st, mi.blob, off, buf, sizeof(buf));
+                if (r <= 0) {
+                    snprintf(why, sizeof(why), "folder %d uid %u body read: %s", fidx, mi.uid,
+                             pb_err_str(r));
+                    return 0;
+                }
+                for (int i = 0; i < r; i++)
+                    if (buf[i] != pattern(m->seed, off + (uint32_t)i)) {
+                        snprintf(why, sizeof(why), "folder %d uid %u body differs at %u", fidx,
+                                 mi.uid, off + (uint32_t)i);
+                        return 0;
+                    }
+                off += (uint32_t)r;
+            }
+        }
+        if (seen != expect) {
+            snprintf(why, sizeof(why), "folder %d has %d messages, expected %d", fidx, seen, expect);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Returns 0 when the store matches the journal. */
+static int workload_check(const char *flash, const char *jpath)
+{
+    static struct sim_flash fl;
+    static struct model done, inflight;
+    memset(&done, 0, sizeof(done));
+    if (sim_flash_open(&fl, flash, 0, ERASE_BYTES, PROG_BYTES, 0)) {
+        fprintf(stderr, "check: cannot open flash\n");
+        return 1;
+    }
+    int err = store_mount(&st, &fl.dev, &mem);
+    if (err) {
+        fprintf(stderr, "check: mount failed: %s\n", pb_err_str(err));
+        sim_flash_close(&fl);
+        return 1;
+    }
+    struct store_check_report r;
+    if (store_check(&st, &r)) {
+        fprintf(stderr, "check: consistency: %u problems, first: %s\n", r.problems, r.first);
+        sim_flash_close(&fl);
+        return 1;
+    }
+    /* Replay the journal: a transaction's lines count once its "A k 0" is there. */
+    FILE *j = fopen(jpath, "r");
+    static char pend[64][160];
+    int npend = 0, open_k = -1;
+    char line[160];
+    while (j && fgets(line, sizeof(line), j)) {
+        int k, rc;
+        if (sscanf(line, "B %d", &k) == 1) {
+            open_k = k;
+            npend = 0;
+        } else if (sscanf(line, "A %d %d", &k, &rc) == 2) {
+            if (rc == 0)
+                for (int i = 0; i < npend; i++)
+                    model_apply_line(&done, pend[i]);
+            open_k = -1;
+            npend = 0;
+        } else if (npend < 64) {
+            strcpy(pend[npend++], line);
+        }
+    }
+    if (j)
+        fclose(j);
+    int ok = check_equal(&done);
+    if (!ok && open_k >= 0) {
+        char first[256];
+        strcpy(first, why);
+        inflight = done;
+        for (int i = 0; i < npend; i++)
+            model_apply_line(&inflight, pend[i]);
+        ok = check_equal(&inflight);
+        if (!ok)
+            fprintf(stderr, "check: without txn %d: %s; with it: %s\n", open_k, first, why);
+    } else if (!ok) {
+        fprintf(stderr, "check: %s\n", why);
+    }
+    sim_flash_close(&fl);
+    return ok ? 0 : 1;
+}
+
+/* -------------------------------------------------------------- drivers --- */
+
+
+static uint64_t workload_count(uint64_t seed, int txns, const char *dir)
+{
+    char flash[512], jpath[512];
+    snprintf(flash, sizeof(flash), "%s/count-%d.img", dir, (int)getpid());
+    snprintf(jpath, sizeof(jpath), "%s/count-%d.journal", dir, (int)getpid());
+    unlink(flash);
+    int rc = workload_run(flash, jpath, seed, txns, 0);
+    unlink(flash);
+    unlink(jpath);
+    return rc == 0 ? workload_ops : 0;
+}
+
+/* One cut run at n, then its check; returns 0 when consistent. */
+static int one_cut(const char *dir, uint64_t seed, int txns, uint64_t n, int *was_cut)
+{
+    char flash[512], jpath[512];
+    snprintf(flash, sizeof(flash), "%s/cut-%d.img", dir, (int)getpid());
+    snprintf(jpath, sizeof(jpath), "%s/cut-%d.journal", dir, (int)getpid());
+    unlink(flash);
+    unlink(jpath);
+    pid_t pid = fork();
+    if (pid < 0)
+        return 1;
+    if (pid == 0)
+        _exit(workload_run(flash, jpath, seed, txns, n));
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return 1;
+    int code = WEXITSTATUS(status);
+    *was_cut = code == SIM_FLASH_POWERCUT_STATUS;
+    if (code != 0 && code != SIM_FLASH_POWERCUT_STATUS) {
+        fprintf(stderr, "cut %llu: workload exit %d\n", (unsigned long long)n, code);
+        return 1;
+    }
+    int bad = workload_check(flash, jpath);
+    if (bad)
+        fprintf(stderr, "cut %llu (seed %llu, txns %d): FAILED\n", (unsigned long long)n,
+                (unsigned long long)seed, txns);
+    unlink(flash);
+    unlink(jpath);
+    return bad;
+}
+
+static const char *opt(int argc, char **argv, const char *name, const char *def)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], name))
+            return argv[i + 1];
+    return def;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: workload run|check|sweep|random ... (see workload.c)\n");
+        return 2;
+    }
+    uint64_t seed = strtoull(opt(argc, argv, "--seed", "1"), NULL, 0);
+    int txns = atoi(opt(argc, argv, "--txns", "120"));
+    const char *mode = argv[1];
+    if (!strcmp(mode, "run") && argc >= 4)
+        return workload_run(argv[2], argv[3], seed, txns,
+                            strtoull(opt(argc, argv, "--powercut-after", "0"), NULL, 0));
+    if (!strcmp(mode, "check") && argc >= 4)
+        return workload_check(argv[2], argv[3]);
+    if (!strcmp(mode, "count") && argc >= 3) {
+        uint64_t n = workload_count(seed, txns, argv[2]);
+        printf("%llu\n", (unsigned long long)n);
+        return n ? 0 : 1;
+    }
+    if ((!strcmp(mode, "sweep") || !strcmp(mode, "random")) && argc >= 3) {
+        const char *dir = argv[2];
+        uint64_t from = strtoull(opt(argc, argv, "--from", "1"), NULL, 0);
+        uint64_t to = strtoull(opt(argc, argv, "--to", "100"), NULL, 0);
+        uint64_t runs = strtoull(opt(argc, argv, "--runs", "0"), NULL, 0);
+        uint64_t max = strtoull(opt(argc, argv, "--max", "1000"), NULL, 0);
+        int random = !strcmp(mode, "random");
+        uint64_t total = random ? runs : to - from + 1, cuts = 0, fails = 0;
+        uint64_t rs = strtoull(opt(argc, argv, "--cutseed", "1"), NULL, 0) * 7919 + 17;
+        for (uint64_t i = 0; i < total; i++) {
+            uint64_t n;
+            if (random) {
+                rs = rs * 6364136223846793005ull + 1442695040888963407ull;
+                n = 1 + (rs >> 33) % max;
+            } else {
+                n = from + i;
+            }
+            int was_cut = 0;
+            fails += one_cut(dir, seed, txns, n, &was_cut) != 0;
+            cuts += was_cut;
+        }
+        printf("runs %llu cut %llu failures %llu\n", (unsigned long long)total,
+               (unsigned long long)cuts, (unsigned long long)fails);
+        return fails ? 1 : 0;
+    }
+    fprintf(stderr, "workload: bad arguments\n");
+    return 2;
+}
