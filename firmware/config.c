@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "address.h"
 #include "pb_err.h"
 #include "storage.h"
 
@@ -42,32 +43,11 @@ const struct config *config_get(void)
     return &config_state;
 }
 
-static int config_is_alnum(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
 int config_hostname_valid(const char *name)
 {
+    /* A hostname is a domain name in LDH form: mail/ checks those. */
     size_t total = strlen(name);
-    if (total == 0 || total > NET_HOSTNAME_MAX)
-        return 0;
-    size_t label = 0;
-    for (size_t i = 0; i <= total; i++) {
-        char c = name[i];
-        if (c == '.' || c == '\0') {
-            if (label == 0 || label > 63 || name[i - 1] == '-')
-                return 0;
-            label = 0;
-            continue;
-        }
-        if (!config_is_alnum(c) && c != '-')
-            return 0;
-        if (label == 0 && c == '-')
-            return 0;
-        label++;
-    }
-    return 1;
+    return total > 0 && total <= NET_HOSTNAME_MAX && mail_address_domain_valid(name, false);
 }
 
 int config_set_hostname(const char *name)
