@@ -12,6 +12,8 @@ static uint32_t storage_order[PB_STORE_MAX_BLOCKS] PB_STORE_SECTION;
 static struct store_msg storage_msgs[PB_STORE_MAX_MSGS] PB_STORE_SECTION;
 static struct store_blob storage_blobs[PB_STORE_MAX_BLOBS] PB_STORE_SECTION;
 static struct store_chunk storage_chunks[PB_STORE_MAX_CHUNKS] PB_STORE_SECTION;
+static struct store_rec storage_recs[PB_STORE_MAX_RECS] PB_STORE_SECTION;
+static uint32_t storage_rec_order[PB_STORE_MAX_RECS] PB_STORE_SECTION;
 static struct store storage_store PB_STORE_SECTION;
 static int storage_mounted;
 
@@ -20,6 +22,7 @@ static const struct store_mem storage_mem = {
     storage_msgs, PB_STORE_MAX_MSGS,
     storage_blobs, PB_STORE_MAX_BLOBS,
     storage_chunks, PB_STORE_MAX_CHUNKS,
+    storage_recs, storage_rec_order, PB_STORE_MAX_RECS,
 };
 
 int storage_init(void)

@@ -10,6 +10,9 @@
  *     and a UIDNEXT; a message has a UID, flags, an internal date, a size, a
  *     blob and a modification sequence number (modseq).
  *   - settings: typed key/value pairs, the latest write wins.
+ *   - named records: a value of up to STORE_REC_VALUE_MAX bytes under a
+ *     name in a namespace (domains, users, aliases, the outbound queue),
+ *     created, replaced and deleted in transactions, iterated in name order.
  *
  * Every change happens in a transaction: store_txn_begin(), any number of
  * blob writes and typed changes, then store_txn_commit() (durable and atomic
@@ -27,21 +30,24 @@
  *             header (after the CRC field) and the payload.
  *   A blob chunk record carries {blob id, offset} and data.  A commit
  *   record carries operations, each a complete, versioned new state of one
- *   object (message, blob, folder, mailbox, setting) or a message tombstone;
+ *   object (message, blob, folder, mailbox, setting, named record) or a
+ *   tombstone (message, named record);
  *   a transaction is visible exactly when its commit record is valid.
  *
  * RAM: every index is a caller-provided table (struct store_mem), so the
  * bound is stated by its size.  Per live message 32 bytes (struct
  * store_msg); per blob 20 bytes plus 16 bytes per chunk (a chunk holds up to
- * STORE_CHUNK_BYTES of data); per erase block 36 bytes.  A full table makes
- * the transaction fail with PB_ENOMEM before anything is written.
+ * STORE_CHUNK_BYTES of data); per erase block 36 bytes; per named record
+ * 284 bytes (struct store_rec with its name, plus 4 in rec_order; the value
+ * stays on flash).  A full table makes the transaction fail with PB_ENOMEM
+ * before anything is written.
  *
  * Mount reads every block header, then every record of every block in use,
  * once: the mount time is linear in the bytes written on flash (a checkpoint
  * of the index, so that mount does not read every record, is UNFINISHED).
  *
- * UNFINISHED: accounts (users, domains, aliases, password hashes) and the
- * outbound queue as records; deleting or renaming folders and mailboxes;
+ * UNFINISHED: typed queue entries (the queue is named records for now);
+ * deleting or renaming folders and mailboxes;
  * the index checkpoint above; a per-folder UID index (lookups scan the
  * message table); make bench (write amplification, erase spread, mount time).
  *
@@ -61,7 +67,8 @@
 #include "pb_err.h"
 
 #define STORE_CHUNK_BYTES   4096u   /* data per chunk record at most (a transaction's write buffer) */
-#define STORE_TXN_OPS_BYTES 1024u   /* serialised changes of one transaction at most */
+#define STORE_TXN_OPS_BYTES 2048u   /* serialised changes of one transaction at most (two
+                                       named records of the largest size fit) */
 #define STORE_TXN_MAX       8       /* transactions open at once */
 #define STORE_NAME_MAX      63      /* user names, folder names (bytes) */
 #define STORE_KEY_MAX       31      /* setting keys (bytes) */
@@ -70,6 +77,8 @@
 #define STORE_MAILBOXES_MAX 64
 #define STORE_SETTINGS_MAX  32
 #define STORE_RESERVE_BLOCKS 3      /* free blocks kept for GC and deletes */
+#define STORE_REC_NAME_MAX  255   /* bytes of a record name (no NUL inside) */
+#define STORE_REC_VALUE_MAX 512   /* bytes of a record value */
 
 /* Message flags (IMAP system flags). */
 #define STORE_FLAG_SEEN     0x01u
@@ -79,6 +88,9 @@
 #define STORE_FLAG_DRAFT    0x10u
 
 enum store_type { STORE_T_STR = 1, STORE_T_U32 = 2, STORE_T_BYTES = 3 };
+
+/* Namespaces of named records. */
+enum store_ns { STORE_NS_DOMAIN = 1, STORE_NS_USER = 2, STORE_NS_ALIAS = 3, STORE_NS_QUEUE = 4 };
 
 /* ---- caller-provided tables (placed by the board, e.g. external RAM) ---- */
 
@@ -120,12 +132,26 @@ struct store_chunk {        /* 16 bytes per chunk, sorted by (blob, offset) */
     uint64_t addr;          /* flash address of the chunk record */
 };
 
+struct store_rec {          /* 280 bytes per named record (value on flash) */
+    uint64_t addr;          /* flash address of the commit record holding its operation */
+    uint32_t version;       /* of that operation */
+    uint16_t at;            /* offset of the operation in that record's payload */
+    uint16_t size;          /* bytes of the operation */
+    uint8_t ns;             /* enum store_ns */
+    uint8_t len;            /* bytes of name */
+    char name[STORE_REC_NAME_MAX + 1];  /* NUL-terminated */
+};
+
 struct store_mem {
     struct store_block *blocks; uint32_t max_blocks;   /* >= flash size / erase size */
     uint32_t *order;            /* max_blocks entries: mount's scan order */
     struct store_msg *msgs;     uint32_t max_msgs;
     struct store_blob *blobs;   uint32_t max_blobs;
     struct store_chunk *chunks; uint32_t max_chunks;
+    /* Named records: max_recs entries in recs, and as many in rec_order
+     * (slot numbers sorted by namespace and name).  Both may be NULL with
+     * max_recs 0: the store then refuses records with PB_ENOMEM. */
+    struct store_rec *recs;     uint32_t *rec_order; uint32_t max_recs;
 };
 
 /* ---- what readers get ---- */
@@ -157,7 +183,7 @@ struct store_stats {
     uint64_t reserve;       /* bytes kept for GC */
     uint32_t blocks, blocks_used, blocks_free, blocks_retired;
     uint32_t erase_min, erase_max, erase_mean;
-    uint32_t messages, blobs, chunks;
+    uint32_t messages, blobs, chunks, records;
     uint32_t mount_ms;
     uint32_t torn;          /* records found torn or corrupt at mount */
     uint64_t bytes_programmed, erases;  /* since mount */
@@ -223,6 +249,26 @@ int store_setting_set(struct store_txn *txn, const char *key, enum store_type ty
                       const void *value, size_t len);
 /* Copy the value into buf; returns its length, PB_ENOENT, PB_ERANGE if cap is too small. */
 int store_setting_get(struct store *s, const char *key, enum store_type *type, void *buf, size_t cap);
+
+/* ---- named records ----
+ * A name is 1..STORE_REC_NAME_MAX bytes without NUL; names compare as
+ * bytes (callers normalise case).  A value is 0..STORE_REC_VALUE_MAX
+ * bytes.  Puts and deletes take effect at commit; reads see only committed
+ * state.  Within one transaction the last change of a name wins.  A commit
+ * whose new names do not fit the RAM table fails with PB_ENOMEM before
+ * anything is written; operations that do not fit the transaction
+ * (STORE_TXN_OPS_BYTES) fail with PB_ENOMEM at once.  PB_EINVAL for an
+ * unknown namespace, an empty or too long name, a too long value;
+ * store_rec_next gives PB_ERANGE when the name does not fit cap. */
+
+/* Create or replace the record ns/name with value (len bytes) in txn. */
+int store_rec_put(struct store_txn *txn, enum store_ns ns, const char *name, const void *value, size_t len);
+/* Delete ns/name in txn; PB_ENOENT if it does not exist. */
+int store_rec_del(struct store_txn *txn, enum store_ns ns, const char *name);
+/* Copy the committed value of ns/name into buf; returns its length, PB_ENOENT, PB_ERANGE (cap too small; nothing copied), PB_ECORRUPT. */
+int store_rec_get(struct store *s, enum store_ns ns, const char *name, void *buf, size_t cap);
+/* Iterate committed names of ns in byte order: the first name greater than after ("" for the first), copied NUL-terminated into name (cap bytes); returns its length or PB_ENOENT at the end. */
+int store_rec_next(struct store *s, enum store_ns ns, const char *after, char *name, size_t cap);
 
 /* ---- housekeeping ---- */
 

@@ -43,6 +43,7 @@ void store_stats(struct store *s, struct store_stats *st)
     st->messages = s->nmsgs;
     st->blobs = s->nblobs;
     st->chunks = s->nchunks;
+    st->records = s->nrecs;
     st->mount_ms = s->mount_ms;
     st->torn = s->torn;
     st->bytes_programmed = s->bytes_programmed;
@@ -53,6 +54,11 @@ static void store_check_fail(struct store_check_report *r, const char *what, uin
 {
     if (r->problems++ == 0)
         snprintf(r->first, sizeof(r->first), "%s (%lu, %lu)", what, (unsigned long)a, (unsigned long)b);
+}
+
+static void store_check_fail_cb(void *ctx, const char *what, uint32_t a, uint32_t b)
+{
+    store_check_fail(ctx, what, a, b);
 }
 
 /* Every record of every block in use must pass its CRC up to the end of
@@ -150,6 +156,7 @@ static void store_check_index(struct store *s, struct store_check_report *r)
     for (int i = 0; i < STORE_FOLDERS_MAX; i++)
         if (s->folders[i].id && !store_mailbox_by_id(s, s->folders[i].mailbox))
             store_check_fail(r, "folder of an unknown mailbox", s->folders[i].id, s->folders[i].mailbox);
+    store_rec_check(s, store_check_fail_cb, r);
     /* The live byte counts kept as changes happen must match a recount. */
     uint64_t before = 0, after = 0;
     for (uint32_t b = 0; b < s->nblocks; b++)

@@ -65,7 +65,7 @@ static int store_gc_flush(struct store *s, uint32_t *len)
         uint32_t v = store_get32(op + 4);
         if (v < s->mem.blocks[block].min_version)
             s->mem.blocks[block].min_version = v;
-        store_apply_op(s, op, block, 0);
+        store_apply_op(s, op, addr, off, 0);
     }
     *len = 0;
     return 0;

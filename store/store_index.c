@@ -20,6 +20,11 @@ static void store_index_live(struct store *s, uint32_t block, int32_t delta)
         s->mem.blocks[block].live = (uint32_t)((int32_t)s->mem.blocks[block].live + delta);
 }
 
+void store_index_live_add(struct store *s, uint32_t block, int32_t delta)
+{
+    store_index_live(s, block, delta);
+}
+
 static uint32_t store_index_opsize(uint32_t body)
 {
     return STORE_OP_HDR + ((body + 3) & ~3u);
@@ -374,8 +379,9 @@ static int store_apply_setting(struct store *s, const uint8_t *b, uint32_t blen,
     return 0;
 }
 
-int store_apply_op(struct store *s, const uint8_t *op, uint32_t block, int mounting)
+int store_apply_op(struct store *s, const uint8_t *op, uint64_t rec, uint32_t at, int mounting)
 {
+    uint32_t block = (uint32_t)(rec / s->erase_size);
     uint32_t blen = store_get16(op + 2);
     uint32_t version = store_get32(op + 4);
     const uint8_t *b = op + STORE_OP_HDR;
@@ -394,6 +400,9 @@ int store_apply_op(struct store *s, const uint8_t *op, uint32_t block, int mount
         return store_apply_mailbox(s, b, blen, version, block);
     case STORE_OP_SETTING:
         return store_apply_setting(s, b, blen, version, block);
+    case STORE_OP_REC:
+    case STORE_OP_REC_DEL:
+        return store_rec_apply(s, op, rec, at, mounting);
     default:
         return 0;   /* a newer format's operation: ignored */
     }
@@ -436,6 +445,9 @@ int store_op_live(struct store *s, const uint8_t *op, uint32_t block)
         struct store_setting *t = store_setting_by_key(s, (const char *)b + 4, b[1]);
         return t && t->version == version && t->owner == block;
     }
+    case STORE_OP_REC:
+    case STORE_OP_REC_DEL:
+        return store_rec_op_live(s, op, block);
     default:
         return 0;
     }
@@ -465,4 +477,5 @@ void store_account(struct store *s)
             store_index_live(s, s->settings[i].owner,
                              (int32_t)store_index_opsize(4u + (uint32_t)strlen(s->settings[i].key) +
                                                          s->settings[i].len));
+    store_rec_account(s);
 }

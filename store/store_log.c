@@ -250,7 +250,7 @@ static int store_mount_record(struct store *s, uint32_t block, uint64_t addr, ui
             s->next_folder = (uint16_t)(store_get16(op + STORE_OP_HDR) + 1);
         if (version < k->min_version)
             k->min_version = version;
-        int err = store_apply_op(s, op, block, 1);
+        int err = store_apply_op(s, op, addr, off, 1);
         if (err)
             return err;
         off += olen;

@@ -26,6 +26,8 @@ enum {
     STORE_OP_FOLDER = 4,    /* u16 id, u16 namelen, u32 mailbox, u32 uidvalidity, u32 uidnext, name */
     STORE_OP_MAILBOX = 5,   /* u32 id, u16 namelen, u16 0, name */
     STORE_OP_SETTING = 6,   /* u8 type, u8 keylen, u16 vallen, key, value */
+    STORE_OP_REC = 7,       /* u8 ns, u8 namelen, u16 vallen, name, value */
+    STORE_OP_REC_DEL = 8,   /* u8 ns, u8 namelen, u16 0, name */
 };
 #define STORE_OP_HDR 8u     /* u8 type, u8 0, u16 body length, u32 version */
 
@@ -75,7 +77,7 @@ struct store {
     uint64_t next_seq;
     uint32_t next_id;       /* ids, transaction ids and versions */
     uint16_t next_folder;
-    uint32_t nmsgs, nblobs, nchunks;
+    uint32_t nmsgs, nblobs, nchunks, nrecs;
     uint32_t gc_count;
     uint32_t mount_ms, torn;
     uint64_t bytes_programmed, erases;
@@ -144,11 +146,21 @@ uint32_t store_chunk_bytes(const struct store *s, int ci);
 struct store_folder *store_folder_by_id(struct store *s, uint16_t id);
 struct store_mailbox *store_mailbox_by_id(struct store *s, uint32_t id);
 struct store_setting *store_setting_by_key(struct store *s, const char *key, size_t klen);
-/* Apply one operation (as on flash) found at block; mounting: no refcounts. */
-int store_apply_op(struct store *s, const uint8_t *op, uint32_t block, int mounting);
+/* Apply one operation (as on flash) found in the commit record at rec, at
+ * offset at of its payload; mounting: no refcounts. */
+int store_apply_op(struct store *s, const uint8_t *op, uint64_t rec, uint32_t at, int mounting);
 uint32_t store_op_len(const uint8_t *op);
 /* Whether the operation at op (in block) is still the current state. */
 int store_op_live(struct store *s, const uint8_t *op, uint32_t block);
 void store_account(struct store *s);    /* recompute every block's live bytes */
+void store_index_live_add(struct store *s, uint32_t block, int32_t delta);
+
+/* store_rec.c: the named-record index */
+int store_rec_apply(struct store *s, const uint8_t *op, uint64_t rec, uint32_t at, int mounting);
+int store_rec_op_live(struct store *s, const uint8_t *op, uint32_t block);
+int store_rec_is_new(struct store *s, const uint8_t *op);   /* a put of a name not indexed */
+void store_rec_account(struct store *s);
+void store_rec_check(struct store *s, void (*fail)(void *ctx, const char *what, uint32_t a, uint32_t b),
+                     void *ctx);
 
 #endif

@@ -113,7 +113,7 @@ void store_txn_abort(struct store_txn *t)
 static int store_txn_room(struct store_txn *t)
 {
     struct store *s = t->s;
-    uint32_t msgs = 0, folders = 0, mailboxes = 0, settings = 0;
+    uint32_t msgs = 0, folders = 0, mailboxes = 0, settings = 0, recs = 0;
     for (uint32_t off = 0; off < t->ops_len; off += store_op_len(t->ops + off)) {
         const uint8_t *op = t->ops + off, *b = op + STORE_OP_HDR;
         if (op[0] == STORE_OP_MSG && store_msg_find(s, store_get32(b)) < 0)
@@ -124,6 +124,8 @@ static int store_txn_room(struct store_txn *t)
             mailboxes++;
         else if (op[0] == STORE_OP_SETTING && !store_setting_by_key(s, (const char *)b + 4, b[1]))
             settings++;
+        else if (op[0] == STORE_OP_REC && store_rec_is_new(s, op))
+            recs++;
     }
     for (int i = 0; i < STORE_FOLDERS_MAX; i++)
         folders -= folders && s->folders[i].id == 0;
@@ -131,7 +133,8 @@ static int store_txn_room(struct store_txn *t)
         mailboxes -= mailboxes && s->mailboxes[i].id == 0;
     for (int i = 0; i < STORE_SETTINGS_MAX; i++)
         settings -= settings && !s->settings[i].used;
-    if (msgs > s->mem.max_msgs - s->nmsgs || folders || mailboxes || settings)
+    if (msgs > s->mem.max_msgs - s->nmsgs || recs > s->mem.max_recs - s->nrecs || folders ||
+        mailboxes || settings)
         return PB_ENOMEM;
     return 0;
 }
@@ -174,7 +177,7 @@ int store_txn_commit(struct store_txn *t)
     if (version < s->mem.blocks[block].min_version)
         s->mem.blocks[block].min_version = version;
     for (uint32_t off = 0; off < t->ops_len; off += store_op_len(t->ops + off))
-        store_apply_op(s, t->ops + off, block, 0);
+        store_apply_op(s, t->ops + off, addr, off, 0);
     /* A blob that nothing refers to is dead from the start. */
     if (t->blob) {
         int bi = store_blob_find(s, t->blob);

@@ -31,12 +31,14 @@
 
 /* Flash store (store/store.h): RAM tables, the bound on what it can index.
  * Bytes: 36 per erase block, 32 per message, 20 per blob, 16 per chunk
- * (a chunk holds up to 4 KiB of a body), plus about 90 KiB of fixed state:
- * about 8.3 MiB in all, in external RAM on the reference board. */
+ * (a chunk holds up to 4 KiB of a body), 284 per named record (domains,
+ * users, aliases, queue entries: 1.1 MiB for 4096), plus about 100 KiB of
+ * fixed state: about 9.5 MiB in all, in external RAM on the reference board. */
 #define PB_STORE_MAX_BLOCKS   16384u    /* flash up to 64 MiB in 4 KiB blocks */
 #define PB_STORE_MAX_MSGS     100000u   /* live messages, all mailboxes */
 #define PB_STORE_MAX_BLOBS    100000u   /* message bodies */
 #define PB_STORE_MAX_CHUNKS   150000u   /* body chunks (~ 600 MB of bodies in 4 KiB chunks) */
+#define PB_STORE_MAX_RECS     4096u     /* named records, all namespaces */
 #define PB_STORE_SECTION      PB_EXTRAM
 
 #endif

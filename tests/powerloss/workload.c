@@ -2,7 +2,8 @@
  * workload.c - the store's power-cut harness.
  *
  * A scripted, seeded workload (deliver messages to several mailboxes, set
- * flags, expunge, change a setting, abort a delivery, run GC) against the
+ * flags, expunge, change a setting, put and delete named records, abort a
+ * delivery, run GC) against the
  * sim flash.  Before each commit it appends to a journal what the
  * transaction changes; after the commit it appends what commit returned,
  * and fsyncs.  The checker remounts, runs the consistency check, and
@@ -42,7 +43,10 @@ static uint32_t order[64];
 static struct store_msg msgs[1024];
 static struct store_blob blobs[1024];
 static struct store_chunk chunks[4096];
-static const struct store_mem mem = { blocks, 64, order, msgs, 1024, blobs, 1024, chunks, 4096 };
+static struct store_rec recs[64];
+static uint32_t rec_order[64];
+static const struct store_mem mem = { blocks, 64, order, msgs, 1024, blobs, 1024, chunks, 4096,
+                                      recs, rec_order, 64 };
 static struct store st;
 static const char *users[NFOLDERS] = { "alice@example.test", "bob@example.test", "carol@example.test" };
 
@@ -52,9 +56,15 @@ struct wmsg {
     uint32_t uid, seed, size, flags;
     int alive;
 };
+#define NRECNAMES 12
+struct wrec {
+    uint32_t seed, len;
+    int alive;
+};
 struct model {
     struct wmsg m[MAXMSG];
     int n;
+    struct wrec r[NRECNAMES];
     char hostname[64];
     int setup_done;
 };
@@ -227,6 +237,52 @@ static int w_setting(int k)
     return store_txn_commit(t);
 }
 
+/* Named records: NRECNAMES names spread over two namespaces. */
+static enum store_ns rec_ns(int i)
+{
+    return i % 2 ? STORE_NS_ALIAS : STORE_NS_USER;
+}
+
+static void rec_name(int i, char *name, size_t cap)
+{
+    snprintf(name, cap, "user%d@example.test", i);
+}
+
+/* One to three puts or deletes of named records in one transaction. */
+static int w_records(int k, const struct model *w)
+{
+    struct store_txn *t;
+    int err = store_txn_begin(&st, &t);
+    if (err)
+        return err;
+    journal(0, "B %d\n", k);
+    int n = 1 + (int)(rng() % 3), done[NRECNAMES] = { 0 };
+    for (int c = 0; c < n && !err; c++) {
+        int i = (int)(rng() % NRECNAMES);
+        char name[64];
+        if (done[i])
+            continue;   /* one change per name keeps the journal simple */
+        done[i] = 1;
+        rec_name(i, name, sizeof(name));
+        if (w->r[i].alive && rng() % 3 == 0) {
+            journal(0, "Q %d %d\n", k, i);
+            err = store_rec_del(t, rec_ns(i), name);
+        } else {
+            uint8_t v[STORE_REC_VALUE_MAX];
+            uint32_t seed = rng(), len = rng() % 400;
+            for (uint32_t j = 0; j < len; j++)
+                v[j] = pattern(seed, j);
+            journal(0, "R %d %d %u %u\n", k, i, seed, len);
+            err = store_rec_put(t, rec_ns(i), name, v, len);
+        }
+    }
+    if (err) {
+        store_txn_abort(t);
+        return err;
+    }
+    return store_txn_commit(t);
+}
+
 static int model_apply_line(struct model *w, const char *line);
 static uint64_t workload_ops;
 
@@ -249,16 +305,18 @@ static int workload_run(const char *flash, const char *jpath, uint64_t seed, int
         off_t before = lseek(jfd, 0, SEEK_END);
         if (k == 0)
             err = w_setup(k);
-        else if (r < 45 && workload_live(&w) < 10)
+        else if (r < 42 && workload_live(&w) < 10)
             err = w_deliver(k, &w, 0);
-        else if (r < 45)
+        else if (r < 42)
             err = w_change(k, &w, 1);
-        else if (r < 60)
+        else if (r < 55)
             err = w_change(k, &w, 0);
-        else if (r < 85)
+        else if (r < 78)
             err = w_change(k, &w, 1);
-        else if (r < 93)
+        else if (r < 84)
             err = w_setting(k);
+        else if (r < 94)
+            err = w_records(k, &w);
         else
             err = w_deliver(k, &w, 1);
         if (err == 1)
@@ -303,6 +361,12 @@ static int model_apply_line(struct model *w, const char *line)
         for (int i = 0; i < w->n; i++)
             if (w->m[i].alive && w->m[i].fidx == fidx && w->m[i].uid == uid)
                 w->m[i].alive = 0;
+    } else if (sscanf(line, "R %d %d %u %u", &k, &fidx, &seed, &size) == 4) {
+        if (fidx >= 0 && fidx < NRECNAMES)
+            w->r[fidx] = (struct wrec){ seed, size, 1 };
+    } else if (sscanf(line, "Q %d %d", &k, &fidx) == 2) {
+        if (fidx >= 0 && fidx < NRECNAMES)
+            w->r[fidx].alive = 0;
     } else if (sscanf(line, "S %d %63s", &k, name) == 2) {
         strcpy(w->hostname, name);
     } else if (sscanf(line, "M %d", &k) == 1) {
@@ -328,6 +392,39 @@ static int check_equal(const struct model *w)
             snprintf(why, sizeof(why), "hostname %s, expected %s", v, w->hostname);
             return 0;
         }
+    }
+    int expect_recs = 0, seen_recs = 0;
+    for (int i = 0; i < NRECNAMES; i++) {
+        char rn[64];
+        uint8_t rv[STORE_REC_VALUE_MAX];
+        rec_name(i, rn, sizeof(rn));
+        int rl = store_rec_get(&st, rec_ns(i), rn, rv, sizeof(rv));
+        if (!w->r[i].alive) {
+            if (rl != PB_ENOENT) {
+                snprintf(why, sizeof(why), "record %s: %d, expected none", rn, rl);
+                return 0;
+            }
+            continue;
+        }
+        expect_recs++;
+        if (rl != (int)w->r[i].len) {
+            snprintf(why, sizeof(why), "record %s: %d, expected %u bytes", rn, rl, w->r[i].len);
+            return 0;
+        }
+        for (int j = 0; j < rl; j++)
+            if (rv[j] != pattern(w->r[i].seed, (uint32_t)j)) {
+                snprintf(why, sizeof(why), "record %s differs at %d", rn, j);
+                return 0;
+            }
+    }
+    for (enum store_ns ns = STORE_NS_DOMAIN; ns <= STORE_NS_QUEUE; ns++) {
+        char rn[STORE_REC_NAME_MAX + 1] = "";
+        while (store_rec_next(&st, ns, rn, rn, sizeof(rn)) > 0)
+            seen_recs++;
+    }
+    if (seen_recs != expect_recs) {
+        snprintf(why, sizeof(why), "%d records, expected %d", seen_recs, expect_recs);
+        return 0;
     }
     for (int fidx = 0; fidx < NFOLDERS; fidx++) {
         uint16_t f;

@@ -24,8 +24,10 @@ static uint32_t order[NBLOCKS];
 static struct store_msg msgs[512];
 static struct store_blob blobs[512];
 static struct store_chunk chunks[2048];
+static struct store_rec recs[64];
+static uint32_t rec_order[64];
 static const struct store_mem mem = {
-    blocks, NBLOCKS, order, msgs, 512, blobs, 512, chunks, 2048,
+    blocks, NBLOCKS, order, msgs, 512, blobs, 512, chunks, 2048, recs, rec_order, 64,
 };
 static struct store st;
 static struct sim_flash fl;
