@@ -4,7 +4,7 @@
 #   make sim     build the firmware as a Linux process: build/sim/pillarbox-sim
 #   make test    unit, power-loss, fuzz-smoke, end-to-end (sim) and QEMU boot tests
 #   make size    text/data/bss of the ARM image against the board's budgets
-#   make bench   (later issues) side by side with Postfix/Dovecot
+#   make bench   the store's measurements (later: side by side with Postfix/Dovecot)
 #
 # Every target first installs what is missing (Debian packages, then lwIP and
 # wolfSSL as source from Debian's source packages into build/deps/).
@@ -214,11 +214,19 @@ test: $(PKG_STAMP) $(DEPS_STAMP)
 powerloss-long: $(PKG_STAMP) $(DEPS_STAMP) $(POWERLOSS_BIN)
 	PB_POWERLOSS_LONG=1 python3 tests/powerloss/test_powercut.py
 
-bench:
-	@echo "make bench: nothing to measure yet (services arrive with later issues)"
+# make bench: the store's measurements (tests/bench/store_bench.sh: write
+# amplification, erase spread, mount time, index RAM, instructions per
+# message), built with -O2 and no sanitizers.  The side by side with
+# Postfix/Dovecot comes with the services.
+BENCH_STORE_SRC := tests/bench/store_bench.c $(STORE_SRC) board/sim/sim_flash.c
+$(B)/bench/store_bench: $(BENCH_STORE_SRC) $(wildcard store/*.h hal/*.h board/sim/sim_flash.h)
+	@mkdir -p $(@D)
+	$(HOST_CC) $(WARN) -O2 -g -D_GNU_SOURCE -DPB_BOARD_SIM -Iboard/sim -Ihal -Istore -o $@ $(BENCH_STORE_SRC)
+bench: $(PKG_STAMP) $(B)/bench/store_bench
+	@tests/bench/store_bench.sh $(B)/bench/store_bench
 
 clean:
-	rm -rf $(B)/sim $(B)/test $(B)/fuzz $(B)/arm
+	rm -rf $(B)/sim $(B)/test $(B)/fuzz $(B)/arm $(B)/bench
 
 -include $(shell find $(B)/sim $(B)/test $(B)/fuzz $(B)/arm -name '*.d' -type f 2>/dev/null)
 
