@@ -14,6 +14,7 @@
 #include <wolfssl/wolfcrypt/sha256.h>
 
 #include "pb_err.h"
+#include "store.h"
 #include "tls.h"
 
 #define IDENTITY_SERIAL_LEN 16
@@ -179,4 +180,57 @@ int identity_server_config(const struct identity *id, struct altcp_tls_config **
         return PB_ENOMEM;
     *out = conf;
     return 0;
+}
+
+/* ------------------------------------------------------ persistence --- */
+
+/* Settings holding the identity: the key and the certificate, DER. */
+#define IDENTITY_KEY_SETTING  "tls.key"
+#define IDENTITY_CERT_SETTING "tls.cert"
+
+int identity_load(struct store *s, struct identity *id)
+{
+    enum store_type tk, tc;
+    int kn, cn, ret;
+
+    if (s == NULL || id == NULL)
+        return PB_EINVAL;
+    memset(id, 0, sizeof(*id));
+    kn = store_setting_get(s, IDENTITY_KEY_SETTING, &tk, id->key_der, sizeof(id->key_der));
+    cn = store_setting_get(s, IDENTITY_CERT_SETTING, &tc, id->cert_der, sizeof(id->cert_der));
+    if (kn == PB_ENOENT && cn == PB_ENOENT)
+        return PB_ENOENT;
+    /* Both are written in one transaction: one without the other, or
+     * something that is not DER bytes, is damage. */
+    if (kn <= 0 || cn <= 0 || tk != STORE_T_BYTES || tc != STORE_T_BYTES)
+        ret = kn < 0 && kn != PB_ENOENT ? kn : cn < 0 && cn != PB_ENOENT ? cn : PB_ECORRUPT;
+    else
+        ret = 0;
+    if (ret == 0) {
+        id->key_len = (size_t)kn;
+        id->cert_len = (size_t)cn;
+        ret = identity_fingerprint(id->cert_der, id->cert_len, id->fingerprint);
+    }
+    if (ret != 0)
+        memset(id, 0, sizeof(*id));
+    return ret;
+}
+
+int identity_save(struct store *s, const struct identity *id)
+{
+    struct store_txn *t;
+    int err;
+
+    if (s == NULL || id == NULL || id->key_len == 0 || id->cert_len == 0)
+        return PB_EINVAL;
+    if ((err = store_txn_begin(s, &t)) != 0)
+        return err;
+    err = store_setting_set(t, IDENTITY_KEY_SETTING, STORE_T_BYTES, id->key_der, id->key_len);
+    if (err == 0)
+        err = store_setting_set(t, IDENTITY_CERT_SETTING, STORE_T_BYTES, id->cert_der, id->cert_len);
+    if (err != 0) {
+        store_txn_abort(t);
+        return err;
+    }
+    return store_txn_commit(t);
 }

@@ -6,9 +6,11 @@
  * STARTTLS on 25/587/143/110).  Users pin it by its SHA-256 fingerprint,
  * which the console shows.
  *
- * UNFINISHED: the identity is not persisted yet, so every boot makes a new
- * one (and a new fingerprint).  Storing it in the flash store, and
- * importing a CA-signed certificate, come with the store issue.
+ * The identity is made once, on a blank store, and kept in the flash store
+ * (settings "tls.key" and "tls.cert", written in one transaction), so the
+ * fingerprint stays the same across reboots and power cuts.  Changing the
+ * hostname later keeps the certificate (and its old name).
+ * UNFINISHED: importing a CA-signed certificate; regenerating on demand.
  */
 #ifndef IDENTITY_H
 #define IDENTITY_H
@@ -17,6 +19,7 @@
 #include <stdint.h>
 
 struct altcp_tls_config;
+struct store;
 
 #define IDENTITY_HOSTNAME_MAX 63    /* one DNS label or a short FQDN */
 #define IDENTITY_KEY_MAX 160        /* DER of a P-256 private key: ~121 bytes */
@@ -48,5 +51,15 @@ int identity_generate(const char *hostname, struct identity *id);
  * altcp_tls_free_config().  Returns 0 and sets *out, or PB_EINVAL or
  * PB_ENOMEM. */
 int identity_server_config(const struct identity *id, struct altcp_tls_config **out);
+
+/* Load the identity kept in s into id and compute its fingerprint (needs
+ * tls_init()).  Returns 0, PB_ENOENT (none kept: a blank store),
+ * PB_ECORRUPT (only part of it, or damaged), PB_ENOMEM, PB_ETLS.  On
+ * failure *id is zeroed. */
+int identity_load(struct store *s, struct identity *id);
+
+/* Keep id in s, key and certificate in one transaction: durable when it
+ * returns 0.  Returns 0 or the store's PB_E* (PB_ENOSPC when full). */
+int identity_save(struct store *s, const struct identity *id);
 
 #endif

@@ -37,6 +37,38 @@ static void main_on_address(const struct net_status *st)
                config_get()->net.dhcp ? "DHCP" : "static", g);
 }
 
+/* The identity kept in the store; a new one only when the store has none
+ * (first boot, or a store that could not be mounted: then it lasts until
+ * the next boot). */
+static void main_load_identity(void)
+{
+    struct store *s = storage_get();
+    int err = s ? identity_load(s, &main_identity) : PB_ENOENT;
+    if (err == 0) {
+        log_printf("identity: TLS certificate kept on flash, SHA-256 fingerprint %s",
+                   main_identity.fingerprint);
+        return;
+    }
+    if (err == PB_ECORRUPT)
+        log_printf("identity: the TLS key kept on flash is damaged; making a new one");
+    else if (err != PB_ENOENT) {
+        /* The store has one but it cannot be read now (memory): making a
+         * new one would replace what users pinned. */
+        log_printf("identity: could not load the TLS key: %s", pb_err_str(err));
+        return;
+    }
+    err = identity_generate(config_get()->hostname, &main_identity);
+    if (err) {
+        log_printf("identity: could not create the TLS key: %s", pb_err_str(err));
+        return;
+    }
+    log_printf("identity: TLS certificate for %s, SHA-256 fingerprint %s",
+               config_get()->hostname, main_identity.fingerprint);
+    if (s && (err = identity_save(s, &main_identity)) != 0)
+        log_printf("identity: could not keep the TLS key on flash (%s); a new one comes at reboot",
+                   pb_err_str(err));
+}
+
 int main(int argc, char **argv)
 {
     int err = hal_board_init(argc, argv);
@@ -54,14 +86,7 @@ int main(int argc, char **argv)
 
     if ((err = tls_init()) != 0)
         log_printf("tls: init failed: %s", pb_err_str(err));
-    /* UNFINISHED: the key is made anew at every boot until the flash store
-     * can keep it; its fingerprint then stays the same across reboots. */
-    err = identity_generate(config_get()->hostname, &main_identity);
-    if (err)
-        log_printf("identity: could not create the TLS key: %s", pb_err_str(err));
-    else
-        log_printf("identity: TLS certificate for %s, SHA-256 fingerprint %s",
-                   config_get()->hostname, main_identity.fingerprint);
+    main_load_identity();
 
     if ((err = net_init(&config_get()->net, main_on_address)) != 0)
         log_printf("network: start failed: %s", pb_err_str(err));

@@ -80,7 +80,7 @@
 #define STORE_TXN_MAX       8       /* transactions open at once */
 #define STORE_NAME_MAX      63      /* user names, folder names (bytes) */
 #define STORE_KEY_MAX       31      /* setting keys (bytes) */
-#define STORE_VALUE_MAX     128     /* setting values (bytes) */
+#define STORE_VALUE_MAX     1024    /* setting values (bytes): a certificate fits */
 #define STORE_FOLDERS_MAX   256
 #define STORE_MAILBOXES_MAX 64
 #define STORE_SETTINGS_MAX  32

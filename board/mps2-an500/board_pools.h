@@ -32,7 +32,7 @@
 /* Flash store (store/store.h): RAM tables, the bound on what it can index.
  * Bytes: 36 per erase block, 32 per message, 20 per blob, 16 per chunk
  * (a chunk holds up to 4 KiB of a body), 284 per named record (domains,
- * users, aliases, queue entries: 1.1 MiB for 4096), plus about 100 KiB of
+ * users, aliases, queue entries: 1.1 MiB for 4096), plus about 125 KiB of
  * fixed state: about 9.5 MiB in all, in external RAM on the reference board. */
 #define PB_STORE_MAX_BLOCKS   16384u    /* flash up to 64 MiB in 4 KiB blocks */
 #define PB_STORE_MAX_MSGS     100000u   /* live messages, all mailboxes */

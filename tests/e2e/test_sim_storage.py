@@ -39,13 +39,31 @@ class SimStorage(unittest.TestCase):
         b.send("reboot")
         b.expect(r"rebooting")
         b.expect(r"storage: mounted \d+ KiB in \d+ ms: 1 blocks in use")
-        b.expect(r"identity: TLS certificate for mail\.example\.test")
+        b.expect(r"identity: TLS certificate kept on flash")
         self.assertRegex(b.command("show status"), r"hostname\s+mail\.example\.test")
         out = b.command("show storage")
         for field in ("capacity", "used", "live", "dead", "free", "reserve", "erase count min",
                       "mount time"):
             self.assertIn(field, out)
         self.assertRegex(b.command("storage check"), r"storage check: \d+ records read, 0 corrupt, 0 problems")
+        self.poweroff()
+
+    def test_identity_survives_reboot(self):
+        flash = os.path.join(self.dir, "flash.img")
+        b = self.boot(flash)
+        fpr = r"SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})"
+        first = b.expect(r"identity: TLS certificate for pillarbox, " + fpr).group(1)
+        b.send("reboot")
+        b.expect(r"rebooting")
+        self.assertEqual(b.expect(r"identity: TLS certificate kept on flash, " + fpr).group(1), first)
+        self.poweroff()
+        b = self.boot(flash)
+        self.assertEqual(b.expect(r"identity: TLS certificate kept on flash, " + fpr).group(1), first)
+        self.poweroff()
+        # A blank store makes a new one.
+        b = self.boot(os.path.join(self.dir, "blank.img"))
+        other = b.expect(r"identity: TLS certificate for pillarbox, " + fpr).group(1)
+        self.assertNotEqual(other, first)
         self.poweroff()
 
     def test_powercut_during_set_hostname(self):

@@ -389,7 +389,7 @@ static int check_equal(const struct model *w)
     if (n >= 0) {
         v[n] = '\0';
         if (strcmp(v, w->hostname)) {
-            snprintf(why, sizeof(why), "hostname %s, expected %s", v, w->hostname);
+            snprintf(why, sizeof(why), "hostname %.100s, expected %.63s", v, w->hostname);
             return 0;
         }
     }
