@@ -8,7 +8,9 @@ serial console (QEMU's stdio, a pipe here) and types commands into it:
   - the firmware gets 10.0.2.15 from QEMU's DHCP server and says so;
   - "show version" names Pillarbox and the board, mps2-an500;
   - "poweroff" ends QEMU with exit status 0;
-  - "reboot" restarts the firmware on the same flash file.
+  - "reboot" restarts the firmware on the same flash file;
+  - a setting and the TLS identity survive a reboot and a new QEMU on the
+    same flash file.
 
 Every wait is bounded; a test that fails kills QEMU.  Standard library only.
 Run alone with: python3 tests/qemu/test_boot.py
@@ -174,6 +176,29 @@ class QemuBootTest(unittest.TestCase):
         self.qemu.send("poweroff")
         self.assertEqual(self.qemu.wait(), 0, "console:\n" + self.qemu.out[-3000:])
         self.assertEqual(os.path.getsize(self.flash), FLASH_BYTES)
+
+    def test_setting_survives_reboot(self):
+        fpr = r"SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})"
+        first = self.qemu.expect(r"identity: TLS certificate for pillarbox, " + fpr).group(1)
+        self.qemu.expect(re.escape(PROMPT))
+        reply = self.qemu.command("set hostname mail.example.test")
+        self.assertIn("hostname set to mail.example.test", reply)
+        self.qemu.send("reboot")
+        self.qemu.expect(r"Pillarbox\b.*mps2-an500")
+        self.assertEqual(self.qemu.expect(r"identity: TLS certificate kept on flash, " + fpr).group(1),
+                         first)
+        self.qemu.expect(re.escape(PROMPT))
+        self.assertRegex(self.qemu.command("show status"), r"hostname\s+mail\.example\.test")
+        self.qemu.send("poweroff")
+        self.assertEqual(self.qemu.wait(), 0, "console:\n" + self.qemu.out[-3000:])
+        # Another QEMU on the same flash file: a cold boot.
+        self.qemu = Qemu(qemu_argv(ELF, self.flash, self.offset))
+        self.addCleanup(self.qemu.kill)
+        self.qemu.expect(r"storage: mounted")
+        self.qemu.expect(re.escape(PROMPT))
+        self.assertRegex(self.qemu.command("show status"), r"hostname\s+mail\.example\.test")
+        self.qemu.send("poweroff")
+        self.assertEqual(self.qemu.wait(), 0, "console:\n" + self.qemu.out[-3000:])
 
 
 if __name__ == "__main__":
