@@ -7,7 +7,8 @@ pkgs="gcc make pkg-config dpkg-dev xz-utils ca-certificates
 gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi
 qemu-system-arm libslirp-dev libglib2.0-dev
 clang libclang-rt-14-dev llvm
-libcmocka-dev python3 openssl"
+libcmocka-dev python3 openssl
+postfix swaks libnet-ssleay-perl"
 
 missing=""
 for p in $pkgs; do
@@ -23,5 +24,11 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 echo "install-packages: installing$missing"
+# Postfix is a test peer and a benchmark reference only: the tests run private
+# instances with their own configuration. Tell its installer not to set up or
+# start a system MTA.
+if command -v debconf-set-selections >/dev/null 2>&1; then
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+fi
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
