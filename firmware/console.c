@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts.h"
 #include "cmdline.h"
 #include "config.h"
 #include "hal_board.h"
@@ -46,6 +47,17 @@ static int console_cmd_reboot(int argc, char **argv);
 static int console_cmd_show_storage(int argc, char **argv);
 static int console_cmd_storage_check(int argc, char **argv);
 static int console_cmd_poweroff(int argc, char **argv);
+static int console_cmd_domain_add(int argc, char **argv);
+static int console_cmd_domain_del(int argc, char **argv);
+static int console_cmd_domain_list(int argc, char **argv);
+static int console_cmd_user_add(int argc, char **argv);
+static int console_cmd_user_passwd(int argc, char **argv);
+static int console_cmd_user_del(int argc, char **argv);
+static int console_cmd_user_list(int argc, char **argv);
+static int console_cmd_alias_add(int argc, char **argv);
+static int console_cmd_alias_del(int argc, char **argv);
+static int console_cmd_alias_list(int argc, char **argv);
+static int console_cmd_set_catchall(int argc, char **argv);
 
 static const struct console_cmd console_cmds[] = {
     { "help", 0, 8, console_cmd_help, "[COMMAND]", "list the commands, or explain one" },
@@ -58,6 +70,20 @@ static const struct console_cmd console_cmds[] = {
     { "storage check", 0, 0, console_cmd_storage_check, "", "full read-only consistency check of the store" },
     { "set hostname", 1, 1, console_cmd_set_hostname, "NAME",
       "the appliance's name, e.g. mail.example.com" },
+    { "domain add", 1, 1, console_cmd_domain_add, "DOMAIN", "receive mail for DOMAIN, e.g. example.com" },
+    { "domain del", 1, 1, console_cmd_domain_del, "DOMAIN", "stop receiving mail for DOMAIN (no users or aliases left)" },
+    { "domain list", 0, 0, console_cmd_domain_list, "", "the domains and their catch-all addresses" },
+    { "user add", 1, 2, console_cmd_user_add, "ADDRESS [PASSWORD]",
+      "a mailbox and login, e.g. alice@example.com (asks for the password if not given)" },
+    { "user passwd", 1, 2, console_cmd_user_passwd, "ADDRESS [PASSWORD]", "change a user's password" },
+    { "user del", 1, 1, console_cmd_user_del, "ADDRESS", "remove a user's login" },
+    { "user list", 0, 0, console_cmd_user_list, "", "the users" },
+    { "alias add", 2, 16, console_cmd_alias_add, "ADDRESS TARGET[,TARGET...]",
+      "deliver ADDRESS's mail to the targets, e.g. sales@example.com alice@example.com,bob@example.com" },
+    { "alias del", 1, 1, console_cmd_alias_del, "ADDRESS", "remove an alias" },
+    { "alias list", 0, 0, console_cmd_alias_list, "", "the aliases and their targets" },
+    { "set catchall", 2, 2, console_cmd_set_catchall, "DOMAIN ADDRESS|off",
+      "deliver mail for unknown addresses of DOMAIN to ADDRESS (off by default)" },
     { "reboot", 0, 0, console_cmd_reboot, "", "restart the firmware" },
     { "poweroff", 0, 0, console_cmd_poweroff, "", "switch off (ends the emulator)" },
 };
@@ -67,6 +93,10 @@ static struct {
     struct lineedit le;
     int started;            /* the prompt has been shown */
     int busy;               /* a command is running: its output owns the screen */
+    int pw_state;           /* 0, or asking for a password: 1 first time, 2 again */
+    bool pw_add;            /* the password is for "user add" (else "user passwd") */
+    char pw_addr[ACCOUNTS_ADDR_MAX + 1];
+    char pw_first[PASSWORD_MAX + 1];
 } console;
 
 /* ------------------------------------------------------------- output --- */
@@ -351,14 +381,14 @@ static int console_cmd_show_storage(int argc, char **argv)
     }
     struct store_stats st;
     store_stats(s, &st);
-    console_printf("capacity    %llu KiB in %lu blocks\n", (unsigned long long)(st.capacity / 1024),
+    console_printf("capacity    %lu KiB in %lu blocks\n", (unsigned long)(st.capacity / 1024),
                    (unsigned long)st.blocks);
-    console_printf("used        %llu KiB (%lu blocks): live %llu KiB, dead %llu KiB\n",
-                   (unsigned long long)(st.used / 1024), (unsigned long)st.blocks_used,
-                   (unsigned long long)(st.live / 1024), (unsigned long long)(st.dead / 1024));
-    console_printf("free        %llu KiB (%lu blocks), reserve %llu KiB, retired %lu blocks\n",
-                   (unsigned long long)(st.free / 1024), (unsigned long)st.blocks_free,
-                   (unsigned long long)(st.reserve / 1024), (unsigned long)st.blocks_retired);
+    console_printf("used        %lu KiB (%lu blocks): live %lu KiB, dead %lu KiB\n",
+                   (unsigned long)(st.used / 1024), (unsigned long)st.blocks_used,
+                   (unsigned long)(st.live / 1024), (unsigned long)(st.dead / 1024));
+    console_printf("free        %lu KiB (%lu blocks), reserve %lu KiB, retired %lu blocks\n",
+                   (unsigned long)(st.free / 1024), (unsigned long)st.blocks_free,
+                   (unsigned long)(st.reserve / 1024), (unsigned long)st.blocks_retired);
     console_printf("erase count min %lu, max %lu, mean %lu\n", (unsigned long)st.erase_min,
                    (unsigned long)st.erase_max, (unsigned long)st.erase_mean);
     console_printf("objects     %lu messages, %lu blobs, %lu chunks\n", (unsigned long)st.messages,
@@ -401,6 +431,251 @@ static int console_cmd_poweroff(int argc, char **argv)
     hal_reset_poweroff(0);
 }
 
+
+/* ----------------------------------------------------------- accounts --- */
+
+/* One clear line for an accounts error about name (an address or domain). */
+static int console_accounts_error(int err, const char *what, const char *name)
+{
+    const char *at = strrchr(name, '@');
+    switch (err) {
+    case PB_EINVAL:
+        console_printf("error: '%s' is not a valid %s\n", name, what);
+        break;
+    case PB_ENOENT:
+        if (at && strcmp(what, "domain") != 0 && !accounts_domain_exists(storage_get(), at + 1))
+            console_printf("error: domain %s is not configured; add it with 'domain add %s'\n",
+                           at + 1, at + 1);
+        else
+            console_printf("error: %s %s does not exist\n", what, name);
+        break;
+    case PB_EEXIST:
+        console_printf("error: %s already exists\n", name);
+        break;
+    case PB_EBUSY:
+        console_printf("error: domain %s still has users or aliases; delete them first\n", name);
+        break;
+    case PB_ERANGE:
+        console_printf("error: '%s' is too long (addresses of users: at most %d characters)\n",
+                       name, STORE_NAME_MAX);
+        break;
+    case PB_ENOSPC:
+    case PB_ENOMEM:
+        console_printf("error: the store is full; nothing was changed\n");
+        break;
+    default:
+        console_printf("error: %s: %s; nothing was changed\n", name, pb_err_str(err));
+        break;
+    }
+    return err;
+}
+
+static int console_cmd_domain_add(int argc, char **argv)
+{
+    (void)argc;
+    int err = accounts_domain_add(storage_get(), argv[0]);
+    if (err)
+        return console_accounts_error(err, "domain", argv[0]);
+    console_printf("domain %s added\n", argv[0]);
+    log_printf("console: domain %s added", argv[0]);
+    return 0;
+}
+
+static int console_cmd_domain_del(int argc, char **argv)
+{
+    (void)argc;
+    int err = accounts_domain_del(storage_get(), argv[0]);
+    if (err)
+        return console_accounts_error(err, "domain", argv[0]);
+    console_printf("domain %s deleted\n", argv[0]);
+    log_printf("console: domain %s deleted", argv[0]);
+    return 0;
+}
+
+static int console_cmd_domain_list(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    char name[MAIL_DOMAIN_MAX + 1] = "", catchall[ACCOUNTS_ADDR_MAX + 1];
+    int n = 0;
+    while (accounts_next(storage_get(), STORE_NS_DOMAIN, name, name, sizeof(name)) >= 0) {
+        n++;
+        if (accounts_domain_catchall(storage_get(), name, catchall, sizeof(catchall)) == 0 && catchall[0])
+            console_printf("%s (catch-all: %s)\n", name, catchall);
+        else
+            console_printf("%s\n", name);
+    }
+    if (n == 0)
+        console_printf("no domains yet: add one with 'domain add example.com'\n");
+    return 0;
+}
+
+static int console_user_set(const char *addr, const char *password, bool add)
+{
+    int err = add ? accounts_user_add(storage_get(), addr, password)
+                  : accounts_user_passwd(storage_get(), addr, password);
+    if (err == PB_EINVAL && (password[0] == '\0' || strlen(password) > PASSWORD_MAX)) {
+        console_printf("error: a password must be 1 to %d characters\n", PASSWORD_MAX);
+        return err;
+    }
+    if (err)
+        return console_accounts_error(err, "address", addr);
+    console_printf(add ? "user %s added\n" : "password of %s changed\n", addr);
+    log_printf(add ? "console: user %s added" : "console: password of %s changed", addr);
+    return 0;
+}
+
+/* Without a PASSWORD argument: ask for it twice, without echo. */
+static int console_user_ask(const char *addr, bool add)
+{
+    if (strlen(addr) >= sizeof(console.pw_addr))
+        return console_accounts_error(PB_EINVAL, "address", addr);
+    strcpy(console.pw_addr, addr);
+    console.pw_add = add;
+    console.pw_state = 1;
+    lineedit_set_secret(&console.le, true);
+    return 0;
+}
+
+/* A line typed at the password prompt. */
+static void console_password_line(const char *line)
+{
+    if (console.pw_state == 1) {
+        if (strlen(line) > PASSWORD_MAX) {
+            console_printf("error: a password must be 1 to %d characters\n", PASSWORD_MAX);
+            console.pw_state = 0;
+        } else {
+            strcpy(console.pw_first, line);
+            console.pw_state = 2;
+            return;
+        }
+    } else if (strcmp(line, console.pw_first) != 0) {
+        console_printf("error: the two passwords differ; nothing was changed\n");
+        console.pw_state = 0;
+    } else {
+        console.pw_state = 0;
+        console_user_set(console.pw_addr, line, console.pw_add);
+    }
+    memset(console.pw_first, 0, sizeof(console.pw_first));
+    lineedit_set_secret(&console.le, false);
+}
+
+static int console_cmd_user_add(int argc, char **argv)
+{
+    return argc == 2 ? console_user_set(argv[0], argv[1], true) : console_user_ask(argv[0], true);
+}
+
+static int console_cmd_user_passwd(int argc, char **argv)
+{
+    return argc == 2 ? console_user_set(argv[0], argv[1], false) : console_user_ask(argv[0], false);
+}
+
+static int console_cmd_user_del(int argc, char **argv)
+{
+    (void)argc;
+    int err = accounts_user_del(storage_get(), argv[0]);
+    if (err)
+        return console_accounts_error(err, "user", argv[0]);
+    console_printf("user %s deleted\n", argv[0]);
+    log_printf("console: user %s deleted", argv[0]);
+    return 0;
+}
+
+static int console_cmd_user_list(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    char name[ACCOUNTS_ADDR_MAX + 1] = "";
+    int n = 0;
+    while (accounts_next(storage_get(), STORE_NS_USER, name, name, sizeof(name)) >= 0) {
+        console_printf("%s\n", name);
+        n++;
+    }
+    if (n == 0)
+        console_printf("no users yet: add one with 'user add alice@example.com'\n");
+    return 0;
+}
+
+static int console_cmd_alias_add(int argc, char **argv)
+{
+    /* Targets may come as one comma-separated word or as several words. */
+    char targets[STORE_REC_VALUE_MAX];
+    size_t len = 0;
+    for (int i = 1; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+        if (len + n + 2 > sizeof(targets)) {
+            console_printf("error: too many targets\n");
+            return PB_ERANGE;
+        }
+        if (len)
+            targets[len++] = ',';
+        memcpy(targets + len, argv[i], n);
+        len += n;
+    }
+    targets[len] = '\0';
+    int err = accounts_alias_add(storage_get(), argv[0], targets);
+    if (err == PB_EINVAL && accounts_domain_exists(storage_get(), strrchr(argv[0], '@') ?
+                                                   strrchr(argv[0], '@') + 1 : "")) {
+        console_printf("error: the targets '%s' are not valid addresses\n", targets);
+        return err;
+    }
+    if (err == PB_ERANGE) {
+        console_printf("error: an alias has at most %d targets\n", ACCOUNTS_TARGETS_MAX);
+        return err;
+    }
+    if (err)
+        return console_accounts_error(err, "address", argv[0]);
+    console_printf("alias %s -> %s added\n", argv[0], targets);
+    log_printf("console: alias %s added", argv[0]);
+    return 0;
+}
+
+static int console_cmd_alias_del(int argc, char **argv)
+{
+    (void)argc;
+    int err = accounts_alias_del(storage_get(), argv[0]);
+    if (err)
+        return console_accounts_error(err, "alias", argv[0]);
+    console_printf("alias %s deleted\n", argv[0]);
+    log_printf("console: alias %s deleted", argv[0]);
+    return 0;
+}
+
+static int console_cmd_alias_list(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    char name[ACCOUNTS_ADDR_MAX + 1] = "", targets[STORE_REC_VALUE_MAX];
+    int n = 0;
+    while (accounts_next(storage_get(), STORE_NS_ALIAS, name, name, sizeof(name)) >= 0) {
+        if (accounts_alias_get(storage_get(), name, targets, sizeof(targets)) == 0)
+            console_printf("%s -> %s\n", name, targets);
+        n++;
+    }
+    if (n == 0)
+        console_printf("no aliases yet\n");
+    return 0;
+}
+
+static int console_cmd_set_catchall(int argc, char **argv)
+{
+    (void)argc;
+    bool off = strcmp(argv[1], "off") == 0;
+    int err = accounts_domain_set_catchall(storage_get(), argv[0], off ? NULL : argv[1]);
+    if (err == PB_EINVAL && accounts_domain_exists(storage_get(), argv[0])) {
+        console_printf("error: '%s' is not a valid address (or 'off')\n", argv[1]);
+        return err;
+    }
+    if (err)
+        return console_accounts_error(err, "domain", argv[0]);
+    if (off)
+        console_printf("catch-all of %s is off\n", argv[0]);
+    else
+        console_printf("mail for unknown addresses of %s goes to %s\n", argv[0], argv[1]);
+    log_printf("console: catch-all of %s set to %s", argv[0], argv[1]);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- input --- */
 
 void console_init(void)
@@ -421,9 +696,18 @@ int console_poll(void)
             char line[LINEEDIT_MAX + 1];
             memcpy(line, console.le.buf, sizeof(line));
             console.busy = 1;
-            console_execute(line);
+            if (console.pw_state)
+                console_password_line(line);
+            else
+                console_execute(line);
+            memset(line, 0, sizeof(line));
             console.busy = 0;
-            console_write(CONSOLE_PROMPT, sizeof(CONSOLE_PROMPT) - 1);
+            if (console.pw_state == 1)
+                console_write("Password: ", 10);
+            else if (console.pw_state == 2)
+                console_write("Password again: ", 16);
+            else
+                console_write(CONSOLE_PROMPT, sizeof(CONSOLE_PROMPT) - 1);
         }
     }
     return 1;

@@ -9,6 +9,8 @@ enum { LE_ESC_NONE, LE_ESC_SEEN, LE_ESC_CSI };
 
 static void lineedit_echo(struct lineedit *le, const char *s, size_t n)
 {
+    if (le->secret && !(n == 2 && s[0] == '\r'))
+        return;             /* only the line end shows while typing a secret */
     if (le->write)
         le->write(le->ctx, s, n);
 }
@@ -31,7 +33,7 @@ static void lineedit_set(struct lineedit *le, const char *s)
 
 static void lineedit_history_add(struct lineedit *le)
 {
-    if (le->len == 0)
+    if (le->len == 0 || le->secret)
         return;
     if (le->hist_n > 0 && strcmp(le->hist[le->hist_n - 1], le->buf) == 0)
         return;
@@ -71,6 +73,11 @@ void lineedit_init(struct lineedit *le, lineedit_write_fn write, void *ctx)
     le->ctx = ctx;
 }
 
+void lineedit_set_secret(struct lineedit *le, int secret)
+{
+    le->secret = secret;
+}
+
 int lineedit_feed(struct lineedit *le, uint8_t c)
 {
     int cr = le->last_cr;
@@ -83,7 +90,7 @@ int lineedit_feed(struct lineedit *le, uint8_t c)
     if (le->esc == LE_ESC_CSI) {
         if (c >= 0x40 && c <= 0x7E) {       /* final byte of the sequence */
             le->esc = LE_ESC_NONE;
-            if (c == 'A' || c == 'B')
+            if ((c == 'A' || c == 'B') && !le->secret)
                 lineedit_history_move(le, c == 'A');
         }
         return 0;

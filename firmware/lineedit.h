@@ -27,12 +27,17 @@ struct lineedit {
     char hist[LINEEDIT_HIST][LINEEDIT_MAX + 1];
     int hist_n;                    /* lines stored */
     int hist_pos;                  /* -1: editing a new line; else index browsed */
+    int secret;                    /* typing a password: no echo, no history */
     lineedit_write_fn write;
     void *ctx;
 };
 
 /* Start with an empty line; echo goes to write(ctx, ...). */
 void lineedit_init(struct lineedit *le, lineedit_write_fn write, void *ctx);
+
+/* Secret mode (for passwords): characters are not echoed and the line is
+ * not remembered in the history. */
+void lineedit_set_secret(struct lineedit *le, int secret);
 
 /* Feed one byte.  Returns 1 when a line is complete: it is in le->buf
  * (NUL-terminated, without the line ending) until the next call.  Returns
