@@ -195,6 +195,10 @@ $(B)/test/powerloss/workload: $(B)/test/obj/tests/powerloss/workload.o $(B)/test
 	$(HOST_CC) -fsanitize=address,undefined -o $@ $< $(B)/test/libpb.a $(LIBS_HOST)
 POWERLOSS_BIN := $(B)/test/powerloss/workload
 
+# Test tool: what a powered-off appliance's flash holds (tests/e2e/store_dump.c).
+$(B)/test/store-dump: $(B)/test/obj/tests/e2e/store_dump.o $(B)/test/libpb.a
+	$(HOST_CC) -fsanitize=address,undefined -o $@ $< $(B)/test/libpb.a $(LIBS_HOST)
+
 # Fuzz targets: each links only the modules its parser needs (listed in the
 # target's first line as "// fuzz-links: firmware/console.c ...").
 fuzz_links = $(shell sed -n '1s|^// fuzz-links:||p' $(1))
@@ -206,7 +210,7 @@ FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/bin/%,$(FUZZ_SRC))
 
 # Everything that builds is tested; what does not build is counted as failed.
 test: $(PKG_STAMP) $(DEPS_STAMP)
-	@$(MAKE) --no-print-directory -k -j$$(nproc) sim $(B)/test/pillarbox-sim-diag $(UNIT_BIN) $(POWERLOSS_BIN) $(FUZZ_BIN) arm || \
+	@$(MAKE) --no-print-directory -k -j$$(nproc) sim $(B)/test/pillarbox-sim-diag $(B)/test/store-dump $(UNIT_BIN) $(POWERLOSS_BIN) $(FUZZ_BIN) arm || \
 		echo "make test: some targets did not build; their tests will fail"
 	@python3 tests/run.py
 

@@ -196,8 +196,8 @@ static void smtp_msg_log(struct smtp_session *s, int code)
     if (!s->cfg->log)
         return;
     mail_address_format(&s->env.from, from, sizeof(from));
-    snprintf(line, sizeof(line), "smtp: %s from=<%s> rcpts=%d size=%llu peer=%s tls=%s result=%d",
-             s->env.id, from, s->env.nrcpt, (unsigned long long)s->msg_size, s->peer_ip,
+    snprintf(line, sizeof(line), "smtp: %s from=<%s> rcpts=%d size=%lu peer=%s tls=%s result=%d",
+             s->env.id, from, s->env.nrcpt, (unsigned long)s->msg_size, s->peer_ip,
              s->tls ? s->tls_version : "no", code);
     s->cfg->log(line);
 }
@@ -217,8 +217,8 @@ static void smtp_msg_finish(struct smtp_session *s, unsigned data_flags)
                        "(RFC 5321 section 4.5.3.1.6)");
     } else if (s->write_err == PB_ERANGE || s->msg_size > s->cfg->max_size) {
         code = 552;
-        smtp_reply_fmt(s, code, "5.3.4", "Message too big: the limit is %llu octets",
-                       (unsigned long long)s->cfg->max_size);
+        smtp_reply_fmt(s, code, "5.3.4", "Message too big: the limit is %lu octets",
+                       (unsigned long)s->cfg->max_size);
     } else {
         int err = s->write_err ? s->write_err : s->be->commit(s->be->ctx);
         if (err == PB_ENOSPC) {
@@ -254,12 +254,12 @@ static void smtp_proceed_helo(struct smtp_session *s, const struct smtp_cmd *cmd
     char buf[600];
     int n = snprintf(buf, sizeof(buf),
                      "250-%s Hello %s [%s]\r\n"
-                     "250-SIZE %llu\r\n"
+                     "250-SIZE %lu\r\n"
                      "250-PIPELINING\r\n"
                      "250-8BITMIME\r\n"
                      "250-ENHANCEDSTATUSCODES\r\n"
                      "250-SMTPUTF8\r\n",
-                     s->cfg->hostname, s->helo, s->peer_ip, (unsigned long long)s->cfg->max_size);
+                     s->cfg->hostname, s->helo, s->peer_ip, (unsigned long)s->cfg->max_size);
     if (s->cfg->tls_available && !s->tls)
         n += snprintf(buf + n, sizeof(buf) - (size_t)n, "250-STARTTLS\r\n");
     snprintf(buf + n, sizeof(buf) - (size_t)n, "250 CHUNKING\r\n");
@@ -269,8 +269,8 @@ static void smtp_proceed_helo(struct smtp_session *s, const struct smtp_cmd *cmd
 static void smtp_proceed_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
     if (cmd->size > s->cfg->max_size) {
-        smtp_reply_fmt(s, 552, "5.3.4", "Message too big: the limit is %llu octets",
-                       (unsigned long long)s->cfg->max_size);
+        smtp_reply_fmt(s, 552, "5.3.4", "Message too big: the limit is %lu octets",
+                       (unsigned long)s->cfg->max_size);
         return;
     }
     if ((cmd->smtputf8 || cmd->body != SMTP_BODY_DEFAULT) && !s->esmtp) {
@@ -492,8 +492,8 @@ static size_t smtp_session_bdat(struct smtp_session *s, const uint8_t *in, size_
             smtp_msg_finish(s, 0);
         } else {
             smtp_enter_state(s, SMTP_STATE_RCPT);
-            smtp_reply_fmt(s, 250, "2.0.0", "Ok: %llu octets received",
-                           (unsigned long long)s->msg_size);
+            smtp_reply_fmt(s, 250, "2.0.0", "Ok: %lu octets received",
+                           (unsigned long)s->msg_size);
         }
     }
     return n;

@@ -1,0 +1,136 @@
+/*
+ * smtp_delivery.c - the SMTP backend that delivers into the store (see
+ * smtp_delivery.h).
+ */
+#include "smtp_delivery.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "accounts.h"
+#include "hal_clock.h"
+#include "pb_err.h"
+
+static const struct smtp_reply smtp_delivery_relay = {
+    554, "5.7.1", "Relay access denied: that domain is not handled here" };
+static const struct smtp_reply smtp_delivery_unknown = { 550, "5.1.1", "No such user here" };
+static const struct smtp_reply smtp_delivery_remote = {
+    450, "4.3.0", "This address forwards outside, which this server cannot do yet; try later" };
+static const struct smtp_reply smtp_delivery_many = { 452, "4.5.3", "Too many recipients" };
+static const struct smtp_reply smtp_delivery_local = { 451, "4.3.0", "Local error, try again later" };
+
+static int smtp_delivery_begin(void *ctx, const struct smtp_envelope *env, struct smtp_reply *r)
+{
+    struct smtp_delivery *d = ctx;
+    if (!d->store) {
+        *r = smtp_delivery_local;
+        return PB_EIO;
+    }
+    d->nfolders = 0;
+    d->txn = NULL;
+    mail_address_format(&env->from, d->from, sizeof(d->from));
+    return 0;
+}
+
+/* accounts_resolve() callback: remember the INBOX of a local user. */
+static int smtp_delivery_target(void *ctx, const char *user, const char *remote)
+{
+    struct smtp_delivery *d = ctx;
+    uint32_t mbox;
+    uint16_t folder;
+    if (remote) {
+        d->remote = true;
+        return PB_ENOTSUP;
+    }
+    if (store_mailbox_find(d->store, user, &mbox) != 0 ||
+        store_folder_find(d->store, mbox, "INBOX", &folder) != 0)
+        return PB_EIO;
+    for (int i = 0; i < d->nfolders; i++)
+        if (d->folders[i] == folder)
+            return 0;
+    if (d->nfolders == SMTP_DELIVERY_FOLDERS)
+        return PB_ERANGE;
+    d->folders[d->nfolders++] = folder;
+    return 0;
+}
+
+static int smtp_delivery_rcpt(void *ctx, const struct mail_address *rcpt, struct smtp_reply *r)
+{
+    struct smtp_delivery *d = ctx;
+    int before = d->nfolders;
+    d->remote = false;
+    int err = accounts_resolve(d->store, rcpt, smtp_delivery_target, d);
+    if (err == 0)
+        return 0;
+    d->nfolders = before;       /* a refused recipient adds nobody */
+    *r = err == PB_EPERM ? smtp_delivery_relay :
+         err == PB_ENOENT ? smtp_delivery_unknown :
+         d->remote ? smtp_delivery_remote :
+         err == PB_ERANGE ? smtp_delivery_many : smtp_delivery_local;
+    return err;
+}
+
+/* The transaction and its blob start with the first body byte, preceded
+ * by Return-Path: (RFC 5321 4.4: added by the delivering server). */
+static int smtp_delivery_open(struct smtp_delivery *d)
+{
+    char rp[MAIL_PATH_MAX + 24];
+    int err = store_txn_begin(d->store, &d->txn);
+    if (err) {
+        d->txn = NULL;
+        return err;
+    }
+    if ((err = store_blob_begin(d->txn, &d->blob)) != 0)
+        return err;
+    int n = snprintf(rp, sizeof(rp), "Return-Path: <%s>\r\n", d->from);
+    return store_blob_write(d->txn, rp, (size_t)n);
+}
+
+static int smtp_delivery_write(void *ctx, const uint8_t *data, size_t len)
+{
+    struct smtp_delivery *d = ctx;
+    if (!d->txn) {
+        int err = smtp_delivery_open(d);
+        if (err)
+            return err;
+    }
+    return store_blob_write(d->txn, data, len);
+}
+
+static int smtp_delivery_commit(void *ctx)
+{
+    struct smtp_delivery *d = ctx;
+    int err = d->txn ? 0 : smtp_delivery_open(d);
+    uint32_t date = (uint32_t)hal_clock_wall();
+    if (!err)
+        err = store_blob_end(d->txn);
+    for (int i = 0; i < d->nfolders && !err; i++) {
+        uint32_t uid;
+        err = store_msg_add(d->txn, d->folders[i], d->blob, 0, date, &uid);
+    }
+    if (err) {
+        store_txn_abort(d->txn);
+        d->txn = NULL;
+        return err;
+    }
+    err = store_txn_commit(d->txn);     /* frees the slot whatever it returns */
+    d->txn = NULL;
+    return err;
+}
+
+static void smtp_delivery_abort(void *ctx)
+{
+    struct smtp_delivery *d = ctx;
+    if (d->txn)
+        store_txn_abort(d->txn);
+    d->txn = NULL;
+    d->nfolders = 0;
+}
+
+void smtp_delivery_init(struct smtp_delivery *d, struct store *store, struct smtp_backend *be)
+{
+    memset(d, 0, sizeof(*d));
+    d->store = store;
+    *be = (struct smtp_backend){ d, smtp_delivery_begin, smtp_delivery_rcpt, smtp_delivery_write,
+                                 smtp_delivery_commit, smtp_delivery_abort };
+}
