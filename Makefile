@@ -226,8 +226,9 @@ BENCH_STORE_SRC := tests/bench/store_bench.c $(STORE_SRC) board/sim/sim_flash.c
 $(B)/bench/store_bench: $(BENCH_STORE_SRC) $(wildcard store/*.h hal/*.h board/sim/sim_flash.h)
 	@mkdir -p $(@D)
 	$(HOST_CC) $(WARN) -O2 -g -D_GNU_SOURCE -DPB_BOARD_SIM -Iboard/sim -Ihal -Istore -o $@ $(BENCH_STORE_SRC)
-bench: $(PKG_STAMP) $(B)/bench/store_bench
+bench: $(PKG_STAMP) $(B)/bench/store_bench $(B)/sim/pillarbox-sim
 	@tests/bench/store_bench.sh $(B)/bench/store_bench
+	@python3 tests/bench/smtp_bench.py
 
 clean:
 	rm -rf $(B)/sim $(B)/test $(B)/fuzz $(B)/arm $(B)/bench
