@@ -4,7 +4,8 @@
 #   make sim     build the firmware as a Linux process: build/sim/pillarbox-sim
 #   make test    unit, power-loss, fuzz-smoke, end-to-end (sim) and QEMU boot tests
 #   make size    text/data/bss of the ARM image against the board's budgets
-#   make bench   the store's measurements (later: side by side with Postfix/Dovecot)
+#   make fuzz    each libFuzzer target for FUZZ_SECONDS (600) under ASan/UBSan
+#   make bench   the store's measurements, and SMTP side by side with Postfix
 #
 # Every target first installs what is missing (Debian packages, then lwIP and
 # wolfSSL as source from Debian's source packages into build/deps/).
@@ -226,6 +227,12 @@ BENCH_STORE_SRC := tests/bench/store_bench.c $(STORE_SRC) board/sim/sim_flash.c
 $(B)/bench/store_bench: $(BENCH_STORE_SRC) $(wildcard store/*.h hal/*.h board/sim/sim_flash.h)
 	@mkdir -p $(@D)
 	$(HOST_CC) $(WARN) -O2 -g -D_GNU_SOURCE -DPB_BOARD_SIM -Iboard/sim -Ihal -Istore -o $@ $(BENCH_STORE_SRC)
+# Longer fuzzing than make test's smoke run: FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 600
+fuzz: $(PKG_STAMP) $(DEPS_STAMP)
+	@$(MAKE) --no-print-directory -j$$(nproc) $(FUZZ_BIN)
+	@PB_SUITES=fuzz PB_FUZZ_SECONDS=$(FUZZ_SECONDS) python3 tests/run.py
+
 bench: $(PKG_STAMP) $(B)/bench/store_bench $(B)/sim/pillarbox-sim
 	@tests/bench/store_bench.sh $(B)/bench/store_bench
 	@python3 tests/bench/smtp_bench.py

@@ -121,12 +121,19 @@ def run_python(pattern, suite):
 
 
 def main():
+    # PB_SUITES picks suites (e.g. "fuzz" for make fuzz); all by default.
+    suites = os.environ.get("PB_SUITES", "unit powerloss fuzz e2e qemu").split()
     start = time.time()
-    run_unit()
-    run_python("tests/powerloss/test_*.py", "powerloss")
-    run_fuzz()
-    run_python("tests/e2e/test_*.py", "e2e")
-    run_python("tests/qemu/test_*.py", "qemu")
+    if "unit" in suites:
+        run_unit()
+    if "powerloss" in suites:
+        run_python("tests/powerloss/test_*.py", "powerloss")
+    if "fuzz" in suites:
+        run_fuzz()
+    if "e2e" in suites:
+        run_python("tests/e2e/test_*.py", "e2e")
+    if "qemu" in suites:
+        run_python("tests/qemu/test_*.py", "qemu")
     print("\n%d s" % (time.time() - start))
     for f in failures:
         print("failed: " + f)
