@@ -470,26 +470,27 @@ static int console_accounts_error(int err, const char *what, const char *name)
     return err;
 }
 
+/* The end of an accounts command: its error, or "WHAT NAME DONE" on the
+ * console and in the log. */
+static int console_accounts_result(int err, const char *what, const char *name, const char *done)
+{
+    if (err)
+        return console_accounts_error(err, what, name);
+    console_printf("%s %s %s\n", what, name, done);
+    log_printf("console: %s %s %s", what, name, done);
+    return 0;
+}
+
 static int console_cmd_domain_add(int argc, char **argv)
 {
     (void)argc;
-    int err = accounts_domain_add(storage_get(), argv[0]);
-    if (err)
-        return console_accounts_error(err, "domain", argv[0]);
-    console_printf("domain %s added\n", argv[0]);
-    log_printf("console: domain %s added", argv[0]);
-    return 0;
+    return console_accounts_result(accounts_domain_add(storage_get(), argv[0]), "domain", argv[0], "added");
 }
 
 static int console_cmd_domain_del(int argc, char **argv)
 {
     (void)argc;
-    int err = accounts_domain_del(storage_get(), argv[0]);
-    if (err)
-        return console_accounts_error(err, "domain", argv[0]);
-    console_printf("domain %s deleted\n", argv[0]);
-    log_printf("console: domain %s deleted", argv[0]);
-    return 0;
+    return console_accounts_result(accounts_domain_del(storage_get(), argv[0]), "domain", argv[0], "deleted");
 }
 
 static int console_cmd_domain_list(int argc, char **argv)
@@ -573,12 +574,7 @@ static int console_cmd_user_passwd(int argc, char **argv)
 static int console_cmd_user_del(int argc, char **argv)
 {
     (void)argc;
-    int err = accounts_user_del(storage_get(), argv[0]);
-    if (err)
-        return console_accounts_error(err, "user", argv[0]);
-    console_printf("user %s deleted\n", argv[0]);
-    log_printf("console: user %s deleted", argv[0]);
-    return 0;
+    return console_accounts_result(accounts_user_del(storage_get(), argv[0]), "user", argv[0], "deleted");
 }
 
 static int console_cmd_user_list(int argc, char **argv)
@@ -633,12 +629,7 @@ static int console_cmd_alias_add(int argc, char **argv)
 static int console_cmd_alias_del(int argc, char **argv)
 {
     (void)argc;
-    int err = accounts_alias_del(storage_get(), argv[0]);
-    if (err)
-        return console_accounts_error(err, "alias", argv[0]);
-    console_printf("alias %s deleted\n", argv[0]);
-    log_printf("console: alias %s deleted", argv[0]);
-    return 0;
+    return console_accounts_result(accounts_alias_del(storage_get(), argv[0]), "alias", argv[0], "deleted");
 }
 
 static int console_cmd_alias_list(int argc, char **argv)
