@@ -101,8 +101,14 @@ class Board:
         pass
 
     def wait(self, timeout=30):
+        """Wait for the board to exit; return its status.  The console is
+        read meanwhile, so a board with much to say cannot block on it."""
+        deadline = time.time() + timeout
+        while self.proc.poll() is None and time.time() < deadline:
+            if self._read(0.2) is None:
+                break
         try:
-            rc = self.proc.wait(timeout)
+            rc = self.proc.wait(max(0.1, deadline - time.time()))
         finally:
             while self._read(0.1):
                 pass

@@ -16,42 +16,19 @@ Every wait is bounded; a test that fails kills QEMU.  Standard library only.
 Run alone with: python3 tests/qemu/test_boot.py
 """
 import os
-import random
 import re
-import select
 import shutil
-import socket
-import subprocess
+import sys
 import tempfile
-import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+from board import PROMPT, SERVICE_PORTS, Board, free_port_offset  # noqa: E402
 ELF = os.path.join(ROOT, "build", "arm", "pillarbox.elf")
 QEMU = "qemu-system-arm"
-SERVICE_PORTS = (25, 587, 465, 143, 993, 110, 995, 80, 443)
-PROMPT = "pillarbox> "
 FLASH_BYTES = 4 * 1024 * 1024
 TIMEOUT = 60  # seconds for any one step (boot to address, a reply, exit)
-
-
-def free_port_offset():
-    """An offset whose host ports (offset + each service port) are all free."""
-    for _ in range(200):
-        offset = random.randrange(20000, 60000, 10)
-        socks = []
-        try:
-            for port in SERVICE_PORTS:
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", offset + port))
-            return offset
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free port offset")
 
 
 def qemu_argv(elf, flash, offset, flash_bytes=FLASH_BYTES):
@@ -65,80 +42,18 @@ def qemu_argv(elf, flash, offset, flash_bytes=FLASH_BYTES):
             "-append", "flash=%s flash-size=%d port-offset=%d" % (flash, flash_bytes, offset)]
 
 
-class Qemu:
-    """QEMU running the image, its console on stdin/stdout pipes."""
-
-    def __init__(self, argv):
-        self.out = ""   # console output so far, carriage returns removed
-        self.pos = 0    # expect() looks for its pattern from here on
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, cwd=ROOT)
-        os.set_blocking(self.proc.stdout.fileno(), False)
-
-    def _read(self, timeout):
-        """Append what arrives within timeout; False on end of output."""
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        if not ready:
-            return True
-        data = self.proc.stdout.read()
-        if not data:
-            return False
-        self.out += data.decode("utf-8", "replace").replace("\r", "")
-        return True
+class Qemu(Board):
+    """QEMU running the image, its console on stdin/stdout pipes: the sim
+    tests' console driver, with QEMU's longer waits."""
 
     def expect(self, pattern, timeout=TIMEOUT):
-        """Wait for the regex after the previous match; return the match."""
-        rx = re.compile(pattern, re.M)
-        deadline = time.monotonic() + timeout
-        while True:
-            m = rx.search(self.out, self.pos)
-            if m:
-                self.pos = m.end()
-                return m
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError("timed out after %ds waiting for %r; console:\n%s"
-                                     % (timeout, pattern, self.out[-3000:]))
-            if not self._read(min(left, 0.5)):
-                m = rx.search(self.out, self.pos)
-                if m:
-                    self.pos = m.end()
-                    return m
-                raise AssertionError("QEMU ended (status %s) while waiting for %r; console:\n%s"
-                                     % (self.proc.poll(), pattern, self.out[-3000:]))
-
-    def send(self, line):
-        self.proc.stdin.write((line + "\r").encode())
-        self.proc.stdin.flush()
+        return super().expect(pattern, timeout)
 
     def command(self, line, timeout=TIMEOUT):
-        """Type a command; return what the console printed up to the next prompt."""
-        self.send(line)
-        self.expect(re.escape(line) + r"\s*\n", timeout)
-        start = self.pos
-        self.expect(re.escape(PROMPT), timeout)
-        return self.out[start:self.pos - len(PROMPT)]
+        return super().command(line, timeout)
 
     def wait(self, timeout=TIMEOUT):
-        """Wait for QEMU to exit; return its status (output is drained)."""
-        deadline = time.monotonic() + timeout
-        while self.proc.poll() is None and time.monotonic() < deadline:
-            if not self._read(0.2):
-                break
-        status = self.proc.wait(max(0.1, deadline - time.monotonic()))
-        while self._read(0):
-            pass
-        return status
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        for f in (self.proc.stdin, self.proc.stdout):
-            try:
-                f.close()
-            except OSError:
-                pass
+        return super().wait(timeout)
 
 
 class QemuBootTest(unittest.TestCase):
