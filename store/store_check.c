@@ -130,6 +130,7 @@ static void store_check_index(struct store *s, struct store_check_report *r)
         uint32_t refs = 0;
         for (uint32_t m = 0; m < s->nmsgs; m++)
             refs += s->mem.msgs[m].blob == k->id;
+        refs += store_rec_refs(s, k->id);
         if (k->state == STORE_BLOB_LIVE && refs != k->refs)
             store_check_fail(r, "blob reference count wrong", k->id, k->refs);
         if (k->state == STORE_BLOB_PENDING && !s->txns[k->txn].in_use)

@@ -107,8 +107,19 @@ static int store_gc_block(struct store *s, uint32_t victim)
         if (n == PB_ENOENT)
             break;
         if (n == PB_ECORRUPT) {
-            /* Nothing live can be in a record that failed its CRC (mount
-             * never indexed it); skip it if the next one is intact. */
+            /* A record that fails its CRC is never copied (that would give
+             * damaged data a valid CRC).  Mount indexes chunks from their
+             * headers, so a chunk damaged since it was written may be in
+             * the index: it is forgotten, and the blob reads as damaged
+             * (PB_ECORRUPT) and store_check reports the hole.  Then skip
+             * the record if the next one is intact. */
+            uint8_t ch[STORE_CHUNK_HDR];
+            if (store_get16(s->rbuf + 12) == STORE_REC_CHUNK &&
+                hal_flash_read(s->flash, addr + STORE_REC_HDR, ch, sizeof(ch)) == 0) {
+                int ci = store_chunk_find(s, store_get32(ch), store_get32(ch + 4));
+                if (ci >= 0 && s->mem.chunks[ci].addr == addr)
+                    store_chunk_forget(s, ci);
+            }
             uint32_t next = off + store_align(s, STORE_REC_HDR + store_get32(s->rbuf + 4));
             if (store_get32(s->rbuf + 4) <= STORE_REC_MAX && next + STORE_REC_HDR <= s->erase_size &&
                 store_log_read(s, store_addr(s, victim, next), s->cbuf,

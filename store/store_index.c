@@ -165,6 +165,15 @@ void store_blob_drop(struct store *s, int idx)
     s->cbuf_addr = ~0ull;
 }
 
+void store_chunk_forget(struct store *s, int ci)
+{
+    memmove(&s->mem.chunks[ci], &s->mem.chunks[ci + 1],
+            (s->nchunks - (uint32_t)ci - 1) * sizeof(s->mem.chunks[0]));
+    s->nchunks--;
+    s->cbuf_addr = ~0ull;
+    store_account(s);   /* rare (a damaged record): recount rather than patch */
+}
+
 void store_blob_unref(struct store *s, uint32_t id)
 {
     int bi = store_blob_find(s, id);

@@ -26,7 +26,7 @@ enum {
     STORE_OP_FOLDER = 4,    /* u16 id, u16 namelen, u32 mailbox, u32 uidvalidity, u32 uidnext, name */
     STORE_OP_MAILBOX = 5,   /* u32 id, u16 namelen, u16 0, name */
     STORE_OP_SETTING = 6,   /* u8 type, u8 keylen, u16 vallen, key, value */
-    STORE_OP_REC = 7,       /* u8 ns, u8 namelen, u16 vallen, name, value */
+    STORE_OP_REC = 7,       /* u8 ns, u8 namelen, u16 vallen, name, value[, u32 blob] */
     STORE_OP_REC_DEL = 8,   /* u8 ns, u8 namelen, u16 0, name */
 };
 #define STORE_OP_HDR 8u     /* u8 type, u8 0, u16 body length, u32 version */
@@ -142,6 +142,7 @@ int store_chunk_put(struct store *s, uint32_t blob, uint32_t offset, uint64_t ad
 int store_blob_new(struct store *s, uint32_t id, int state);
 void store_blob_drop(struct store *s, int idx);
 void store_blob_unref(struct store *s, uint32_t id);
+void store_chunk_forget(struct store *s, int ci);  /* a chunk whose record is damaged */
 uint32_t store_chunk_bytes(const struct store *s, int ci);
 struct store_folder *store_folder_by_id(struct store *s, uint16_t id);
 struct store_mailbox *store_mailbox_by_id(struct store *s, uint32_t id);
@@ -159,6 +160,7 @@ void store_index_live_add(struct store *s, uint32_t block, int32_t delta);
 int store_rec_apply(struct store *s, const uint8_t *op, uint64_t rec, uint32_t at, int mounting);
 int store_rec_op_live(struct store *s, const uint8_t *op, uint32_t block);
 int store_rec_is_new(struct store *s, const uint8_t *op);   /* a put of a name not indexed */
+uint32_t store_rec_refs(const struct store *s, uint32_t blob); /* records keeping blob alive */
 void store_rec_account(struct store *s);
 void store_rec_check(struct store *s, void (*fail)(void *ctx, const char *what, uint32_t a, uint32_t b),
                      void *ctx);

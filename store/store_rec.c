@@ -15,6 +15,25 @@
 
 #define STORE_REC_BODY 4u   /* u8 ns, u8 namelen, u16 vallen */
 
+/* A put's body is ns, namelen, vallen, name, value and, when the record
+ * keeps a blob alive (a queue entry and its message body), a trailing u32
+ * blob id: present exactly when the body is 4 bytes longer than the name
+ * and value.  Records written without it read as blob 0. */
+static uint32_t store_rec_op_blob(const uint8_t *op)
+{
+    const uint8_t *b = op + STORE_OP_HDR;
+    uint32_t blen = store_get16(op + 2);
+    uint32_t end = STORE_REC_BODY + b[1] + store_get16(b + 2);
+    return blen >= end + 4 ? store_get32(b + end) : 0;
+}
+
+static void store_rec_blob_ref(struct store *s, uint32_t blob)
+{
+    int bi = blob ? store_blob_find(s, blob) : -1;
+    if (bi >= 0)
+        s->mem.blobs[bi].refs++;
+}
+
 static int store_rec_cmp(uint8_t ns_a, const char *a, size_t la, uint8_t ns_b, const char *b, size_t lb)
 {
     if (ns_a != ns_b)
@@ -78,9 +97,12 @@ static void store_rec_remove(struct store *s, uint32_t pos)
 
 /* ------------------------------------------------ index (from flash) --- */
 
+/* Mounting: no reference counts (store_mount counts them at the end).
+ * Otherwise a put of a newer version takes a reference on its blob and
+ * gives back the one of the state it replaces; a delete gives it back; a
+ * put of the same version (GC moving it) changes nothing but the place. */
 int store_rec_apply(struct store *s, const uint8_t *op, uint64_t rec, uint32_t at, int mounting)
 {
-    (void)mounting;
     uint32_t blen = store_get16(op + 2);
     uint32_t version = store_get32(op + 4);
     const uint8_t *b = op + STORE_OP_HDR;
@@ -94,17 +116,27 @@ int store_rec_apply(struct store *s, const uint8_t *op, uint64_t rec, uint32_t a
     struct store_rec *r = pos >= 0 ? &s->mem.recs[s->mem.rec_order[pos]] : NULL;
     if (op[0] == STORE_OP_REC_DEL) {
         if (r && r->version < version) {
+            uint32_t old = r->blob;
             store_index_live_add(s, (uint32_t)(r->addr / s->erase_size), -(int32_t)r->size);
             store_rec_remove(s, (uint32_t)pos);
+            if (!mounting && old)
+                store_blob_unref(s, old);
         }
         return 0;
     }
     if (STORE_REC_BODY + len + store_get16(b + 2) > blen || store_get16(b + 2) > STORE_REC_VALUE_MAX)
         return 0;
+    uint32_t blob = store_rec_op_blob(op), old = 0;
     if (r) {
         if (r->version > version)
             return 0;
         store_index_live_add(s, (uint32_t)(r->addr / s->erase_size), -(int32_t)r->size);
+        if (r->version < version) {
+            old = r->blob;
+            r->blob = blob;
+            if (!mounting)
+                store_rec_blob_ref(s, blob);
+        }
     } else {
         if (s->nrecs >= s->mem.max_recs)
             return PB_ENOMEM;
@@ -117,12 +149,17 @@ int store_rec_apply(struct store *s, const uint8_t *op, uint64_t rec, uint32_t a
         r->ns = ns;
         r->len = len;
         memcpy(r->name, name, len);
+        r->blob = blob;
+        if (!mounting)
+            store_rec_blob_ref(s, blob);
     }
     r->addr = rec;
     r->at = (uint16_t)at;
     r->size = (uint16_t)store_op_len(op);
     r->version = version;
     store_index_live_add(s, (uint32_t)(rec / s->erase_size), (int32_t)r->size);
+    if (!mounting && old)
+        store_blob_unref(s, old);   /* after the new reference: the same blob stays */
     return 0;
 }
 
@@ -200,6 +237,8 @@ void store_rec_check(struct store *s, void (*fail)(void *ctx, const char *what, 
         }
         if (!store_rec_load(s, r))
             fail(ctx, "record unreadable or not the one indexed", r->ns, r->version);
+        if (r->blob && store_blob_find(s, r->blob) < 0)
+            fail(ctx, "record keeps a blob that is gone", r->ns, r->blob);
     }
 }
 
@@ -227,10 +266,26 @@ static int store_rec_unqueue(struct store_txn *t, uint8_t ns, const char *name, 
 
 int store_rec_put(struct store_txn *t, enum store_ns ns, const char *name, const void *value, size_t len)
 {
+    return store_rec_put_blob(t, ns, name, 0, value, len);
+}
+
+int store_rec_put_blob(struct store_txn *t, enum store_ns ns, const char *name, uint32_t blob,
+                       const void *value, size_t len)
+{
     size_t nlen;
     if (!store_rec_name_ok(ns, name, &nlen) || len > STORE_REC_VALUE_MAX || (len && !value))
         return PB_EINVAL;
-    uint32_t blen = STORE_REC_BODY + (uint32_t)nlen + (uint32_t)len;
+    if (blob) {
+        /* The same rule as a message: a committed blob, or this
+         * transaction's own once it has ended. */
+        int bi = store_blob_find(t->s, blob);
+        if (bi < 0)
+            return PB_ENOENT;
+        const struct store_blob *k = &t->s->mem.blobs[bi];
+        if (k->state == STORE_BLOB_PENDING && (k->txn != t->slot || t->blob_open))
+            return PB_EINVAL;
+    }
+    uint32_t blen = STORE_REC_BODY + (uint32_t)nlen + (uint32_t)len + (blob ? 4u : 0u);
     /* Room first, so that a refused put leaves the transaction as it was. */
     uint32_t queued = 0;
     for (uint32_t off = 0; off < t->ops_len; off += store_op_len(t->ops + off)) {
@@ -242,13 +297,15 @@ int store_rec_put(struct store_txn *t, enum store_ns ns, const char *name, const
     if (t->ops_len - queued + STORE_OP_HDR + ((blen + 3) & ~3u) > STORE_TXN_OPS_BYTES)
         return PB_ENOMEM;
     store_rec_unqueue(t, (uint8_t)ns, name, nlen);
-    uint8_t b[STORE_REC_BODY + STORE_REC_NAME_MAX + STORE_REC_VALUE_MAX];
+    uint8_t b[STORE_REC_BODY + STORE_REC_NAME_MAX + STORE_REC_VALUE_MAX + 4];
     b[0] = (uint8_t)ns;
     b[1] = (uint8_t)nlen;
     store_put16(b + 2, (uint16_t)len);
     memcpy(b + STORE_REC_BODY, name, nlen);
     if (len)
         memcpy(b + STORE_REC_BODY + nlen, value, len);
+    if (blob)
+        store_put32(b + STORE_REC_BODY + nlen + len, blob);
     int err = store_txn_op(t, STORE_OP_REC, b, blen);
     if (!err)
         t->deletes_only = 0;
@@ -305,6 +362,26 @@ int store_rec_get(struct store *s, enum store_ns ns, const char *name, void *buf
     if (vlen)
         memcpy(buf, b + STORE_REC_BODY + nlen, vlen);
     return vlen;
+}
+
+int store_rec_blob(struct store *s, enum store_ns ns, const char *name, uint32_t *blob)
+{
+    size_t nlen;
+    if (!store_rec_name_ok(ns, name, &nlen))
+        return PB_EINVAL;
+    int pos = store_rec_find(s, (uint8_t)ns, name, nlen);
+    if (pos < 0)
+        return PB_ENOENT;
+    *blob = s->mem.recs[s->mem.rec_order[pos]].blob;
+    return 0;
+}
+
+uint32_t store_rec_refs(const struct store *s, uint32_t blob)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < s->nrecs; i++)
+        n += s->mem.recs[i].blob == blob;
+    return n;
 }
 
 int store_rec_next(struct store *s, enum store_ns ns, const char *after, char *name, size_t cap)

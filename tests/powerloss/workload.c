@@ -2,8 +2,9 @@
  * workload.c - the store's power-cut harness.
  *
  * A scripted, seeded workload (deliver messages to several mailboxes, set
- * flags, expunge, change a setting, put and delete named records, abort a
- * delivery, run GC) against the
+ * flags, expunge, change a setting, put and delete named records, enqueue
+ * outbound queue entries that share a delivery's body (or hold it alone),
+ * update and complete them, abort a delivery, run GC) against the
  * sim flash.  Before each commit it appends to a journal what the
  * transaction changes; after the commit it appends what commit returned,
  * and fsyncs.  The checker remounts, runs the consistency check, and
@@ -61,10 +62,18 @@ struct wrec {
     uint32_t seed, len;
     int alive;
 };
+/* Queue entries: a value plus the body they keep alive. */
+#define NQUEUE 6
+struct wqueue {
+    uint32_t seed, size;    /* the body */
+    uint32_t vseed, vlen;   /* the value */
+    int alive;
+};
 struct model {
     struct wmsg m[MAXMSG];
     int n;
     struct wrec r[NRECNAMES];
+    struct wqueue q[NQUEUE];
     char hostname[64];
     int setup_done;
 };
@@ -94,6 +103,24 @@ static void journal(int sync, const char *fmt, ...)
         _exit(3);
     if (sync)
         fsync(jfd);
+}
+
+static void queue_name(int i, char *name, size_t cap)
+{
+    snprintf(name, cap, "q%d", i);
+}
+
+/* Put queue entry qi keeping blob alive, with a fresh value; journals it. */
+static int queue_put(struct store_txn *t, int k, int qi, uint32_t blob, uint32_t seed, uint32_t size)
+{
+    uint8_t v[STORE_REC_VALUE_MAX];
+    char name[16];
+    uint32_t vseed = rng(), vlen = 1 + rng() % 300;
+    for (uint32_t j = 0; j < vlen; j++)
+        v[j] = pattern(vseed, j);
+    queue_name(qi, name, sizeof(name));
+    journal(0, "E %d %d %u %u %u %u\n", k, qi, seed, size, vseed, vlen);
+    return store_rec_put_blob(t, STORE_NS_QUEUE, name, blob, v, vlen);
 }
 
 static int folder_id(int fidx, uint16_t *folder)
@@ -131,6 +158,16 @@ static int w_deliver(int k, struct model *w, int do_abort)
     struct store_txn *t;
     uint32_t blob, seed = rng(), size = 50 + rng() % 6000;
     int nrcpt = 1 + (int)(rng() % NFOLDERS), first = (int)(rng() % NFOLDERS);
+    /* A third of deliveries also queue the body for a remote recipient;
+     * some of those have no local recipient at all. */
+    int qi = -1;
+    if (rng() % 3 == 0)
+        for (int i = 0; i < NQUEUE; i++)
+            if (!w->q[i].alive) {
+                qi = i;
+                nrcpt = rng() % 4 == 0 ? 0 : nrcpt;
+                break;
+            }
     uint8_t piece[1500];
     int err = store_txn_begin(&st, &t);
     if (err)
@@ -160,11 +197,12 @@ static int w_deliver(int k, struct model *w, int do_abort)
         if (!do_abort)
             journal(0, "D %d %d %u %u %u\n", k, fidx, uid, seed, size);
     }
+    if (qi >= 0 && !do_abort && (err = queue_put(t, k, qi, blob, seed, size)))
+        goto fail;
     if (do_abort) {
         store_txn_abort(t);
         return 0;
     }
-    (void)w;
     return store_txn_commit(t);
 fail:
     store_txn_abort(t);
@@ -283,6 +321,37 @@ static int w_records(int k, const struct model *w)
     return store_txn_commit(t);
 }
 
+/* An attempt on a queue entry: updated in place (same body), or done. */
+static int w_queue(int k, const struct model *w)
+{
+    int live[NQUEUE], n = 0;
+    for (int i = 0; i < NQUEUE; i++)
+        if (w->q[i].alive)
+            live[n++] = i;
+    if (!n)
+        return 1;
+    int qi = live[rng() % (uint32_t)n];
+    char name[16];
+    uint32_t blob = 0;
+    queue_name(qi, name, sizeof(name));
+    struct store_txn *t;
+    int err = store_rec_blob(&st, STORE_NS_QUEUE, name, &blob);
+    if (err || (err = store_txn_begin(&st, &t)))
+        return err;
+    journal(0, "B %d\n", k);
+    if (rng() % 2) {
+        journal(0, "Z %d %d\n", k, qi);
+        err = store_rec_del(t, STORE_NS_QUEUE, name);
+    } else {
+        err = queue_put(t, k, qi, blob, w->q[qi].seed, w->q[qi].size);
+    }
+    if (err) {
+        store_txn_abort(t);
+        return err;
+    }
+    return store_txn_commit(t);
+}
+
 static int model_apply_line(struct model *w, const char *line);
 static uint64_t workload_ops;
 
@@ -315,8 +384,10 @@ static int workload_run(const char *flash, const char *jpath, uint64_t seed, int
             err = w_change(k, &w, 1);
         else if (r < 84)
             err = w_setting(k);
-        else if (r < 94)
+        else if (r < 89)
             err = w_records(k, &w);
+        else if (r < 94)
+            err = w_queue(k, &w);
         else
             err = w_deliver(k, &w, 1);
         if (err == 1)
@@ -364,6 +435,12 @@ static int model_apply_line(struct model *w, const char *line)
     } else if (sscanf(line, "R %d %d %u %u", &k, &fidx, &seed, &size) == 4) {
         if (fidx >= 0 && fidx < NRECNAMES)
             w->r[fidx] = (struct wrec){ seed, size, 1 };
+    } else if (sscanf(line, "E %d %d %u %u %u %u", &k, &fidx, &seed, &size, &uid, &flags) == 6) {
+        if (fidx >= 0 && fidx < NQUEUE)
+            w->q[fidx] = (struct wqueue){ seed, size, uid, flags, 1 };
+    } else if (sscanf(line, "Z %d %d", &k, &fidx) == 2) {
+        if (fidx >= 0 && fidx < NQUEUE)
+            w->q[fidx].alive = 0;
     } else if (sscanf(line, "Q %d %d", &k, &fidx) == 2) {
         if (fidx >= 0 && fidx < NRECNAMES)
             w->r[fidx].alive = 0;
@@ -376,6 +453,31 @@ static int model_apply_line(struct model *w, const char *line)
 }
 
 static char why[256];
+
+/* Whether blob holds size bytes of pattern(seed). */
+static int body_equal(uint32_t blob, uint32_t seed, uint32_t size, const char *what)
+{
+    uint8_t buf[1024];
+    uint32_t got = 0;
+    if (store_blob_size(&st, blob, &got) || got != size) {
+        snprintf(why, sizeof(why), "%s: body size %u, expected %u", what, got, size);
+        return 0;
+    }
+    for (uint32_t off = 0; off < size;) {
+        int r = store_blob_read(&st, blob, off, buf, sizeof(buf));
+        if (r <= 0) {
+            snprintf(why, sizeof(why), "%s: body read: %s", what, pb_err_str(r));
+            return 0;
+        }
+        for (int i = 0; i < r; i++)
+            if (buf[i] != pattern(seed, off + (uint32_t)i)) {
+                snprintf(why, sizeof(why), "%s: body differs at %u", what, off + (uint32_t)i);
+                return 0;
+            }
+        off += (uint32_t)r;
+    }
+    return 1;
+}
 
 /* Whether the store holds exactly the model's state. */
 static int check_equal(const struct model *w)
@@ -416,6 +518,32 @@ static int check_equal(const struct model *w)
                 snprintf(why, sizeof(why), "record %s differs at %d", rn, j);
                 return 0;
             }
+    }
+    for (int i = 0; i < NQUEUE; i++) {
+        char qn[16];
+        uint8_t qv[STORE_REC_VALUE_MAX];
+        uint32_t blob;
+        queue_name(i, qn, sizeof(qn));
+        int ql = store_rec_get(&st, STORE_NS_QUEUE, qn, qv, sizeof(qv));
+        if (!w->q[i].alive) {
+            if (ql != PB_ENOENT) {
+                snprintf(why, sizeof(why), "queue entry %s: %d, expected none", qn, ql);
+                return 0;
+            }
+            continue;
+        }
+        expect_recs++;
+        if (ql != (int)w->q[i].vlen || store_rec_blob(&st, STORE_NS_QUEUE, qn, &blob)) {
+            snprintf(why, sizeof(why), "queue entry %s: %d, expected %u bytes", qn, ql, w->q[i].vlen);
+            return 0;
+        }
+        for (int j = 0; j < ql; j++)
+            if (qv[j] != pattern(w->q[i].vseed, (uint32_t)j)) {
+                snprintf(why, sizeof(why), "queue entry %s differs at %d", qn, j);
+                return 0;
+            }
+        if (!body_equal(blob, w->q[i].seed, w->q[i].size, qn))
+            return 0;
     }
     for (enum store_ns ns = STORE_NS_DOMAIN; ns <= STORE_NS_QUEUE; ns++) {
         char rn[STORE_REC_NAME_MAX + 1] = "";

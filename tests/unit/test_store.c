@@ -443,6 +443,56 @@ static void test_ram_table_full_is_enomem(void **state)
     assert_int_equal(store_check(&st, &r), 0);
 }
 
+/* Mount indexes chunks from their headers; a chunk damaged on the medium
+ * is found when it is read, and GC never copies it (which would give
+ * damaged data a valid CRC): the message stays unreadable, the others are
+ * untouched, and the check keeps reporting it. */
+static void test_bit_flip_then_gc(void **state)
+{
+    (void)state;
+    open_flash(256 * 1024, 4096, 16);
+    remount();
+    uint16_t fa, fb;
+    make_folders(&fa, &fb);
+    uint32_t uid[3];
+    assert_int_equal(deliver(&fa, 1, 7, 1000, &uid[0]), 0);
+    assert_int_equal(deliver(&fa, 1, 8, 2500, &uid[1]), 0);
+    assert_int_equal(deliver(&fa, 1, 9, 1500, &uid[2]), 0);
+    struct store_msg_info mi;
+    assert_int_equal(store_msg_get(&st, fa, uid[0], &mi), 0);
+    uint64_t addr = chunks[0].addr;
+    /* The message beside it goes, so that GC wants its block. */
+    struct store_txn *t;
+    assert_int_equal(store_txn_begin(&st, &t), 0);
+    assert_int_equal(store_msg_expunge(t, fa, uid[1]), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    sim_flash_close(&fl);
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    uint8_t b;
+    assert_int_equal(pread(fd, &b, 1, (off_t)addr + 200), 1);
+    b ^= 0x01;
+    assert_int_equal(pwrite(fd, &b, 1, (off_t)addr + 200), 1);
+    close(fd);
+    open_flash(0, 4096, 16);
+    assert_int_equal(store_mount(&st, &fl.dev, &mem), 0);
+    struct store_stats ss;
+    store_stats(&st, &ss);
+    uint32_t before = ss.chunks;
+    for (int i = 0; i < 200 && store_gc_step(&st, 1) > 0; i++)
+        ;
+    store_stats(&st, &ss);
+    assert_int_equal(ss.chunks, before - 1);    /* the damaged one was not copied */
+    uint8_t buf[64];
+    assert_int_equal(store_blob_read(&st, mi.blob, 0, buf, sizeof(buf)), PB_ECORRUPT);
+    expect_body(fa, uid[2], 9, 1500);
+    struct store_check_report r;
+    assert_true(store_check(&st, &r) > 0);
+    assert_int_equal(store_mount(&st, &fl.dev, &mem), 0);
+    expect_body(fa, uid[2], 9, 1500);
+    assert_true(store_blob_read(&st, mi.blob, 0, buf, sizeof(buf)) < 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -453,6 +503,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gc_reclaims_and_keeps_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_store_refuses_writes_but_deletes_work, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bit_flip_is_detected_not_returned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bit_flip_then_gc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worn_blocks_are_retired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_geometries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ram_table_full_is_enomem, setup, teardown),

@@ -1,7 +1,8 @@
 /*
  * test_store_rec.c - the store's named records on the sim flash: put,
  * replace, delete, read committed state only, iterate in byte order, a full
- * RAM table, GC moving records and tombstones, remount, bit flips.
+ * RAM table, GC moving records and tombstones, remount, bit flips, and
+ * records that keep a blob alive (queue entries and their message body).
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -157,15 +158,20 @@ static void test_limits_and_invalid_arguments(void **state)
     name[STORE_REC_NAME_MAX + 1] = '\0';
     assert_int_equal(store_rec_put(t, STORE_NS_QUEUE, name, value, 1), PB_EINVAL);
     name[STORE_REC_NAME_MAX] = '\0';
-    /* A second largest record fits the transaction; a third does not. */
+    /* Four records of the largest size fit one transaction; a fifth does not. */
     assert_int_equal(store_rec_put(t, STORE_NS_USER, name, value, STORE_REC_VALUE_MAX), 0);
+    assert_int_equal(store_rec_put(t, STORE_NS_ALIAS, name, value, STORE_REC_VALUE_MAX), 0);
+    assert_int_equal(store_rec_put(t, STORE_NS_DOMAIN, name, value, STORE_REC_VALUE_MAX), 0);
+    name[0] = 'm';
     assert_int_equal(store_rec_put(t, STORE_NS_ALIAS, name, value, STORE_REC_VALUE_MAX), PB_ENOMEM);
     assert_int_equal(store_txn_commit(t), 0);
     remount();
+    assert_int_equal(store_rec_get(&st, STORE_NS_ALIAS, name, back, sizeof(back)), PB_ENOENT);
+    name[0] = 'n';
     assert_int_equal(store_rec_get(&st, STORE_NS_QUEUE, name, back, sizeof(back)), STORE_REC_VALUE_MAX);
     assert_memory_equal(back, value, STORE_REC_VALUE_MAX);
     assert_int_equal(store_rec_get(&st, STORE_NS_USER, name, back, sizeof(back)), STORE_REC_VALUE_MAX);
-    assert_int_equal(store_rec_get(&st, STORE_NS_ALIAS, name, back, sizeof(back)), PB_ENOENT);
+    assert_int_equal(store_rec_get(&st, STORE_NS_ALIAS, name, back, sizeof(back)), STORE_REC_VALUE_MAX);
     char it[STORE_REC_NAME_MAX + 1];
     assert_int_equal(store_rec_next(&st, STORE_NS_QUEUE, "", it, sizeof(it)), STORE_REC_NAME_MAX);
     assert_string_equal(it, name);
@@ -357,6 +363,113 @@ static void test_bit_flip_is_ecorrupt(void **state)
                      PB_ENOENT);
 }
 
+/* A body written in one transaction; returns its blob id. */
+static uint32_t body(struct store_txn *t, char c, uint32_t size)
+{
+    uint32_t blob;
+    char piece[500];
+    memset(piece, c, sizeof(piece));
+    assert_int_equal(store_blob_begin(t, &blob), 0);
+    for (uint32_t off = 0; off < size; off += sizeof(piece))
+        assert_int_equal(store_blob_write(t, piece, size - off < sizeof(piece) ? size - off : sizeof(piece)), 0);
+    assert_int_equal(store_blob_end(t), 0);
+    return blob;
+}
+
+static void expect_body(uint32_t blob, char c, uint32_t size)
+{
+    uint32_t got;
+    char buf[700];
+    assert_int_equal(store_blob_size(&st, blob, &got), 0);
+    assert_int_equal(got, size);
+    for (uint32_t off = 0; off < size;) {
+        int n = store_blob_read(&st, blob, off, buf, sizeof(buf));
+        assert_true(n > 0);
+        for (int i = 0; i < n; i++)
+            assert_int_equal(buf[i], c);
+        off += (uint32_t)n;
+    }
+}
+
+static void test_queue_entries_keep_their_body(void **state)
+{
+    (void)state;
+    remount();
+    struct store_txn *t;
+    uint32_t mb, uid, b1, b2, got;
+    uint16_t f;
+    /* One body for a local message and two queue entries (two remote
+     * domains), all in one transaction. */
+    assert_int_equal(store_txn_begin(&st, &t), 0);
+    assert_int_equal(store_mailbox_create(t, "alice@example.test", &mb), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    assert_int_equal(store_txn_begin(&st, &t), 0);
+    assert_int_equal(store_folder_create(t, mb, "INBOX", &f), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    assert_int_equal(store_txn_begin(&st, &t), 0);
+    b1 = body(t, 'a', 9000);
+    assert_int_equal(store_msg_add(t, f, b1, 0, 1700000000u, &uid), 0);
+    assert_int_equal(store_rec_put_blob(t, STORE_NS_QUEUE, "q1.example.org", b1, "v1", 2), 0);
+    assert_int_equal(store_rec_put_blob(t, STORE_NS_QUEUE, "q1.example.net", b1, "v1", 2), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    check();
+    /* A body only the queue holds (an alias that forwards outside). */
+    assert_int_equal(store_txn_begin(&st, &t), 0);
+    b2 = body(t, 'b', 5000);
+    /* A blob of another transaction, or an unknown one, is refused. */
+    struct store_txn *t2;
+    assert_int_equal(store_txn_begin(&st, &t2), 0);
+    assert_int_equal(store_rec_put_blob(t2, STORE_NS_QUEUE, "x", b2, "v", 1), PB_EINVAL);
+    assert_int_equal(store_rec_put_blob(t2, STORE_NS_QUEUE, "x", 999999, "v", 1), PB_ENOENT);
+    store_txn_abort(t2);
+    assert_int_equal(store_rec_put_blob(t, STORE_NS_QUEUE, "q2.example.org", b2, "v2", 2), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    check();
+    assert_int_equal(store_rec_blob(&st, STORE_NS_QUEUE, "q2.example.org", &got), 0);
+    assert_int_equal(got, b2);
+
+    /* The local copy is expunged: the queue still delivers the body. */
+    assert_int_equal(store_txn_begin(&st, &t), 0);
+    assert_int_equal(store_msg_expunge(t, f, uid), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    expect_body(b1, 'a', 9000);
+    /* An attempt updates an entry in place: the body stays. */
+    assert_int_equal(store_txn_begin(&st, &t), 0);
+    assert_int_equal(store_rec_put_blob(t, STORE_NS_QUEUE, "q1.example.org", b1, "attempt 2", 9), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    check();
+    expect_body(b1, 'a', 9000);
+    remount();
+    expect_body(b1, 'a', 9000);
+    expect_body(b2, 'b', 5000);
+    /* GC moves everything: still there, counts still right. */
+    for (int i = 0; i < 200 && store_gc_step(&st, 1) > 0; i++)
+        ;
+    check();
+    expect_body(b1, 'a', 9000);
+
+    /* One domain done: the other entry still holds the body. */
+    assert_int_equal(store_txn_begin(&st, &t), 0);
+    assert_int_equal(store_rec_del(t, STORE_NS_QUEUE, "q1.example.org"), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    expect_body(b1, 'a', 9000);
+    /* The last entry done: the body is gone, and stays gone after a remount. */
+    assert_int_equal(store_txn_begin(&st, &t), 0);
+    assert_int_equal(store_rec_del(t, STORE_NS_QUEUE, "q1.example.net"), 0);
+    assert_int_equal(store_rec_put(t, STORE_NS_QUEUE, "q2.example.org", "no body", 7), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    check();
+    assert_int_equal(store_blob_size(&st, b1, &got), PB_ENOENT);
+    assert_int_equal(store_blob_size(&st, b2, &got), PB_ENOENT);
+    assert_int_equal(store_rec_blob(&st, STORE_NS_QUEUE, "q2.example.org", &got), 0);
+    assert_int_equal(got, 0);
+    remount();
+    assert_int_equal(store_blob_size(&st, b1, &got), PB_ENOENT);
+    struct store_stats ss;
+    store_stats(&st, &ss);
+    assert_int_equal(ss.blobs, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +480,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_table_is_enomem_before_writing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gc_moves_records_and_tombstones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bit_flip_is_ecorrupt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_entries_keep_their_body, setup, teardown),
     };
     return cmocka_run_group_tests_name("store_rec", tests, NULL, NULL);
 }
