@@ -17,6 +17,77 @@ void config_init(void)
     strcpy(config_state.hostname, "pillarbox");
     config_state.net.dhcp = true;
     strcpy(config_state.net.hostname, config_state.hostname);
+    config_state.smtp.max_size = CONFIG_SMTP_SIZE_DEFAULT;
+    config_state.smtp.timeout = CONFIG_SMTP_TIMEOUT_MIN;
+    config_state.smtp.require_rdns = false;
+}
+
+/* Settings kept as 32-bit numbers ("smtp.max-size", ...). */
+static int config_load_u32(struct store *s, const char *key, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+    uint8_t b[4];
+    enum store_type type;
+    int n = store_setting_get(s, key, &type, b, sizeof(b));
+    if (n == PB_ENOENT)
+        return 0;
+    if (n < 0)
+        return n;
+    uint32_t v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    if (type != STORE_T_U32 || n != 4 || v < lo || v > hi)
+        return PB_ECORRUPT;
+    *out = v;
+    return 0;
+}
+
+static int config_save(const char *key, enum store_type type, const void *value, size_t len)
+{
+    struct store *s = storage_get();
+    if (!s)
+        return 0;
+    /* On flash first: the change exists once the commit returned. */
+    struct store_txn *t;
+    int err = store_txn_begin(s, &t);
+    if (err)
+        return err;
+    if ((err = store_setting_set(t, key, type, value, len))) {
+        store_txn_abort(t);
+        return err;
+    }
+    return store_txn_commit(t);
+}
+
+static int config_save_u32(const char *key, uint32_t v)
+{
+    uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+    return config_save(key, STORE_T_U32, b, sizeof(b));
+}
+
+int config_set_smtp_max_size(uint32_t bytes)
+{
+    if (bytes < CONFIG_SMTP_SIZE_MIN || bytes > CONFIG_SMTP_SIZE_MAX)
+        return PB_ERANGE;
+    int err = config_save_u32("smtp.max-size", bytes);
+    if (!err)
+        config_state.smtp.max_size = bytes;
+    return err;
+}
+
+int config_set_smtp_timeout(uint32_t seconds)
+{
+    if (seconds < CONFIG_SMTP_TIMEOUT_MIN || seconds > CONFIG_SMTP_TIMEOUT_MAX)
+        return PB_ERANGE;
+    int err = config_save_u32("smtp.timeout", seconds);
+    if (!err)
+        config_state.smtp.timeout = seconds;
+    return err;
+}
+
+int config_set_smtp_require_rdns(bool on)
+{
+    int err = config_save_u32("smtp.require-rdns", on ? 1u : 0u);
+    if (!err)
+        config_state.smtp.require_rdns = on;
+    return err;
 }
 
 int config_load(void)
@@ -25,6 +96,16 @@ int config_load(void)
     char name[NET_HOSTNAME_MAX + 1];
     if (!s)
         return PB_ENOTSUP;
+    uint32_t rdns = 0;
+    int err = config_load_u32(s, "smtp.max-size", CONFIG_SMTP_SIZE_MIN, CONFIG_SMTP_SIZE_MAX,
+                              &config_state.smtp.max_size);
+    if (!err)
+        err = config_load_u32(s, "smtp.timeout", CONFIG_SMTP_TIMEOUT_MIN, CONFIG_SMTP_TIMEOUT_MAX,
+                              &config_state.smtp.timeout);
+    if (!err && !(err = config_load_u32(s, "smtp.require-rdns", 0, 1, &rdns)))
+        config_state.smtp.require_rdns = rdns != 0;
+    if (err)
+        return err;
     int n = store_setting_get(s, "hostname", NULL, name, NET_HOSTNAME_MAX);
     if (n == PB_ENOENT)
         return 0;
@@ -54,20 +135,9 @@ int config_set_hostname(const char *name)
 {
     if (!config_hostname_valid(name))
         return PB_EINVAL;
-    struct store *s = storage_get();
-    if (s) {
-        /* On flash first: the change exists once the commit returned. */
-        struct store_txn *t;
-        int err = store_txn_begin(s, &t);
-        if (err)
-            return err;
-        if ((err = store_setting_set(t, "hostname", STORE_T_STR, name, strlen(name)))) {
-            store_txn_abort(t);
-            return err;
-        }
-        if ((err = store_txn_commit(t)))
-            return err;
-    }
+    int err = config_save("hostname", STORE_T_STR, name, strlen(name));
+    if (err)
+        return err;
     strcpy(config_state.hostname, name);
     strcpy(config_state.net.hostname, name);
     return 0;

@@ -8,11 +8,28 @@
 #ifndef CONFIG_H
 #define CONFIG_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "net.h"
+
+/* Limits of the SMTP server's settings. */
+#define CONFIG_SMTP_SIZE_MIN     (1u << 20)         /* 1 MiB */
+#define CONFIG_SMTP_SIZE_MAX     (1u << 30)         /* 1 GiB */
+#define CONFIG_SMTP_SIZE_DEFAULT (25u << 20)           /* 25 MiB */
+#define CONFIG_SMTP_TIMEOUT_MIN  300u   /* RFC 5321 4.5.3.2.7: at least 5 minutes */
+#define CONFIG_SMTP_TIMEOUT_MAX  3600u
+
+struct config_smtp {
+    uint32_t max_size;      /* message size limit, octets (EHLO SIZE) */
+    uint32_t timeout;       /* seconds a session may wait for the client */
+    bool require_rdns;      /* refuse peers without reverse DNS */
+};
 
 struct config {
     char hostname[NET_HOSTNAME_MAX + 1];   /* FQDN used in greetings and the certificate */
     struct net_config net;                 /* addressing: DHCP by default */
+    struct config_smtp smtp;
 };
 
 /* Defaults: hostname "pillarbox", DHCP. */
@@ -29,6 +46,12 @@ const struct config *config_get(void);
  * to the store before it returns.  Returns 0, or PB_EINVAL (not a valid
  * name) or the store's error (PB_ENOSPC, PB_EIO, ...), changing nothing. */
 int config_set_hostname(const char *name);
+
+/* SMTP settings, each within the limits above (PB_ERANGE otherwise),
+ * committed to the store before they return, like the hostname. */
+int config_set_smtp_max_size(uint32_t bytes);
+int config_set_smtp_timeout(uint32_t seconds);
+int config_set_smtp_require_rdns(bool on);
 
 /* Whether name is a valid hostname (the check config_set_hostname makes). */
 int config_hostname_valid(const char *name);

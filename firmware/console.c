@@ -24,6 +24,8 @@
 #include "lwip/stats.h"
 #include "net.h"
 #include "pb_err.h"
+#include "services.h"
+#include "smtp_queue.h"
 #include "storage.h"
 #include "tls_arena.h"
 #include "version.h"
@@ -58,6 +60,8 @@ static int console_cmd_alias_add(int argc, char **argv);
 static int console_cmd_alias_del(int argc, char **argv);
 static int console_cmd_alias_list(int argc, char **argv);
 static int console_cmd_set_catchall(int argc, char **argv);
+static int console_cmd_show_queue(int argc, char **argv);
+static int console_cmd_set_smtp(int argc, char **argv);
 
 static const struct console_cmd console_cmds[] = {
     { "help", 0, 8, console_cmd_help, "[COMMAND]", "list the commands, or explain one" },
@@ -67,9 +71,13 @@ static const struct console_cmd console_cmds[] = {
     { "show log", 0, 1, console_cmd_show_log, "[N]", "the newest N log lines (default 20)" },
     { "show storage", 0, 0, console_cmd_show_storage, "",
       "flash store: capacity, used, free, live/dead bytes, erase counts, mount time" },
+    { "show queue", 0, 0, console_cmd_show_queue, "",
+      "mail waiting to go out: sender, recipients, attempts, size" },
     { "storage check", 0, 0, console_cmd_storage_check, "", "full read-only consistency check of the store" },
     { "set hostname", 1, 1, console_cmd_set_hostname, "NAME",
       "the appliance's name, e.g. mail.example.com" },
+    { "set smtp", 2, 2, console_cmd_set_smtp, "max-size SIZE | timeout SECONDS | require-rdns on|off",
+      "SMTP limits: message size (e.g. 25M, 1M..1G), idle timeout (300..3600 s), refuse peers without reverse DNS" },
     { "domain add", 1, 1, console_cmd_domain_add, "DOMAIN", "receive mail for DOMAIN, e.g. example.com" },
     { "domain del", 1, 1, console_cmd_domain_del, "DOMAIN", "stop receiving mail for DOMAIN (no users or aliases left)" },
     { "domain list", 0, 0, console_cmd_domain_list, "", "the domains and their catch-all addresses" },
@@ -645,6 +653,104 @@ static int console_cmd_alias_list(int argc, char **argv)
     }
     if (n == 0)
         console_printf("no aliases yet\n");
+    return 0;
+}
+
+/* "25M", "1G", "512K" (binary multiples), "30000000": bytes, or 0 when
+ * not a size. */
+static uint64_t console_size(const char *s)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || s[0] == '-')
+        return 0;
+    uint64_t mult = 1;
+    if (*end == 'K' || *end == 'k')
+        mult = 1u << 10, end++;
+    else if (*end == 'M' || *end == 'm')
+        mult = 1u << 20, end++;
+    else if (*end == 'G' || *end == 'g')
+        mult = 1u << 30, end++;
+    if (*end || v > UINT32_MAX)
+        return 0;
+    return v * mult;
+}
+
+static int console_cmd_set_smtp(int argc, char **argv)
+{
+    (void)argc;
+    int err;
+    const char *what = argv[0], *val = argv[1];
+    if (strcmp(what, "max-size") == 0) {
+        uint64_t n = console_size(val);
+        err = n > UINT32_MAX ? PB_ERANGE : config_set_smtp_max_size((uint32_t)n);
+        if (err == PB_ERANGE) {
+            console_printf("error: '%s' is not a size from 1M to 1G (e.g. 25M)\n", val);
+            return err;
+        }
+    } else if (strcmp(what, "timeout") == 0) {
+        uint64_t n = console_size(val);
+        err = n > UINT32_MAX ? PB_ERANGE : config_set_smtp_timeout((uint32_t)n);
+        if (err == PB_ERANGE) {
+            console_printf("error: '%s' is not a number of seconds from %u to %u (RFC 5321 asks for at "
+                           "least 5 minutes)\n", val, CONFIG_SMTP_TIMEOUT_MIN, CONFIG_SMTP_TIMEOUT_MAX);
+            return err;
+        }
+    } else if (strcmp(what, "require-rdns") == 0) {
+        if (strcmp(val, "on") && strcmp(val, "off")) {
+            console_printf("error: require-rdns is 'on' or 'off'\n");
+            return PB_EINVAL;
+        }
+        if (strcmp(val, "on") == 0) {
+            /* UNFINISHED: the check needs PTR lookups, which come with the
+             * DNS resolver; until then the setting cannot be switched on. */
+            console_printf("error: require-rdns needs the DNS resolver, which is not built yet\n");
+            return PB_ENOTSUP;
+        }
+        err = config_set_smtp_require_rdns(false);
+    } else {
+        console_printf("error: unknown SMTP setting '%s' (max-size, timeout, require-rdns)\n", what);
+        return PB_EINVAL;
+    }
+    if (err) {
+        console_printf("error: could not save the setting: %s\n", pb_err_str(err));
+        return err;
+    }
+    services_apply_config();
+    const struct config_smtp *c = &config_get()->smtp;
+    console_printf("smtp: max-size %lu bytes, timeout %lu s, require-rdns %s\n", (unsigned long)c->max_size,
+                   (unsigned long)c->timeout, c->require_rdns ? "on" : "off");
+    log_printf("console: smtp %s set to %s", what, val);
+    return 0;
+}
+
+static int console_cmd_show_queue(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    char name[SMTP_QUEUE_NAME_MAX + 1] = "";
+    uint8_t value[STORE_REC_VALUE_MAX];
+    int n = 0;
+    while (store_rec_next(storage_get(), STORE_NS_QUEUE, name, name, sizeof(name)) >= 0) {
+        struct smtp_queue_entry e;
+        uint32_t size = 0;
+        n++;
+        if (smtp_queue_get(storage_get(), name, &e, value, sizeof(value)) != 0) {
+            console_printf("%s: unreadable entry\n", name);
+            continue;
+        }
+        store_blob_size(storage_get(), e.blob, &size);
+        console_printf("%s from <%.*s> size %lu attempts %u to", name, (int)e.from_len, e.from,
+                       (unsigned long)(size - (e.offset < size ? e.offset : size)), (unsigned)e.attempts);
+        for (int i = 0; i < e.nrcpt; i++)
+            console_printf(" <%.*s>", (int)e.rcpt[i].len, e.rcpt[i].addr);
+        console_printf("\n");
+    }
+    if (n == 0)
+        console_printf("the queue is empty\n");
+    else
+        console_printf("%d %s waiting; UNFINISHED: outbound delivery is not built yet, so they wait\n", n,
+                       n == 1 ? "entry" : "entries");
     return 0;
 }
 

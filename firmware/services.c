@@ -15,8 +15,6 @@
 #include "smtp_server.h"
 #include "storage.h"
 
-#define SERVICES_MAX_MESSAGE (25u * 1024u * 1024u)  /* default size limit (issue: a setting) */
-
 static struct smtp_delivery services_delivery[SMTP_SERVER_SESSIONS];
 static struct smtp_backend services_backends[SMTP_SERVER_SESSIONS];
 static struct altcp_tls_config *services_tls;
@@ -28,10 +26,17 @@ static void services_log(const char *line)
 
 static struct smtp_server_config services_smtp = {
     .port = 25,
-    .session = { .max_size = SERVICES_MAX_MESSAGE, .log = services_log },
+    .session = { .log = services_log },
     .backends = services_backends,
     .log = services_log,
 };
+
+void services_apply_config(void)
+{
+    const struct config *c = config_get();
+    services_smtp.session.max_size = c->smtp.max_size;
+    services_smtp.timeout = c->smtp.timeout;
+}
 
 int services_start(const struct identity *id)
 {
@@ -47,6 +52,7 @@ int services_start(const struct identity *id)
     for (int i = 0; i < SMTP_SERVER_SESSIONS; i++)
         smtp_delivery_init(&services_delivery[i], storage_get(), &services_backends[i]);
     services_smtp.session.hostname = config_get()->hostname;
+    services_apply_config();
     services_smtp.tls = services_tls;
     int err = smtp_server_start(&services_smtp);
     if (err)

@@ -12,4 +12,8 @@
  * listeners opened, or a negative PB_E*. */
 int services_start(const struct identity *id);
 
+/* The settings changed (config.h): running services take the new limits
+ * (message size, timeouts) from now on. */
+void services_apply_config(void);
+
 #endif

@@ -14,9 +14,10 @@
 static const struct smtp_reply smtp_delivery_relay = {
     554, "5.7.1", "Relay access denied: that domain is not handled here" };
 static const struct smtp_reply smtp_delivery_unknown = { 550, "5.1.1", "No such user here" };
-static const struct smtp_reply smtp_delivery_remote = {
-    450, "4.3.0", "This address forwards outside, which this server cannot do yet; try later" };
-static const struct smtp_reply smtp_delivery_many = { 452, "4.5.3", "Too many recipients" };
+static const struct smtp_reply smtp_delivery_many = {
+    452, "4.5.3", "Too many recipients for one message; send the rest in another" };
+static const struct smtp_reply smtp_delivery_huge = {
+    550, "5.5.3", "This address reaches more mailboxes than one message can; ask the postmaster to split it" };
 static const struct smtp_reply smtp_delivery_local = { 451, "4.3.0", "Local error, try again later" };
 
 static int smtp_delivery_begin(void *ctx, const struct smtp_envelope *env, struct smtp_reply *r)
@@ -28,6 +29,9 @@ static int smtp_delivery_begin(void *ctx, const struct smtp_envelope *env, struc
     }
     d->nfolders = 0;
     d->txn = NULL;
+    d->remote.used = 0;
+    d->remote.n = 0;
+    memcpy(d->id, env->id, sizeof(d->id));
     mail_address_format(&env->from, d->from, sizeof(d->from));
     return 0;
 }
@@ -38,10 +42,8 @@ static int smtp_delivery_target(void *ctx, const char *user, const char *remote)
     struct smtp_delivery *d = ctx;
     uint32_t mbox;
     uint16_t folder;
-    if (remote) {
-        d->remote = true;
-        return PB_ENOTSUP;
-    }
+    if (remote)
+        return smtp_queue_rcpts_add(&d->remote, remote);
     if (store_mailbox_find(d->store, user, &mbox) != 0 ||
         store_folder_find(d->store, mbox, "INBOX", &folder) != 0)
         return PB_EIO;
@@ -54,19 +56,33 @@ static int smtp_delivery_target(void *ctx, const char *user, const char *remote)
     return 0;
 }
 
+/* What the message's transaction will hold, in STORE_TXN_OPS_BYTES. */
+static size_t smtp_delivery_txn_bytes(const struct smtp_delivery *d)
+{
+    size_t n = STORE_TXN_BLOB_BYTES + (size_t)d->nfolders * STORE_TXN_MSG_BYTES(sizeof("INBOX") - 1);
+    if (d->remote.n)
+        n += smtp_queue_txn_bytes(&d->remote, d->id, d->from);
+    return n;
+}
+
 static int smtp_delivery_rcpt(void *ctx, const struct mail_address *rcpt, struct smtp_reply *r)
 {
     struct smtp_delivery *d = ctx;
-    int before = d->nfolders;
-    d->remote = false;
+    int before = d->nfolders, before_n = d->remote.n;
+    size_t before_used = d->remote.used;
     int err = accounts_resolve(d->store, rcpt, smtp_delivery_target, d);
+    if (err == 0 && smtp_delivery_txn_bytes(d) > STORE_TXN_OPS_BYTES)
+        err = PB_ERANGE;
     if (err == 0)
         return 0;
-    d->nfolders = before;       /* a refused recipient adds nobody */
+    /* A refused recipient adds nobody. */
+    int alone = err == PB_ERANGE && before == 0 && before_n == 0;
+    d->nfolders = before;
+    d->remote.n = before_n;
+    d->remote.used = before_used;
     *r = err == PB_EPERM ? smtp_delivery_relay :
          err == PB_ENOENT ? smtp_delivery_unknown :
-         d->remote ? smtp_delivery_remote :
-         err == PB_ERANGE ? smtp_delivery_many : smtp_delivery_local;
+         err == PB_ERANGE ? (alone ? smtp_delivery_huge : smtp_delivery_many) : smtp_delivery_local;
     return err;
 }
 
@@ -83,6 +99,7 @@ static int smtp_delivery_open(struct smtp_delivery *d)
     if ((err = store_blob_begin(d->txn, &d->blob)) != 0)
         return err;
     int n = snprintf(rp, sizeof(rp), "Return-Path: <%s>\r\n", d->from);
+    d->offset = (uint32_t)n;
     return store_blob_write(d->txn, rp, (size_t)n);
 }
 
@@ -108,6 +125,8 @@ static int smtp_delivery_commit(void *ctx)
         uint32_t uid;
         err = store_msg_add(d->txn, d->folders[i], d->blob, 0, date, &uid);
     }
+    if (!err && d->remote.n)
+        err = smtp_queue_add(d->txn, d->id, d->blob, d->offset, d->from, &d->remote, date);
     if (err) {
         store_txn_abort(d->txn);
         d->txn = NULL;
@@ -125,6 +144,8 @@ static void smtp_delivery_abort(void *ctx)
         store_txn_abort(d->txn);
     d->txn = NULL;
     d->nfolders = 0;
+    d->remote.n = 0;
+    d->remote.used = 0;
 }
 
 void smtp_delivery_init(struct smtp_delivery *d, struct store *store, struct smtp_backend *be)

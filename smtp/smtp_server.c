@@ -258,7 +258,8 @@ static err_t smtp_conn_poll(void *arg, struct altcp_pcb *pcb)
         return ERR_OK;
     if (c->closing)
         return smtp_conn_close(c);
-    if (hal_clock_ms() - c->last_ms > SMTP_SERVER_CMD_TIMEOUT * 1000ull) {
+    uint32_t timeout = c->cfg->timeout ? c->cfg->timeout : SMTP_SERVER_CMD_TIMEOUT;
+    if (hal_clock_ms() - c->last_ms > timeout * 1000ull) {
         char buf[160];
         int n = snprintf(buf, sizeof(buf), "421 4.4.2 %s Timeout, closing the connection\r\n",
                          c->cfg->session.hostname);

@@ -17,7 +17,7 @@
 
 #define SMTP_SERVER_SESSIONS     16     /* concurrent sessions, all ports */
 #define SMTP_SERVER_OUT_BYTES    2048   /* reply buffer per session */
-#define SMTP_SERVER_CMD_TIMEOUT  300    /* seconds idle before 421 (RFC 5321 4.5.3.2.7) */
+#define SMTP_SERVER_CMD_TIMEOUT  300    /* default seconds idle before 421 (RFC 5321 4.5.3.2.7) */
 
 struct altcp_tls_config;
 
@@ -27,6 +27,9 @@ struct smtp_server_config {
     struct altcp_tls_config *tls;           /* STARTTLS certificate, or NULL */
     const struct smtp_backend *backends;    /* SMTP_SERVER_SESSIONS of them */
     void (*log)(const char *line);          /* one line per session and message */
+    uint32_t timeout;                       /* seconds idle before 421; 0: SMTP_SERVER_CMD_TIMEOUT.
+                                               May change while sessions run (so may
+                                               session.max_size): read at each use. */
 };
 
 /* Listen on cfg->port (cfg must stay valid).  Returns 0 or a negative

@@ -15,6 +15,7 @@
  */
 #include <string.h>
 
+#include "config.h"
 #include "identity.h"
 #include "log.h"
 #include "lwip/altcp.h"
@@ -271,6 +272,12 @@ static struct smtp_server_config diag_smtp = {
     .backends = diag_backends,
     .log = diag_smtp_log,
 };
+
+void services_apply_config(void)
+{
+    diag_smtp.session.max_size = config_get()->smtp.max_size;
+    diag_smtp.timeout = config_get()->smtp.timeout;
+}
 
 int services_start(const struct identity *id)
 {

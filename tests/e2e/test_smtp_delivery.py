@@ -44,6 +44,20 @@ def message(flash, user, uid):
     return p.stdout
 
 
+def queue(flash):
+    p = subprocess.run([DUMP, flash, "queue"], capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise AssertionError("store-dump queue failed: " + p.stderr)
+    return [line.split() for line in p.stdout.splitlines()]
+
+
+def queued_message(flash, name):
+    p = subprocess.run([DUMP, flash, "qcat", name], capture_output=True, timeout=60)
+    if p.returncode != 0:
+        raise AssertionError("store-dump qcat failed: " + p.stderr.decode())
+    return p.stdout
+
+
 def split_trace(msg):
     """(Return-Path line, Received header, body) of a delivered message."""
     first, rest = msg.split(b"\r\n", 1)
@@ -156,6 +170,92 @@ class SmtpDelivery(unittest.TestCase):
             self.assertIn(b"by pillarbox (Pillarbox) with ESMTP" + (b"S" if tls else b" "), received)
             self.assertEqual(stored, body)
         self.assertEqual(bob[0][1], alice[0][1])  # one body for both: same size
+
+    def test_alias_forwarding_outside_is_queued(self):
+        """An alias with targets at other domains: the local copy is
+        delivered, the rest waits in the outbound queue (one entry per
+        domain, the same body without our Return-Path:), across reboots."""
+        b = self.boot()
+        for c in PROVISION + ("alias add fwd@example.test alice@example.test,"
+                              "x@far.example,y@far.example,z@other.example",):
+            self.assertNotIn("error:", b.command(c), c)
+        body = b"From: sender@example.net\r\nSubject: forwarded\r\n\r\nhello \xc3\xa9\r\n" * 20
+        with smtplib.SMTP("127.0.0.1", b.offset + 25, timeout=30) as s:
+            s.ehlo("client.example.net")
+            self.assertEqual(s.sendmail("sender@example.net", ["fwd@example.test"], body), {})
+        out = b.command("show queue")
+        self.assertRegex(out, r"\.1 from <sender@example\.net> size \d+ attempts 0 to <x@far\.example> <y@far\.example>")
+        self.assertRegex(out, r"\.2 from <sender@example\.net> size \d+ attempts 0 to <z@other\.example>")
+        b.send("reboot")
+        b.expect(r"network: address 10\.0\.2\.15")
+        self.assertIn("2 entries waiting", b.command("show queue"))
+        self.poweroff()
+
+        entries = queue(self.flash)
+        self.assertEqual([e[3:] for e in entries], [["x@far.example", "y@far.example"], ["z@other.example"]])
+        alice = inbox(self.flash, "alice@example.test")
+        self.assertEqual(len(alice), 1)
+        local = message(self.flash, "alice@example.test", alice[0][0])
+        rp, received, stored = split_trace(local)
+        self.assertEqual(stored, body)
+        for e in entries:
+            out = queued_message(self.flash, e[0])
+            # What goes out is what alice got, less the Return-Path: line.
+            self.assertEqual(out, local[len(rp) + 2:])
+            self.assertEqual(int(e[1]), len(out))
+
+    def test_too_many_mailboxes_for_one_message(self):
+        """More local mailboxes than one transaction holds: the extra RCPTs
+        get 452 (send them later), and the message reaches the others."""
+        b = self.boot()
+        b.command("domain add example.test")
+        users = ["u%02d@example.test" % i for i in range(60)]
+        for u in users:
+            self.assertNotIn("error:", b.command("user add %s pw" % u), u)
+        with smtplib.SMTP("127.0.0.1", b.offset + 25, timeout=30) as s:
+            s.ehlo("client.example.net")
+            refused = s.sendmail("sender@example.net", users, b"Subject: all\r\n\r\nhi\r\n")
+        self.assertTrue(refused, "every recipient accepted: the limit was not reached")
+        for code, text in refused.values():
+            self.assertEqual(code, 452)
+            self.assertIn(b"4.5.3", text)
+        accepted = [u for u in users if u not in refused]
+        self.assertGreaterEqual(len(accepted), 50)
+        self.poweroff()
+        for u in accepted[:3] + accepted[-3:]:
+            self.assertEqual(len(inbox(self.flash, u)), 1, u)
+        for u in list(refused)[:3]:
+            self.assertEqual(len(inbox(self.flash, u)), 0, u)
+
+    def test_smtp_settings(self):
+        """Message size and timeout are settings: EHLO and the size check
+        follow them at once, they survive a reboot, and bad values change
+        nothing."""
+        b = self.boot()
+        for c in PROVISION:
+            b.command(c)
+        self.assertIn("max-size 26214400 bytes, timeout 300 s", b.command("set smtp timeout 300"))
+        self.assertIn("error: '10' is not a number of seconds from 300 to 3600",
+                      b.command("set smtp timeout 10"))
+        self.assertIn("error: 'lots' is not a size from 1M to 1G", b.command("set smtp max-size lots"))
+        self.assertIn("error: require-rdns needs the DNS resolver", b.command("set smtp require-rdns on"))
+        self.assertIn("max-size 1048576 bytes, timeout 900 s",
+                      b.command("set smtp max-size 1M") + b.command("set smtp timeout 900"))
+        b.send("reboot")
+        b.expect(r"network: address 10\.0\.2\.15")
+        self.assertIn("max-size 1048576 bytes, timeout 900 s, require-rdns off",
+                      b.command("set smtp require-rdns off"))
+        with smtplib.SMTP("127.0.0.1", b.offset + 25, timeout=30) as s:
+            code, caps = s.ehlo("client.example.net")
+            self.assertIn(b"SIZE 1048576", caps)
+            big = b"Subject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * 1100
+            with self.assertRaises(smtplib.SMTPSenderRefused) as e:
+                s.sendmail("sender@example.net", ["alice@example.test"], big)
+            self.assertEqual(e.exception.smtp_code, 552)
+            s.rset()
+            self.assertEqual(s.sendmail("sender@example.net", ["alice@example.test"], big[:500000]), {})
+        self.poweroff()
+        self.assertEqual(len(inbox(self.flash, "alice@example.test")), 1)
 
     def test_power_cut_never_loses_an_acknowledged_message(self):
         # Provision once, then replay one delivery with the power cut at
