@@ -107,6 +107,7 @@ static size_t mail_cte_qp_byte(struct mail_cte *d, unsigned char c, char *out)
             }
             if (!q && (c == ' ' || c == '\t')) {
                 d->state = MAIL_CTE_S_EQ_WS;
+                d->hold[d->hold_len++] = (char)c;   /* hold is empty after "=" */
                 return n;
             }
             if (!q && c == '\r') {
@@ -132,19 +133,26 @@ static size_t mail_cte_qp_byte(struct mail_cte *d, unsigned char c, char *out)
             continue;
         }
         case MAIL_CTE_S_EQ_WS:
-            if (c == ' ' || c == '\t')
+            /* "=" and blanks: padding before a soft break, or text. */
+            if ((c == ' ' || c == '\t') && d->hold_len < MAIL_CTE_HOLD) {
+                d->hold[d->hold_len++] = (char)c;
                 return n;
+            }
             if (c == '\r') {
                 d->state = MAIL_CTE_S_EQ_CR;
                 return n;
             }
             d->state = MAIL_CTE_S_TEXT;
-            if (c == '\n')
+            if (c == '\n') {
+                d->hold_len = 0;
                 return n;
-            out[n++] = '=';     /* "= x": not an escape; the blanks are lost */
+            }
+            out[n++] = '=';     /* "= x": not an escape, all of it is text */
+            n += mail_cte_flush_hold(d, out + n);
             continue;
         case MAIL_CTE_S_EQ_CR:
             d->state = MAIL_CTE_S_TEXT;
+            d->hold_len = 0;
             if (c == '\n')
                 return n;
             continue;           /* "=\r" then text: taken as a soft break */
