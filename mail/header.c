@@ -108,7 +108,7 @@ int mail_header_iter_next(struct mail_header_iter *it, struct mail_header_field 
                 colon = true;
                 break;
             }
-            if (nlen < MAIL_HEADER_NAME_MAX)
+            if (nlen < MAIL_HEADER_NAME_MAX && c != 0)
                 f->name[nlen++] = (char)c;
         }
         if (err)
@@ -141,8 +141,8 @@ int mail_header_iter_next(struct mail_header_iter *it, struct mail_header_field 
                 if (next == '\n')
                     continue;
             }
-            if (!colon)
-                continue;
+            if (!colon || c == 0)
+                continue;   /* NULs would cut the C string short */
             if (lead && (c == ' ' || c == '\t'))
                 continue;
             lead = false;

@@ -8,7 +8,8 @@
  * HEADER.FIELDS, which copies fields verbatim) and its value unfolded (line
  * breaks removed, RFC 5322 2.2.3) into a caller buffer, cut to the
  * buffer's size.  Names compare case-insensitively.  A line without a
- * colon is skipped; the blank line ends the header.  No heap.
+ * colon is skipped; the blank line ends the header; NUL bytes are
+ * dropped from names and values.  No heap.
  */
 #ifndef MAIL_HEADER_H
 #define MAIL_HEADER_H

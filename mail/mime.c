@@ -601,6 +601,14 @@ static void mime_line_end(struct mime_parser *p, bool had_lf)
         uint32_t lf_line = p->lf_total - (had_lf ? 1u : 0u);
         uint32_t lf_end = lf_line - (p->prev_eol_len ? 1u : 0u);
         bool partial = p->prev_line_len > 0;
+        /* A blank line that ends a header and is at once the boundary's
+         * line break ("...\n\n--b"): the innermost part ends no earlier
+         * than it starts, and its parents with it. */
+        if (p->top > k && end < p->parts[p->open[p->top].part].body_off) {
+            end = p->line_start;
+            lf_end = lf_line;
+            partial = false;
+        }
         if (p->skip) {
             p->skip = 0;
             p->state = MIME_S_BODY;

@@ -338,6 +338,15 @@ static void test_missing_final_boundary(void **state)
     assert_int_equal(parts[3].body_lines, 2);
     assert_true(parts[0].flags & MIME_PART_NO_CLOSE);
     assert_int_equal(parts[0].body_off + parts[0].body_len, strlen(msg));
+
+    /* A header's blank line that is also the outer boundary's line break:
+     * the empty inner part still lies inside its parent. */
+    const char *tight = "Content-Type: multipart/mixed; boundary=o\n\n--o\n"
+                        "Content-Type: multipart/mixed; boundary=i\n\n--i\n\n--o--\n";
+    assert_int_equal(parse(tight, parts, MAXP, NULL), 3);
+    assert_int_equal(parts[2].parent, 1);
+    assert_int_equal(parts[2].body_len, 0);
+    assert_true(parts[2].body_off <= parts[1].body_off + parts[1].body_len);
 }
 
 static void test_digest_defaults_to_messages(void **state)
