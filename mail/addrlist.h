@@ -10,6 +10,10 @@
  * mail readers do.  The input is an unfolded field value (see header.h);
  * nothing is decoded (encoded-words stay as written; encword.h decodes
  * them).  Each text is cut to its bound, with the tuple's cut flag set.
+ *
+ * UNFINISHED: the list is parsed from a buffer in RAM, so a To/Cc longer
+ * than the caller's value buffer (header.h cuts it) loses its tail
+ * addresses; a resumable parser over the header reader would lift that.
  */
 #ifndef MAIL_ADDRLIST_H
 #define MAIL_ADDRLIST_H

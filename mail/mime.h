@@ -42,6 +42,10 @@
  * beyond MIME_PARAMS_MAX bytes are dropped (MIME_PART_PARAMS_CUT).
  * Messages up to 4 GiB - 1 (offsets are 32-bit).
  *
+ * UNFINISHED: Content-MD5 is not kept (BODYSTRUCTURE's body MD5 will be
+ * NIL); the charset'language' of RFC 2231 values is dropped and
+ * continuations out of order are ignored.
+ *
  * Sizes (checked by the unit tests): struct mime_parser is 2,632 bytes on
  * x86-64 (a few less on ARM), struct mime_part 816 bytes.  The parser also
  * takes up to MIME_FIELD_MAX bytes of stack while reading a parameter list.
