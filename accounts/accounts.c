@@ -260,6 +260,17 @@ int accounts_user_passwd(struct store *s, const char *addr, const char *password
     return accounts_user_set(s, addr, password, false);
 }
 
+/* The login and the mailbox with all its mail go in one transaction. */
+static int accounts_do_user_del(struct store_txn *t, const void *arg)
+{
+    const char *a = arg;
+    uint32_t mbox;
+    int err = store_rec_del(t, STORE_NS_USER, a);
+    if (!err && store_mailbox_find(store_txn_store(t), a, &mbox) == 0)
+        err = store_mailbox_delete(t, mbox);
+    return err;
+}
+
 int accounts_user_del(struct store *s, const char *addr)
 {
     char a[ACCOUNTS_ADDR_MAX + 1], d[MAIL_DOMAIN_MAX + 1];
@@ -267,8 +278,7 @@ int accounts_user_del(struct store *s, const char *addr)
         return PB_EINVAL;
     if (!accounts_exists(s, STORE_NS_USER, a))
         return PB_ENOENT;
-    struct accounts_put p = { STORE_NS_USER, a, NULL, 0 };
-    return accounts_commit(s, accounts_do_del, &p);
+    return accounts_commit(s, accounts_do_user_del, a);
 }
 
 bool accounts_user_exists(struct store *s, const char *addr)

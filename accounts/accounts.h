@@ -49,8 +49,7 @@ int accounts_domain_catchall(struct store *s, const char *domain, char *buf, siz
  * user's mailbox and INBOX in the same transaction. */
 int accounts_user_add(struct store *s, const char *addr, const char *password);
 int accounts_user_passwd(struct store *s, const char *addr, const char *password);
-/* Removes the user (its mailbox stays until the store can delete it:
- * UNFINISHED). */
+/* Removes the user's login and mailbox, with all the user's mail. */
 int accounts_user_del(struct store *s, const char *addr);
 bool accounts_user_exists(struct store *s, const char *addr);
 /* Whether password is addr's.  Takes the time of one PBKDF2. */

@@ -84,7 +84,7 @@ static const struct console_cmd console_cmds[] = {
     { "user add", 1, 2, console_cmd_user_add, "ADDRESS [PASSWORD]",
       "a mailbox and login, e.g. alice@example.com (asks for the password if not given)" },
     { "user passwd", 1, 2, console_cmd_user_passwd, "ADDRESS [PASSWORD]", "change a user's password" },
-    { "user del", 1, 1, console_cmd_user_del, "ADDRESS", "remove a user's login" },
+    { "user del", 1, 1, console_cmd_user_del, "ADDRESS", "remove a user: the login and the mailbox with all its mail" },
     { "user list", 0, 0, console_cmd_user_list, "", "the users" },
     { "alias add", 2, 16, console_cmd_alias_add, "ADDRESS TARGET[,TARGET...]",
       "deliver ADDRESS's mail to the targets, e.g. sales@example.com alice@example.com,bob@example.com" },
@@ -582,7 +582,7 @@ static int console_cmd_user_passwd(int argc, char **argv)
 static int console_cmd_user_del(int argc, char **argv)
 {
     (void)argc;
-    return console_accounts_result(accounts_user_del(storage_get(), argv[0]), "user", argv[0], "deleted");
+    return console_accounts_result(accounts_user_del(storage_get(), argv[0]), "user", argv[0], "deleted, with the mail in the mailbox");
 }
 
 static int console_cmd_user_list(int argc, char **argv)

@@ -64,9 +64,8 @@
  * message body alive (store_rec_put_blob); smtp/smtp_queue.h gives them
  * their shape.
  *
- * UNFINISHED: deleting or renaming folders and mailboxes; a per-folder UID
- * index (lookups scan the message table); record names are held in full
- * in RAM (280 bytes per record).
+ * UNFINISHED: a per-folder UID index (lookups scan the message table);
+ * record names are held in full in RAM (280 bytes per record).
  *
  * Errors: PB_ENOSPC when the flash is full down to the reserve that keeps
  * garbage collection possible (expunges and flag changes still work then),
@@ -245,6 +244,7 @@ int store_format(struct store *s, const struct hal_flash *flash, const struct st
 int store_txn_begin(struct store *s, struct store_txn **txn);   /* PB_EBUSY: no free slot */
 int store_txn_commit(struct store_txn *txn);    /* frees the slot whatever it returns */
 void store_txn_abort(struct store_txn *txn);
+struct store *store_txn_store(struct store_txn *txn);   /* the store txn belongs to */
 
 /* One blob at a time per transaction: begin, write in pieces, end. */
 int store_blob_begin(struct store_txn *txn, uint32_t *blob);
@@ -261,6 +261,17 @@ int store_mailbox_find(struct store *s, const char *user, uint32_t *mailbox);
 int store_folder_create(struct store_txn *txn, uint32_t mailbox, const char *name, uint16_t *folder);
 int store_folder_find(struct store *s, uint32_t mailbox, const char *name, uint16_t *folder);
 int store_folder_info(struct store *s, uint16_t folder, struct store_folder_info *info);
+/* The folder of mailbox with the smallest id greater than after (0 for the
+ * first); PB_ENOENT at the end. */
+int store_folder_next(struct store *s, uint32_t mailbox, uint16_t after, struct store_folder_info *info);
+/* Rename a folder (its UIDVALIDITY, UIDs and messages stay): PB_EEXIST
+ * when the mailbox has a folder of that name, PB_ENOENT, PB_EINVAL. */
+int store_folder_rename(struct store_txn *txn, uint16_t folder, const char *name);
+/* Delete a folder with its messages (their bodies go when nothing else
+ * refers to them), or a mailbox with its folders and messages.  Deletes
+ * may use the reserve, like expunges.  PB_ENOENT. */
+int store_folder_delete(struct store_txn *txn, uint16_t folder);
+int store_mailbox_delete(struct store_txn *txn, uint32_t mailbox);
 
 /* Add a message to a folder; its UID is assigned now (a UID of an aborted
  * transaction is never reused).  The blob must be committed or written in

@@ -388,6 +388,57 @@ static int store_apply_setting(struct store *s, const uint8_t *b, uint32_t blen,
     return 0;
 }
 
+void store_index_orphans(struct store *s, int refs)
+{
+    for (int i = 0; i < STORE_FOLDERS_MAX; i++) {
+        struct store_folder *f = &s->folders[i];
+        if (f->id && !store_mailbox_by_id(s, f->mailbox)) {
+            store_index_live(s, f->owner, -(int32_t)store_index_opsize(16u + (uint32_t)strlen(f->name)));
+            f->id = 0;
+        }
+    }
+    /* One compacting pass; unref may drop a blob, which touches blobs
+     * and chunks, never this table. */
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < s->nmsgs; i++) {
+        struct store_msg m = s->mem.msgs[i];
+        if (store_folder_by_id(s, m.folder)) {
+            s->mem.msgs[keep++] = m;
+            continue;
+        }
+        store_index_live(s, m.owner, -(int32_t)store_index_opsize(24));
+        if (refs)
+            store_blob_unref(s, m.blob);
+    }
+    s->nmsgs = keep;
+}
+
+/* A folder or mailbox tombstone: the object goes if this is newer than
+ * its state, and with it what it holds. */
+static void store_apply_folder_del(struct store *s, const uint8_t *b, uint32_t version, int mounting)
+{
+    struct store_folder *f = store_folder_by_id(s, store_get16(b));
+    if (!f || f->version >= version)
+        return;
+    store_index_live(s, f->owner, -(int32_t)store_index_opsize(16u + (uint32_t)strlen(f->name)));
+    f->id = 0;
+    /* Mounting: later blocks may still hold the newest state of other
+     * folders whose messages came first, so orphans wait for the end. */
+    if (!mounting)
+        store_index_orphans(s, 1);
+}
+
+static void store_apply_mailbox_del(struct store *s, const uint8_t *b, uint32_t version, int mounting)
+{
+    struct store_mailbox *m = store_mailbox_by_id(s, store_get32(b));
+    if (!m || m->version >= version)
+        return;
+    store_index_live(s, m->owner, -(int32_t)store_index_opsize(8u + (uint32_t)strlen(m->user)));
+    m->id = 0;
+    if (!mounting)
+        store_index_orphans(s, 1);
+}
+
 int store_apply_op(struct store *s, const uint8_t *op, uint64_t rec, uint32_t at, int mounting)
 {
     uint32_t block = (uint32_t)(rec / s->erase_size);
@@ -405,6 +456,14 @@ int store_apply_op(struct store *s, const uint8_t *op, uint64_t rec, uint32_t at
         return 0;
     case STORE_OP_FOLDER:
         return store_apply_folder(s, b, blen, version, block);
+    case STORE_OP_FOLDER_DEL:
+        if (blen >= 4)
+            store_apply_folder_del(s, b, version, mounting);
+        return 0;
+    case STORE_OP_MAILBOX_DEL:
+        if (blen >= 4)
+            store_apply_mailbox_del(s, b, version, mounting);
+        return 0;
     case STORE_OP_MAILBOX:
         return store_apply_mailbox(s, b, blen, version, block);
     case STORE_OP_SETTING:
@@ -431,9 +490,13 @@ int store_op_live(struct store *s, const uint8_t *op, uint32_t block)
         i = store_msg_find(s, store_get32(b));
         return i >= 0 && s->mem.msgs[i].modseq == version && s->mem.msgs[i].owner == block;
     case STORE_OP_MSG_DEL:
-        /* A tombstone matters while an older block might still hold the
-         * message it deleted. */
-        if (store_msg_find(s, store_get32(b)) >= 0)
+    case STORE_OP_FOLDER_DEL:
+    case STORE_OP_MAILBOX_DEL:
+        /* A tombstone matters while an older block might still hold what
+         * it deleted. */
+        if (op[0] == STORE_OP_MSG_DEL ? store_msg_find(s, store_get32(b)) >= 0 :
+            op[0] == STORE_OP_FOLDER_DEL ? store_folder_by_id(s, store_get16(b)) != NULL :
+            store_mailbox_by_id(s, store_get32(b)) != NULL)
             return 0;
         for (uint32_t k = 0; k < s->nblocks; k++) {
             const struct store_block *bk = &s->mem.blocks[k];

@@ -408,6 +408,8 @@ int store_mount(struct store *s, const struct hal_flash *flash, const struct sto
         if ((err = store_mount_block(s, s->mem.order[i])))
             return err;
 
+    /* Folders of deleted mailboxes and messages of deleted folders. */
+    store_index_orphans(s, 0);
     /* Blobs whose transaction never committed, and blobs nothing refers to
      * any more, are dead; reference counts come from the messages and the
      * records (queue entries) that name them. */

@@ -98,6 +98,63 @@ int store_folder_create(struct store_txn *t, uint32_t mailbox, const char *name,
     return 0;
 }
 
+int store_folder_rename(struct store_txn *t, uint16_t folder, const char *name)
+{
+    struct store *s = t->s;
+    struct store_folder *f = store_folder_by_id(s, folder);
+    size_t n = strlen(name);
+    uint16_t other;
+    if (!f)
+        return PB_ENOENT;
+    if (n == 0 || n > STORE_NAME_MAX)
+        return PB_EINVAL;
+    if (store_folder_find(s, f->mailbox, name, &other) == 0)
+        return other == folder ? 0 : PB_EEXIST;
+    /* The whole folder state again under the new name; the commit puts in
+     * the UIDNEXT of that moment. */
+    uint8_t b[16 + STORE_NAME_MAX];
+    store_put16(b, f->id);
+    store_put16(b + 2, (uint16_t)n);
+    store_put32(b + 4, f->mailbox);
+    store_put32(b + 8, f->uidvalidity);
+    store_put32(b + 12, f->uidnext);
+    memcpy(b + 16, name, n);
+    int err = store_txn_op(t, STORE_OP_FOLDER, b, (uint32_t)(16 + n));
+    if (!err)
+        t->deletes_only = 0;
+    return err;
+}
+
+int store_folder_delete(struct store_txn *t, uint16_t folder)
+{
+    if (!store_folder_by_id(t->s, folder))
+        return PB_ENOENT;
+    uint8_t b[4];
+    store_put16(b, folder);
+    store_put16(b + 2, 0);
+    return store_txn_op(t, STORE_OP_FOLDER_DEL, b, sizeof(b));
+}
+
+int store_mailbox_delete(struct store_txn *t, uint32_t mailbox)
+{
+    if (!store_mailbox_by_id(t->s, mailbox))
+        return PB_ENOENT;
+    uint8_t b[4];
+    store_put32(b, mailbox);
+    return store_txn_op(t, STORE_OP_MAILBOX_DEL, b, sizeof(b));
+}
+
+int store_folder_next(struct store *s, uint32_t mailbox, uint16_t after, struct store_folder_info *info)
+{
+    uint16_t best = 0;
+    for (int i = 0; i < STORE_FOLDERS_MAX; i++) {
+        const struct store_folder *f = &s->folders[i];
+        if (f->id && f->mailbox == mailbox && f->id > after && (!best || f->id < best))
+            best = f->id;
+    }
+    return best ? store_folder_info(s, best, info) : PB_ENOENT;
+}
+
 int store_folder_info(struct store *s, uint16_t folder, struct store_folder_info *info)
 {
     struct store_folder *f = store_folder_by_id(s, folder);

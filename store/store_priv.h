@@ -28,6 +28,8 @@ enum {
     STORE_OP_SETTING = 6,   /* u8 type, u8 keylen, u16 vallen, key, value */
     STORE_OP_REC = 7,       /* u8 ns, u8 namelen, u16 vallen, name, value[, u32 blob] */
     STORE_OP_REC_DEL = 8,   /* u8 ns, u8 namelen, u16 0, name */
+    STORE_OP_FOLDER_DEL = 9,    /* u16 id, u16 0: the folder and its messages */
+    STORE_OP_MAILBOX_DEL = 10,  /* u32 id: the mailbox, its folders and messages */
 };
 #define STORE_OP_HDR 8u     /* u8 type, u8 0, u16 body length, u32 version */
 
@@ -154,6 +156,10 @@ uint32_t store_op_len(const uint8_t *op);
 /* Whether the operation at op (in block) is still the current state. */
 int store_op_live(struct store *s, const uint8_t *op, uint32_t block);
 void store_account(struct store *s);    /* recompute every block's live bytes */
+/* Drop messages whose folder is gone and folders whose mailbox is gone
+ * (after a folder or mailbox delete, and at the end of mount); refs: give
+ * back blob references (not while mounting). */
+void store_index_orphans(struct store *s, int refs);
 void store_index_live_add(struct store *s, uint32_t block, int32_t delta);
 
 /* store_rec.c: the named-record index */

@@ -102,6 +102,11 @@ static void store_txn_drop_pending(struct store_txn *t)
         store_blob_drop(s, bi);
 }
 
+struct store *store_txn_store(struct store_txn *t)
+{
+    return t->s;
+}
+
 void store_txn_abort(struct store_txn *t)
 {
     store_txn_drop_pending(t);

@@ -4,7 +4,9 @@
  * A scripted, seeded workload (deliver messages to several mailboxes, set
  * flags, expunge, change a setting, put and delete named records, enqueue
  * outbound queue entries that share a delivery's body (or hold it alone),
- * update and complete them, abort a delivery, run GC) against the
+ * update and complete them, create, rename and delete a folder with its
+ * messages, create and delete a whole mailbox, abort a delivery, run GC)
+ * against the
  * sim flash.  Before each commit it appends to a journal what the
  * transaction changes; after the commit it appends what commit returned,
  * and fsyncs.  The checker remounts, runs the consistency check, and
@@ -36,7 +38,11 @@
 #define FLASH_BYTES (128u * 1024u)
 #define ERASE_BYTES 4096u
 #define PROG_BYTES  16u
-#define NFOLDERS    3
+#define NFOLDERS    3       /* the users' INBOXes, there from the setup on */
+#define NSLOTS      5       /* plus slot 3: a folder of alice's that is created,
+                               renamed and deleted; slot 4: dave's INBOX, his
+                               mailbox created and deleted */
+static const char *extra_names[2] = { "Extra", "Extra/Renamed" };
 #define MAXMSG      4096
 
 static struct store_block blocks[64];
@@ -76,6 +82,8 @@ struct model {
     struct wqueue q[NQUEUE];
     char hostname[64];
     int setup_done;
+    int slot_alive[NSLOTS];     /* slots 3 and 4 */
+    int extra_nm;               /* slot 3's name: extra_names[extra_nm] */
 };
 
 static uint64_t rng_state;
@@ -123,11 +131,18 @@ static int queue_put(struct store_txn *t, int k, int qi, uint32_t blob, uint32_t
     return store_rec_put_blob(t, STORE_NS_QUEUE, name, blob, v, vlen);
 }
 
-static int folder_id(int fidx, uint16_t *folder)
+/* The folder of slot fidx; nm picks slot 3's name. */
+static int folder_id_nm(int fidx, int nm, uint16_t *folder)
 {
     uint32_t mb;
-    int err = store_mailbox_find(&st, users[fidx], &mb);
-    return err ? err : store_folder_find(&st, mb, "INBOX", folder);
+    const char *user = fidx < NFOLDERS ? users[fidx] : fidx == 3 ? users[0] : "dave@example.test";
+    int err = store_mailbox_find(&st, user, &mb);
+    return err ? err : store_folder_find(&st, mb, fidx == 3 ? extra_names[nm] : "INBOX", folder);
+}
+
+static int folder_id(const struct model *w, int fidx, uint16_t *folder)
+{
+    return folder_id_nm(fidx, w->extra_nm, folder);
 }
 
 /* ------------------------------------------------------------ workload --- */
@@ -192,7 +207,17 @@ static int w_deliver(int k, struct model *w, int do_abort)
         int fidx = (first + r) % NFOLDERS;
         uint16_t f;
         uint32_t uid;
-        if ((err = folder_id(fidx, &f)) || (err = store_msg_add(t, f, blob, 0, 1700000000u, &uid)))
+        if ((err = folder_id(w, fidx, &f)) || (err = store_msg_add(t, f, blob, 0, 1700000000u, &uid)))
+            goto fail;
+        if (!do_abort)
+            journal(0, "D %d %d %u %u %u\n", k, fidx, uid, seed, size);
+    }
+    for (int fidx = NFOLDERS; fidx < NSLOTS; fidx++) {
+        uint16_t f;
+        uint32_t uid;
+        if (!w->slot_alive[fidx] || rng() % 2)
+            continue;
+        if ((err = folder_id(w, fidx, &f)) || (err = store_msg_add(t, f, blob, 0, 1700000000u, &uid)))
             goto fail;
         if (!do_abort)
             journal(0, "D %d %d %u %u %u\n", k, fidx, uid, seed, size);
@@ -243,7 +268,7 @@ static int w_change(int k, struct model *w, int expunge)
     if (err)
         return err;
     journal(0, "B %d\n", k);
-    if (!(err = folder_id(w->m[i].fidx, &f))) {
+    if (!(err = folder_id(w, w->m[i].fidx, &f))) {
         if (expunge) {
             journal(0, "X %d %d %u\n", k, w->m[i].fidx, w->m[i].uid);
             err = store_msg_expunge(t, f, w->m[i].uid);
@@ -321,6 +346,46 @@ static int w_records(int k, const struct model *w)
     return store_txn_commit(t);
 }
 
+/* Slot 3 (a folder of alice's): create, rename or delete it; slot 4
+ * (dave's mailbox): create or delete it. */
+static int w_slots(int k, const struct model *w)
+{
+    int slot = NFOLDERS + (int)(rng() % 2);
+    struct store_txn *t;
+    uint32_t mb;
+    uint16_t f;
+    int err = store_txn_begin(&st, &t);
+    if (err)
+        return err;
+    journal(0, "B %d\n", k);
+    if (!w->slot_alive[slot]) {
+        journal(0, "C %d %d\n", k, slot);
+        if (slot == 3)
+            err = store_mailbox_find(&st, users[0], &mb);
+        else
+            err = store_mailbox_create(t, "dave@example.test", &mb);
+        if (!err)
+            err = store_folder_create(t, mb, slot == 3 ? extra_names[0] : "INBOX", &f);
+    } else if (slot == 3 && rng() % 2) {
+        journal(0, "N %d\n", k);
+        if (!(err = folder_id(w, 3, &f)))
+            err = store_folder_rename(t, f, extra_names[!w->extra_nm]);
+    } else {
+        journal(0, "K %d %d\n", k, slot);
+        if (slot == 3) {
+            if (!(err = folder_id(w, 3, &f)))
+                err = store_folder_delete(t, f);
+        } else if (!(err = store_mailbox_find(&st, "dave@example.test", &mb))) {
+            err = store_mailbox_delete(t, mb);
+        }
+    }
+    if (err) {
+        store_txn_abort(t);
+        return err;
+    }
+    return store_txn_commit(t);
+}
+
 /* An attempt on a queue entry: updated in place (same body), or done. */
 static int w_queue(int k, const struct model *w)
 {
@@ -380,8 +445,10 @@ static int workload_run(const char *flash, const char *jpath, uint64_t seed, int
             err = w_change(k, &w, 1);
         else if (r < 55)
             err = w_change(k, &w, 0);
-        else if (r < 78)
+        else if (r < 72)
             err = w_change(k, &w, 1);
+        else if (r < 78)
+            err = w_slots(k, &w);
         else if (r < 84)
             err = w_setting(k);
         else if (r < 89)
@@ -438,6 +505,21 @@ static int model_apply_line(struct model *w, const char *line)
     } else if (sscanf(line, "E %d %d %u %u %u %u", &k, &fidx, &seed, &size, &uid, &flags) == 6) {
         if (fidx >= 0 && fidx < NQUEUE)
             w->q[fidx] = (struct wqueue){ seed, size, uid, flags, 1 };
+    } else if (sscanf(line, "C %d %d", &k, &fidx) == 2) {
+        if (fidx >= NFOLDERS && fidx < NSLOTS) {
+            w->slot_alive[fidx] = 1;
+            if (fidx == 3)
+                w->extra_nm = 0;
+        }
+    } else if (sscanf(line, "K %d %d", &k, &fidx) == 2) {
+        if (fidx >= NFOLDERS && fidx < NSLOTS) {
+            w->slot_alive[fidx] = 0;
+            for (int i = 0; i < w->n; i++)
+                if (w->m[i].fidx == fidx)
+                    w->m[i].alive = 0;
+        }
+    } else if (sscanf(line, "N %d", &k) == 1) {
+        w->extra_nm = !w->extra_nm;
     } else if (sscanf(line, "Z %d %d", &k, &fidx) == 2) {
         if (fidx >= 0 && fidx < NQUEUE)
             w->q[fidx].alive = 0;
@@ -554,17 +636,31 @@ static int check_equal(const struct model *w)
         snprintf(why, sizeof(why), "%d records, expected %d", seen_recs, expect_recs);
         return 0;
     }
-    for (int fidx = 0; fidx < NFOLDERS; fidx++) {
+    for (int fidx = 0; fidx < NSLOTS; fidx++) {
         uint16_t f;
-        if (folder_id(fidx, &f)) {
-            if (w->setup_done) {
+        int want = fidx < NFOLDERS ? w->setup_done : w->slot_alive[fidx];
+        /* Slot 3 is never there under its other name. */
+        if (fidx == 3 && folder_id_nm(3, !w->extra_nm, &f) == 0) {
+            snprintf(why, sizeof(why), "folder %s exists, expected %s", extra_names[!w->extra_nm],
+                     want ? extra_names[w->extra_nm] : "neither");
+            return 0;
+        }
+        if (fidx == 4 && !want) {
+            uint32_t mb;
+            if (store_mailbox_find(&st, "dave@example.test", &mb) == 0) {
+                snprintf(why, sizeof(why), "mailbox of dave exists, expected none");
+                return 0;
+            }
+        }
+        if (folder_id(w, fidx, &f)) {
+            if (want) {
                 snprintf(why, sizeof(why), "folder %d missing", fidx);
                 return 0;
             }
             continue;
         }
-        if (!w->setup_done) {
-            snprintf(why, sizeof(why), "folder %d exists before its commit", fidx);
+        if (!want) {
+            snprintf(why, sizeof(why), "folder %d exists, expected none", fidx);
             return 0;
         }
         int expect = 0;

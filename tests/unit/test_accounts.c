@@ -85,6 +85,13 @@ static void test_domains(void **state)
     assert_int_equal(accounts_domain_del(&st, "other.test"), PB_ENOENT);
     assert_int_equal(accounts_user_add(&st, "alice@example.test", "pw"), 0);
     assert_int_equal(accounts_domain_del(&st, "example.test"), PB_EBUSY);
+    uint32_t mbox;
+    assert_int_equal(store_mailbox_find(&st, "alice@example.test", &mbox), 0);
+    assert_int_equal(accounts_user_del(&st, "alice@example.test"), 0);
+    /* Her mailbox went with her login; the name can be a new user. */
+    assert_int_equal(store_mailbox_find(&st, "alice@example.test", &mbox), PB_ENOENT);
+    assert_int_equal(accounts_user_add(&st, "alice@example.test", "pw2"), 0);
+    assert_int_equal(store_mailbox_find(&st, "alice@example.test", &mbox), 0);
     assert_int_equal(accounts_user_del(&st, "alice@example.test"), 0);
     assert_int_equal(accounts_domain_del(&st, "example.test"), 0);
     assert_false(accounts_domain_exists(&st, "example.test"));

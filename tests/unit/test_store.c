@@ -493,6 +493,106 @@ static void test_bit_flip_then_gc(void **state)
     assert_true(store_blob_read(&st, mi.blob, 0, buf, sizeof(buf)) < 0);
 }
 
+/* IMAP's CREATE/RENAME/DELETE and removing a user: a renamed folder keeps
+ * its UIDVALIDITY, UIDs and messages; a deleted folder takes its messages
+ * with it (a body shared with another folder stays); a deleted mailbox
+ * takes its folders; all of it holds across GC and remounts. */
+static void test_folder_rename_and_delete(void **state)
+{
+    (void)state;
+    open_flash(512 * 1024, 4096, 16);
+    remount();
+    uint16_t fa, fb, arch, tmp;
+    make_folders(&fa, &fb);
+    uint32_t ma, mb;
+    assert_int_equal(store_mailbox_find(&st, "alice@example.test", &ma), 0);
+    assert_int_equal(store_mailbox_find(&st, "bob@example.test", &mb), 0);
+    struct store_txn *t;
+    assert_int_equal(store_txn_begin(&st, &t), 0);
+    assert_int_equal(store_folder_create(t, ma, "Archive", &arch), 0);
+    assert_int_equal(store_folder_create(t, ma, "Tmp", &tmp), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    uint16_t both[2] = { arch, fb };
+    uint32_t u1[2], u2[1], u3[1];
+    assert_int_equal(deliver(both, 2, 1, 6000, u1), 0);     /* one body in alice's Archive and bob's INBOX */
+    assert_int_equal(deliver(&arch, 1, 2, 3000, u2), 0);
+    assert_int_equal(deliver(&tmp, 1, 3, 2000, u3), 0);
+    struct store_folder_info before, after;
+    assert_int_equal(store_folder_info(&st, arch, &before), 0);
+
+    /* Rename: same folder, new name; the old name is free, a taken one is refused. */
+    assert_int_equal(store_txn_begin(&st, &t), 0);
+    assert_int_equal(store_folder_rename(t, tmp, "INBOX"), PB_EEXIST);
+    assert_int_equal(store_folder_rename(t, arch, "Archive/2026"), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    uint16_t id;
+    assert_int_equal(store_folder_find(&st, ma, "Archive", &id), PB_ENOENT);
+    assert_int_equal(store_folder_find(&st, ma, "Archive/2026", &id), 0);
+    assert_int_equal(id, arch);
+    assert_int_equal(store_folder_info(&st, arch, &after), 0);
+    assert_int_equal(after.uidvalidity, before.uidvalidity);
+    assert_int_equal(after.uidnext, before.uidnext);
+    assert_int_equal(after.messages, 2);
+    remount();
+    assert_int_equal(store_folder_find(&st, ma, "Archive/2026", &id), 0);
+    expect_body(arch, u2[0], 2, 3000);
+
+    /* Listing a mailbox's folders. */
+    struct store_folder_info fi;
+    int n = 0;
+    for (uint16_t at = 0; store_folder_next(&st, ma, at, &fi) == 0; at = fi.id)
+        n++;
+    assert_int_equal(n, 3);
+
+    /* Delete the Archive: its messages go; the body bob shares stays. */
+    struct store_stats ss;
+    store_stats(&st, &ss);
+    uint32_t nmsgs = ss.messages, nblobs = ss.blobs;
+    assert_int_equal(store_txn_begin(&st, &t), 0);
+    assert_int_equal(store_folder_delete(t, arch), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    store_stats(&st, &ss);
+    assert_int_equal(ss.messages, nmsgs - 2);
+    assert_int_equal(ss.blobs, nblobs - 1);
+    assert_int_equal(store_folder_info(&st, arch, &fi), PB_ENOENT);
+    expect_body(fb, u1[1], 1, 6000);
+    struct store_check_report r;
+    assert_int_equal(store_check(&st, &r), 0);
+    for (int i = 0; i < 300 && store_gc_step(&st, 1) > 0; i++)
+        ;
+    remount();
+    assert_int_equal(store_folder_find(&st, ma, "Archive/2026", &id), PB_ENOENT);
+    expect_body(fb, u1[1], 1, 6000);
+    expect_body(tmp, u3[0], 3, 2000);
+
+    /* Delete alice: her folders and messages go; bob is untouched. */
+    assert_int_equal(store_txn_begin(&st, &t), 0);
+    assert_int_equal(store_mailbox_delete(t, ma), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    uint32_t gone;
+    assert_int_equal(store_mailbox_find(&st, "alice@example.test", &gone), PB_ENOENT);
+    assert_int_equal(store_folder_info(&st, tmp, &fi), PB_ENOENT);
+    assert_int_equal(store_folder_info(&st, fa, &fi), PB_ENOENT);
+    store_stats(&st, &ss);
+    assert_int_equal(ss.messages, 1);
+    assert_int_equal(ss.blobs, 1);
+    remount();
+    store_stats(&st, &ss);
+    assert_int_equal(ss.messages, 1);
+    expect_body(fb, u1[1], 1, 6000);
+    /* The name can be used again, as a new mailbox. */
+    uint32_t again;
+    assert_int_equal(store_txn_begin(&st, &t), 0);
+    assert_int_equal(store_mailbox_create(t, "alice@example.test", &again), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    assert_true(again != ma);
+    assert_int_equal(store_txn_begin(&st, &t), 0);
+    assert_int_equal(store_mailbox_delete(t, 12345), PB_ENOENT);
+    assert_int_equal(store_folder_delete(t, 999), PB_ENOENT);
+    store_txn_abort(t);
+    remount();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -504,6 +604,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_store_refuses_writes_but_deletes_work, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bit_flip_is_detected_not_returned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bit_flip_then_gc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_folder_rename_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worn_blocks_are_retired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_geometries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ram_table_full_is_enomem, setup, teardown),
