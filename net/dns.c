@@ -211,6 +211,10 @@ int dns_servers_text(char *buf, size_t cap)
             len += (size_t)snprintf(buf + len, cap - len, v6 ? "[%s]:%u" : "%s:%u", a,
                                     (unsigned)s[i].port);
     }
+    /* lwIP writes IPv6 in upper case; RFC 5952 asks for lower. */
+    for (size_t i = 0; i < len && i < cap; i++)
+        if (buf[i] >= 'A' && buf[i] <= 'F')
+            buf[i] = (char)(buf[i] + 32);
     if (n == 0)
         len = (size_t)snprintf(buf, cap, "none");
     else if (!dns.nservers && len + 7 < cap)
