@@ -106,7 +106,17 @@ int config_load(void)
         config_state.smtp.require_rdns = rdns != 0;
     if (err)
         return err;
-    int n = store_setting_get(s, "hostname", NULL, name, NET_HOSTNAME_MAX);
+    char dns[DNS_SERVERS_TEXT_MAX];
+    int n = store_setting_get(s, "dns", NULL, dns, sizeof(dns) - 1);
+    if (n >= 0) {
+        dns[n] = '\0';
+        if (dns_servers_valid(dns) != 0)
+            return PB_ECORRUPT;
+        strcpy(config_state.dns, dns);
+    } else if (n != PB_ENOENT) {
+        return n;
+    }
+    n = store_setting_get(s, "hostname", NULL, name, NET_HOSTNAME_MAX);
     if (n == PB_ENOENT)
         return 0;
     if (n < 0)
@@ -129,6 +139,20 @@ int config_hostname_valid(const char *name)
     /* A hostname is a domain name in LDH form: mail/ checks those. */
     size_t total = strlen(name);
     return total > 0 && total <= NET_HOSTNAME_MAX && mail_address_domain_valid(name, false);
+}
+
+int config_set_dns(const char *list)
+{
+    int err = dns_servers_valid(list);
+    if (err)
+        return err;
+    if (strlen(list) >= sizeof(config_state.dns))
+        return PB_ERANGE;
+    const char *value = strcmp(list, "auto") == 0 ? "" : list;
+    if ((err = config_save("dns", STORE_T_STR, value, strlen(value))))
+        return err;
+    strcpy(config_state.dns, value);
+    return dns_set_servers(value);
 }
 
 int config_set_hostname(const char *name)

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dns.h"
 #include "net.h"
 
 /* Limits of the SMTP server's settings. */
@@ -30,6 +31,7 @@ struct config {
     char hostname[NET_HOSTNAME_MAX + 1];   /* FQDN used in greetings and the certificate */
     struct net_config net;                 /* addressing: DHCP by default */
     struct config_smtp smtp;
+    char dns[DNS_SERVERS_TEXT_MAX];        /* resolver servers (dns.h syntax); "" = DHCP's */
 };
 
 /* Defaults: hostname "pillarbox", DHCP. */
@@ -52,6 +54,12 @@ int config_set_hostname(const char *name);
 int config_set_smtp_max_size(uint32_t bytes);
 int config_set_smtp_timeout(uint32_t seconds);
 int config_set_smtp_require_rdns(bool on);
+/* The resolver's servers: IP[:PORT] entries separated by spaces, or
+ * "auto" (or "") for the ones DHCP gives.  Committed to the store, then
+ * handed to the resolver, before it returns.  Returns 0, PB_EINVAL (an
+ * entry is not an address), PB_ERANGE (more than DNS_SERVERS_MAX) or the
+ * store's error, changing nothing. */
+int config_set_dns(const char *list);
 
 /* Whether name is a valid hostname (the check config_set_hostname makes). */
 int config_hostname_valid(const char *name);

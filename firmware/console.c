@@ -14,6 +14,7 @@
 #include "accounts.h"
 #include "cmdline.h"
 #include "config.h"
+#include "dns.h"
 #include "hal_board.h"
 #include "hal_clock.h"
 #include "hal_reset.h"
@@ -62,6 +63,9 @@ static int console_cmd_alias_list(int argc, char **argv);
 static int console_cmd_set_catchall(int argc, char **argv);
 static int console_cmd_show_queue(int argc, char **argv);
 static int console_cmd_set_smtp(int argc, char **argv);
+static int console_cmd_set_dns(int argc, char **argv);
+static int console_cmd_show_dns(int argc, char **argv);
+static int console_cmd_dns_lookup(int argc, char **argv);
 
 static const struct console_cmd console_cmds[] = {
     { "help", 0, 8, console_cmd_help, "[COMMAND]", "list the commands, or explain one" },
@@ -78,6 +82,11 @@ static const struct console_cmd console_cmds[] = {
       "the appliance's name, e.g. mail.example.com" },
     { "set smtp", 2, 2, console_cmd_set_smtp, "max-size SIZE | timeout SECONDS | require-rdns on|off",
       "SMTP limits: message size (e.g. 25M, 1M..1G), idle timeout (300..3600 s), refuse peers without reverse DNS" },
+    { "set dns", 1, DNS_SERVERS_MAX, console_cmd_set_dns, "IP[:PORT] ...|auto",
+      "the resolver's servers, e.g. 192.0.2.53 or [2001:db8::53]:5353; auto: DHCP's" },
+    { "show dns", 0, 0, console_cmd_show_dns, "", "resolver servers, queries in flight, cache" },
+    { "dns lookup", 2, 2, console_cmd_dns_lookup, "TYPE NAME",
+      "ask the resolver; TYPE: a, aaaa, mx, txt, tlsa, ptr (NAME may be an IP for ptr)" },
     { "domain add", 1, 1, console_cmd_domain_add, "DOMAIN", "receive mail for DOMAIN, e.g. example.com" },
     { "domain del", 1, 1, console_cmd_domain_del, "DOMAIN", "stop receiving mail for DOMAIN (no users or aliases left)" },
     { "domain list", 0, 0, console_cmd_domain_list, "", "the domains and their catch-all addresses" },
@@ -313,9 +322,9 @@ static int console_cmd_show_status(int argc, char **argv)
         ip_addr_copy_from_ip6(a, st.ipv6[i]);
         console_print_ip("ipv6", &a);
     }
-    for (int i = 0; i < 2; i++)
-        if (!ip_addr_isany(&st.dns[i]))
-            console_print_ip("dns", &st.dns[i]);
+    char servers[DNS_SERVERS_TEXT_MAX];
+    dns_servers_text(servers, sizeof(servers));
+    console_printf("  %-12s %s\n", "dns", servers);
 
     console_printf("memory (in use / size, peak)\n");
 #if MEM_STATS
@@ -770,6 +779,237 @@ static int console_cmd_set_catchall(int argc, char **argv)
     else
         console_printf("mail for unknown addresses of %s goes to %s\n", argv[0], argv[1]);
     log_printf("console: catch-all of %s set to %s", argv[0], argv[1]);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- dns --- */
+
+static int console_cmd_set_dns(int argc, char **argv)
+{
+    char list[DNS_SERVERS_TEXT_MAX];
+    size_t len = 0;
+    for (int i = 0; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+        if (len + n + 2 > sizeof(list)) {
+            console_printf("error: too long a list of servers\n");
+            return PB_ERANGE;
+        }
+        if (len)
+            list[len++] = ' ';
+        memcpy(list + len, argv[i], n);
+        len += n;
+    }
+    list[len] = '\0';
+    int err = config_set_dns(list);
+    if (err == PB_EINVAL) {
+        console_printf("error: '%s' is not a list of IP[:PORT] servers, e.g. 192.0.2.53 or "
+                       "[2001:db8::53]:5353, or 'auto'\n", list);
+        return err;
+    }
+    if (err == PB_ERANGE) {
+        console_printf("error: at most %d servers\n", DNS_SERVERS_MAX);
+        return err;
+    }
+    if (err) {
+        console_printf("error: could not save the DNS servers: %s\n", pb_err_str(err));
+        return err;
+    }
+    char now[DNS_SERVERS_TEXT_MAX];
+    dns_servers_text(now, sizeof(now));
+    console_printf("dns servers: %s\n", now);
+    log_printf("console: dns servers set to %s", now);
+    return 0;
+}
+
+static int console_cmd_show_dns(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    char servers[DNS_SERVERS_TEXT_MAX];
+    struct dns_stats st;
+    dns_servers_text(servers, sizeof(servers));
+    dns_stats(&st);
+    console_printf("dns servers %s\n", servers);
+    console_printf("queries     %u / %u in flight\n", st.in_flight, st.queries_max);
+    console_printf("cache       %u / %u answers, %lu hits, %lu misses\n", st.cached, st.cache_max,
+                   st.hits, st.misses);
+    return 0;
+}
+
+/* A lookup typed at the console, waiting for its answer. */
+static struct console_lookup {
+    bool used;
+    uint16_t type;
+    char name[DNS_NAME_TEXT_MAX + 2];
+} console_lookups[PB_DNS_QUERIES];
+
+/* Output that arrives between commands: clear the line being typed first,
+ * show it again after. */
+static void console_async_begin(void)
+{
+    if (console.started && !console.busy)
+        console_write("\r\x1b[K", 4);
+}
+
+static void console_async_end(void)
+{
+    if (console.started && !console.busy) {
+        console_write(CONSOLE_PROMPT, sizeof(CONSOLE_PROMPT) - 1);
+        console_write(console.le.buf, console.le.len);
+    }
+}
+
+/* TXT data as a quoted string, bytes outside printable ASCII as \DDD. */
+static void console_write_quoted(const uint8_t *p, size_t n)
+{
+    char buf[64];
+    size_t k = 0;
+    buf[k++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (k + 5 > sizeof(buf)) {
+            console_write(buf, k);
+            k = 0;
+        }
+        uint8_t c = p[i];
+        if (c == '"' || c == '\\') {
+            buf[k++] = '\\';
+            buf[k++] = (char)c;
+        } else if (c < 0x20 || c > 0x7e) {
+            k += (size_t)snprintf(buf + k, sizeof(buf) - k, "\\%03u", c);
+        } else {
+            buf[k++] = (char)c;
+        }
+    }
+    buf[k++] = '"';
+    console_write(buf, k);
+}
+
+static void console_dns_rr(const struct console_lookup *l, const struct dns_answer *a,
+                           const struct dns_rr *rr)
+{
+    const char *tname = dns_msg_type_name(rr->type);
+    const uint8_t *d = dns_rr_data(a, rr);
+    char text[IPADDR_STRLEN_MAX + 140];
+    console_printf("%s: %s ", l->name, tname ? tname : "?");
+    switch (rr->type) {
+    case DNS_T_A: {
+        ip4_addr_t v4;
+        memcpy(&v4.addr, d, 4);
+        console_printf("%s", ip4addr_ntoa_r(&v4, text, sizeof(text)));
+        break;
+    }
+    case DNS_T_AAAA: {
+        ip6_addr_t v6;
+        memset(&v6, 0, sizeof(v6));
+        memcpy(v6.addr, d, 16);
+        ip6addr_ntoa_r(&v6, text, sizeof(text));
+        /* RFC 5952: lower case. */
+        for (char *c = text; *c; c++)
+            if (*c >= 'A' && *c <= 'F')
+                *c = (char)(*c + 32);
+        console_printf("%s", text);
+        break;
+    }
+    case DNS_T_MX:
+        console_printf("%u %s", (unsigned)rr->pref, dns_rr_name(a, rr));
+        break;
+    case DNS_T_TXT:
+        console_write_quoted(d, rr->len);
+        if (rr->clipped)
+            console_printf(" (cut)");
+        break;
+    case DNS_T_TLSA: {
+        size_t k = 0;
+        for (size_t i = 0; i < rr->len && k + 3 < sizeof(text); i++)
+            k += (size_t)snprintf(text + k, sizeof(text) - k, "%02x", d[i]);
+        text[k] = '\0';
+        console_printf("%u %u %u %s%s", rr->usage, rr->selector, rr->mtype, text,
+                       rr->clipped ? "... (cut)" : "");
+        break;
+    }
+    default:
+        console_printf("%s", dns_rr_name(a, rr));
+        break;
+    }
+    console_printf(" ttl=%lu ad=%s\n", (unsigned long)rr->ttl, a->ad ? "yes" : "no");
+}
+
+static void console_dns_answer(int err, const struct dns_answer *a, void *arg)
+{
+    struct console_lookup *l = arg;
+    const char *tname = dns_msg_type_name(l->type);
+    console_async_begin();
+    if (err) {
+        console_printf("error: %s %s: %s\n", tname, l->name,
+                       err == PB_ETIMEDOUT ? "timed out (no server answered)" : pb_err_str(err));
+    } else if (a->rcode != DNS_RCODE_NOERROR) {
+        const char *rc = dns_msg_rcode_name(a->rcode);
+        if (rc)
+            console_printf("error: %s %s: %s\n", tname, l->name, rc);
+        else
+            console_printf("error: %s %s: RCODE %u\n", tname, l->name, (unsigned)a->rcode);
+    } else {
+        int n = 0;
+        for (int i = 0; i < a->count; i++) {
+            console_dns_rr(l, a, &a->rr[i]);
+            n += a->rr[i].type == l->type;
+        }
+        if (n == 0)
+            console_printf("%s: no %s records (ad=%s)\n", l->name, tname, a->ad ? "yes" : "no");
+        if (a->null_mx)
+            console_printf("%s: null MX: the domain accepts no mail\n", l->name);
+        if (a->clipped)
+            console_printf("%s: more records than shown\n", l->name);
+    }
+    console_async_end();
+    l->used = false;
+}
+
+static int console_cmd_dns_lookup(int argc, char **argv)
+{
+    (void)argc;
+    uint16_t type = dns_msg_type_from_name(argv[0]);
+    if (type != DNS_T_A && type != DNS_T_AAAA && type != DNS_T_MX && type != DNS_T_TXT &&
+        type != DNS_T_TLSA && type != DNS_T_PTR) {
+        console_printf("error: TYPE must be a, aaaa, mx, txt, tlsa or ptr\n");
+        return PB_EINVAL;
+    }
+    if (strlen(argv[1]) > DNS_NAME_TEXT_MAX + 1) {
+        console_printf("error: '%s' is too long for a domain name\n", argv[1]);
+        return PB_EINVAL;
+    }
+    struct console_lookup *l = NULL;
+    for (int i = 0; i < PB_DNS_QUERIES && !l; i++)
+        if (!console_lookups[i].used)
+            l = &console_lookups[i];
+    if (!l) {
+        console_printf("error: %d lookups are under way already; wait for their answers\n",
+                       PB_DNS_QUERIES);
+        return PB_EBUSY;
+    }
+    l->used = true;
+    l->type = type;
+    strcpy(l->name, argv[1]);
+    ip_addr_t ip;
+    int err;
+    if (type == DNS_T_PTR && ipaddr_aton(argv[1], &ip))
+        err = dns_query_ptr(&ip, console_dns_answer, l);
+    else
+        err = dns_query(argv[1], type, console_dns_answer, l);
+    if (err < 0) {
+        l->used = false;
+        if (err == PB_EINVAL)
+            console_printf("error: '%s' is not a domain name\n", argv[1]);
+        else if (err == PB_ENOENT)
+            console_printf("error: no DNS server: set one with 'set dns IP[:PORT]'\n");
+        else if (err == PB_EBUSY)
+            console_printf("error: the resolver is busy (%d queries in flight)\n", PB_DNS_QUERIES);
+        else
+            console_printf("error: %s\n", pb_err_str(err));
+        return err;
+    }
+    if (err == 0)
+        console_printf("looking up %s %s\n", dns_msg_type_name(type), argv[1]);
     return 0;
 }
 

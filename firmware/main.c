@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "console.h"
+#include "dns.h"
 #include "hal_board.h"
 #include "hal_reset.h"
 #include "identity.h"
@@ -93,6 +94,9 @@ int main(int argc, char **argv)
     else
         log_printf("network: up, asking for an address by %s",
                    config_get()->net.dhcp ? "DHCP" : "static configuration");
+    dns_resolver_init();
+    if ((err = dns_set_servers(config_get()->dns)) != 0)
+        log_printf("dns: servers '%s' not usable (%s); using DHCP's", config_get()->dns, pb_err_str(err));
     services_start(main_identity.cert_len ? &main_identity : NULL);
 
     console_init();

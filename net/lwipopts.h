@@ -23,7 +23,8 @@
 #define MEM_SIZE                        PB_LWIP_HEAP_BYTES
 #define MEMP_NUM_PBUF                   32
 #define MEMP_NUM_RAW_PCB                2
-#define MEMP_NUM_UDP_PCB                8
+/* DHCP, lwIP's DNS (up to 4 source ports), one per resolver query (net/dns.h) */
+#define MEMP_NUM_UDP_PCB                (8 + PB_DNS_QUERIES)
 #define MEMP_NUM_TCP_PCB                PB_POOL_TCP_CONNS
 #define MEMP_NUM_TCP_PCB_LISTEN         PB_POOL_TCP_LISTEN
 #define MEMP_NUM_ALTCP_PCB              (2 * PB_POOL_TCP_CONNS + PB_POOL_TCP_LISTEN)

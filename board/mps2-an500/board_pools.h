@@ -22,6 +22,10 @@
  * so the advertised window stays within it. */
 #define PB_TCP_WND_SEGMENTS   6
 #define PB_LOG_RING_BYTES     (16u * 1024u)   /* console/web log history */
+/* Resolver (net/dns.h): queries in flight, each with a 4.6 KiB buffer
+ * (the largest TCP answer taken), and cached answers (about 1.2 KiB each). */
+#define PB_DNS_QUERIES        4
+#define PB_DNS_CACHE_ENTRIES  16
 
 /* Put a zero-initialised static object in external RAM (16 MiB region of
  * mps2-an500.ld).  The ".bss." prefix makes it a NOBITS section, so the

@@ -16,6 +16,10 @@
 /* TCP receive window in full segments: slirp queues frames without loss. */
 #define PB_TCP_WND_SEGMENTS   8
 #define PB_LOG_RING_BYTES     (16u * 1024u)   /* console/web log history */
+/* Resolver (net/dns.h): queries in flight, each with a 4.6 KiB buffer
+ * (the largest TCP answer taken), and cached answers (about 1.2 KiB each). */
+#define PB_DNS_QUERIES        4
+#define PB_DNS_CACHE_ENTRIES  16
 #define PB_TLS_ARENA_SECTION  /* ordinary .bss on the sim */
 
 /* Flash store (store/store.h): RAM tables, the bound on what it can index.
