@@ -710,13 +710,7 @@ static int console_cmd_set_smtp(int argc, char **argv)
             console_printf("error: require-rdns is 'on' or 'off'\n");
             return PB_EINVAL;
         }
-        if (strcmp(val, "on") == 0) {
-            /* UNFINISHED: the check needs PTR lookups, which come with the
-             * DNS resolver; until then the setting cannot be switched on. */
-            console_printf("error: require-rdns needs the DNS resolver, which is not built yet\n");
-            return PB_ENOTSUP;
-        }
-        err = config_set_smtp_require_rdns(false);
+        err = config_set_smtp_require_rdns(strcmp(val, "on") == 0);
     } else {
         console_printf("error: unknown SMTP setting '%s' (max-size, timeout, require-rdns)\n", what);
         return PB_EINVAL;

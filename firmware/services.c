@@ -36,6 +36,7 @@ void services_apply_config(void)
     const struct config *c = config_get();
     services_smtp.session.max_size = c->smtp.max_size;
     services_smtp.timeout = c->smtp.timeout;
+    services_smtp.require_rdns = c->smtp.require_rdns;
 }
 
 int services_start(const struct identity *id)

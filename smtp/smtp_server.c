@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dns.h"
 #include "hal_clock.h"
 #include "lwip/altcp.h"
 #include "lwip/altcp_tcp.h"
@@ -31,7 +32,15 @@ struct smtp_conn {
     uint64_t last_ms;               /* last activity, for the idle timeout */
     bool closing;
     bool overflow;                  /* a reply did not fit: the session is dropped */
+    /* require-rdns: the greeting waits for the PTR lookup (input stays
+     * queued, unread, meanwhile). */
+    bool rdns_pending;
+    bool in_accept;                 /* the lookup may answer from the cache at once */
+    int rdns_verdict;               /* SMTP_RDNS_* once known in accept */
+    int slot;
 };
+
+enum { SMTP_RDNS_UNKNOWN = 0, SMTP_RDNS_OK, SMTP_RDNS_NONE, SMTP_RDNS_TEMP };
 
 static struct smtp_conn smtp_conns[SMTP_SERVER_SESSIONS];
 
@@ -98,8 +107,12 @@ static void smtp_conn_write(void *ctx, const char *s, size_t n)
 
 /* ---------------------------------------------------------- lifecycle --- */
 
+static void smtp_conn_rdns(int err, const struct dns_answer *ans, void *arg);
+
 static void smtp_conn_free(struct smtp_conn *c)
 {
+    if (c->rdns_pending)
+        dns_cancel(smtp_conn_rdns, c);
     if (c->in)
         pbuf_free(c->in);
     memset(c, 0, sizeof(*c));
@@ -175,6 +188,8 @@ static err_t smtp_conn_starttls(struct smtp_conn *c)
  * ERR_ABRT if the connection was aborted. */
 static err_t smtp_conn_process(struct smtp_conn *c)
 {
+    if (c->rdns_pending)
+        return ERR_OK;
     while (c->in && !c->closing && c->out_len < sizeof(c->out) / 2 &&
            c->session.state != SMTP_STATE_STARTTLS) {
         size_t avail = c->in->len;
@@ -283,6 +298,58 @@ static void smtp_conn_err(void *arg, err_t err)
     smtp_conn_free(c);
 }
 
+/* What a PTR answer means for require-rdns: a name (OK), no name
+ * (NXDOMAIN or no PTR record), or no way to tell now (timeout, SERVFAIL). */
+static int smtp_rdns_verdict(int err, const struct dns_answer *ans)
+{
+    if (err < 0 || !ans)
+        return SMTP_RDNS_TEMP;
+    if (ans->rcode == DNS_RCODE_NXDOMAIN)
+        return SMTP_RDNS_NONE;
+    if (ans->rcode != DNS_RCODE_NOERROR)
+        return SMTP_RDNS_TEMP;
+    for (int i = 0; i < ans->count; i++)
+        if (ans->rr[i].type == DNS_T_PTR)
+            return SMTP_RDNS_OK;
+    return SMTP_RDNS_NONE;
+}
+
+/* The session proper starts (greeting), or the peer is turned away. */
+static err_t smtp_conn_start(struct smtp_conn *c, int verdict)
+{
+    char ip[sizeof(c->session.peer_ip)];
+    strcpy(ip, c->session.peer_ip);
+    c->rdns_pending = false;
+    if (verdict == SMTP_RDNS_OK || verdict == SMTP_RDNS_UNKNOWN) {
+        smtp_session_init(&c->session, &c->cfg->session, &c->cfg->backends[c->slot], smtp_conn_write,
+                          c, ip);
+        smtp_server_log(c->cfg, "smtp: session from %s on port %u", ip, c->cfg->port);
+        return smtp_conn_process(c);
+    }
+    char buf[200];
+    int n = verdict == SMTP_RDNS_NONE ?
+        snprintf(buf, sizeof(buf), "554 5.7.25 %s No reverse DNS for %s: this server takes mail only "
+                 "from hosts that have one\r\n", c->cfg->session.hostname, ip) :
+        snprintf(buf, sizeof(buf), "421 4.7.25 %s Cannot check the reverse DNS of %s now; try again "
+                 "later\r\n", c->cfg->session.hostname, ip);
+    smtp_conn_write(c, buf, (size_t)n);
+    smtp_server_log(c->cfg, "smtp: %s: refused, %s (require-rdns on)", ip,
+                    verdict == SMTP_RDNS_NONE ? "no reverse DNS" : "reverse DNS lookup failed");
+    return smtp_conn_close(c);
+}
+
+static void smtp_conn_rdns(int err, const struct dns_answer *ans, void *arg)
+{
+    struct smtp_conn *c = arg;
+    int verdict = smtp_rdns_verdict(err, ans);
+    if (c->in_accept) {
+        c->rdns_verdict = verdict;     /* accept goes on with it */
+        return;
+    }
+    c->rdns_pending = false;
+    smtp_conn_start(c, verdict);    /* an abort here leaves nothing for us to do */
+}
+
 static err_t smtp_server_accept(void *arg, struct altcp_pcb *pcb, err_t err)
 {
     struct smtp_server_config *cfg = arg;
@@ -317,10 +384,20 @@ static err_t smtp_server_accept(void *arg, struct altcp_pcb *pcb, err_t err)
     if (!peer || !ipaddr_ntoa_r(peer, ip, sizeof(ip)))
         strcpy(ip, "unknown");
     smtp_conn_callbacks(c, pcb);
-    smtp_session_init(&c->session, &cfg->session, &cfg->backends[slot], smtp_conn_write, c, ip);
-    smtp_server_log(cfg, "smtp: session from %s on port %u", ip, cfg->port);
-    smtp_conn_flush(c);
-    return ERR_OK;
+    c->slot = slot;
+    snprintf(c->session.peer_ip, sizeof(c->session.peer_ip), "%s", ip);
+    if (cfg->require_rdns && peer) {
+        c->rdns_pending = true;
+        c->in_accept = true;
+        int r = dns_query_ptr(peer, smtp_conn_rdns, c);
+        c->in_accept = false;
+        if (r == 0) {
+            smtp_server_log(cfg, "smtp: %s: checking reverse DNS", ip);
+            return ERR_OK;      /* smtp_conn_rdns starts the session */
+        }
+        return smtp_conn_start(c, r == 1 ? c->rdns_verdict : SMTP_RDNS_TEMP);
+    }
+    return smtp_conn_start(c, SMTP_RDNS_UNKNOWN);
 }
 
 int smtp_server_start(struct smtp_server_config *cfg)

@@ -27,6 +27,9 @@ struct smtp_server_config {
     struct altcp_tls_config *tls;           /* STARTTLS certificate, or NULL */
     const struct smtp_backend *backends;    /* SMTP_SERVER_SESSIONS of them */
     void (*log)(const char *line);          /* one line per session and message */
+    bool require_rdns;                      /* greet only peers whose address has a PTR
+                                               name (554 5.7.25 otherwise; 421 4.7.25 when
+                                               DNS cannot tell now) */
     uint32_t timeout;                       /* seconds idle before 421; 0: SMTP_SERVER_CMD_TIMEOUT.
                                                May change while sessions run (so may
                                                session.max_size): read at each use. */

@@ -277,6 +277,7 @@ void services_apply_config(void)
 {
     diag_smtp.session.max_size = config_get()->smtp.max_size;
     diag_smtp.timeout = config_get()->smtp.timeout;
+    diag_smtp.require_rdns = config_get()->smtp.require_rdns;
 }
 
 int services_start(const struct identity *id)

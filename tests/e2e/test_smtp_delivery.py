@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import unittest
 
+import test_dns
 from board import ROOT, start_sim
 
 DUMP = os.path.join(ROOT, "build", "test", "store-dump")
@@ -238,7 +239,7 @@ class SmtpDelivery(unittest.TestCase):
         self.assertIn("error: '10' is not a number of seconds from 300 to 3600",
                       b.command("set smtp timeout 10"))
         self.assertIn("error: 'lots' is not a size from 1M to 1G", b.command("set smtp max-size lots"))
-        self.assertIn("error: require-rdns needs the DNS resolver", b.command("set smtp require-rdns on"))
+        self.assertIn("error: require-rdns is 'on' or 'off'", b.command("set smtp require-rdns maybe"))
         self.assertIn("max-size 1048576 bytes, timeout 900 s",
                       b.command("set smtp max-size 1M") + b.command("set smtp timeout 900"))
         b.send("reboot")
@@ -255,6 +256,46 @@ class SmtpDelivery(unittest.TestCase):
             s.rset()
             self.assertEqual(s.sendmail("sender@example.net", ["alice@example.test"], big[:500000]), {})
         self.poweroff()
+        self.assertEqual(len(inbox(self.flash, "alice@example.test")), 1)
+
+    def test_require_rdns(self):
+        """set smtp require-rdns on: a peer whose address has no PTR name is
+        turned away at the greeting (554 5.7.25), one with a name is served,
+        and when DNS cannot answer the peer is asked to come back (421)."""
+        zone = test_dns.Zone()
+        server = test_dns.DnsServer(zone)
+        ptr = "2.2.0.10.in-addr.arpa"   # the host as the appliance sees it
+        try:
+            b = self.boot()
+            for c in PROVISION + ("set dns 10.0.2.2:%d" % server.port,):
+                self.assertNotIn("error:", b.command(c), c)
+            self.assertIn("require-rdns on", b.command("set smtp require-rdns on"))
+            with self.assertRaises(smtplib.SMTPConnectError) as e:
+                smtplib.SMTP("127.0.0.1", b.offset + 25, timeout=30)
+            self.assertEqual(e.exception.smtp_code, 554)
+            self.assertIn(b"5.7.25", e.exception.smtp_error)
+            b.expect(r"smtp: 10\.0\.2\.2: refused, no reverse DNS \(require-rdns on\)")
+
+            test_dns.ZONE[ptr] = {test_dns.T_PTR: (3600, [test_dns.wire_name("client.example.net")], False)}
+            b.command("set dns 10.0.2.2:%d" % server.port)     # forgets the cached NXDOMAIN
+            with smtplib.SMTP("127.0.0.1", b.offset + 25, timeout=30) as s:
+                self.assertEqual(s.sendmail("sender@example.net", ["alice@example.test"],
+                                            b"Subject: hi\r\n\r\nhello\r\n"), {})
+            self.assertIn(("udp", ptr, test_dns.T_PTR), [x[:3] for x in zone.seen])
+
+            b.command("set dns 10.0.2.2:1")     # nobody answers there
+            with self.assertRaises(smtplib.SMTPConnectError) as e:
+                smtplib.SMTP("127.0.0.1", b.offset + 25, timeout=30)
+            self.assertEqual(e.exception.smtp_code, 421)
+            self.assertIn(b"4.7.25", e.exception.smtp_error)
+
+            b.command("set smtp require-rdns off")
+            with smtplib.SMTP("127.0.0.1", b.offset + 25, timeout=30) as s:
+                self.assertEqual(s.noop()[0], 250)
+            self.poweroff()
+        finally:
+            test_dns.ZONE.pop(ptr, None)
+            server.close()
         self.assertEqual(len(inbox(self.flash, "alice@example.test")), 1)
 
     def test_power_cut_never_loses_an_acknowledged_message(self):
