@@ -344,15 +344,27 @@ int store_rec_del(struct store_txn *t, enum store_ns ns, const char *name)
 
 /* ---------------------------------------------------------- reading --- */
 
+/* The committed record ns/name: its index entry, or PB_EINVAL/PB_ENOENT. */
+static int store_rec_lookup(struct store *s, enum store_ns ns, const char *name, size_t *nlen,
+                            const struct store_rec **r)
+{
+    if (!store_rec_name_ok(ns, name, nlen))
+        return PB_EINVAL;
+    int pos = store_rec_find(s, (uint8_t)ns, name, *nlen);
+    if (pos < 0)
+        return PB_ENOENT;
+    *r = &s->mem.recs[s->mem.rec_order[pos]];
+    return 0;
+}
+
 int store_rec_get(struct store *s, enum store_ns ns, const char *name, void *buf, size_t cap)
 {
     size_t nlen;
-    if (!store_rec_name_ok(ns, name, &nlen))
-        return PB_EINVAL;
-    int pos = store_rec_find(s, (uint8_t)ns, name, nlen);
-    if (pos < 0)
-        return PB_ENOENT;
-    const uint8_t *op = store_rec_load(s, &s->mem.recs[s->mem.rec_order[pos]]);
+    const struct store_rec *r;
+    int err = store_rec_lookup(s, ns, name, &nlen, &r);
+    if (err)
+        return err;
+    const uint8_t *op = store_rec_load(s, r);
     if (!op)
         return PB_ECORRUPT;
     const uint8_t *b = op + STORE_OP_HDR;
@@ -367,13 +379,11 @@ int store_rec_get(struct store *s, enum store_ns ns, const char *name, void *buf
 int store_rec_blob(struct store *s, enum store_ns ns, const char *name, uint32_t *blob)
 {
     size_t nlen;
-    if (!store_rec_name_ok(ns, name, &nlen))
-        return PB_EINVAL;
-    int pos = store_rec_find(s, (uint8_t)ns, name, nlen);
-    if (pos < 0)
-        return PB_ENOENT;
-    *blob = s->mem.recs[s->mem.rec_order[pos]].blob;
-    return 0;
+    const struct store_rec *r;
+    int err = store_rec_lookup(s, ns, name, &nlen, &r);
+    if (!err)
+        *blob = r->blob;
+    return err;
 }
 
 uint32_t store_rec_refs(const struct store *s, uint32_t blob)

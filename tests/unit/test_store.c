@@ -132,6 +132,21 @@ static void expect_body(uint16_t folder, uint32_t uid, uint32_t seed, uint32_t s
     }
 }
 
+/* Flip bits of one byte on the medium (power off, edit the file, power on;
+ * the store is not remounted). */
+static void flip_bit(uint64_t addr, uint8_t mask)
+{
+    sim_flash_close(&fl);
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    uint8_t b;
+    assert_int_equal(pread(fd, &b, 1, (off_t)addr), 1);
+    b ^= mask;
+    assert_int_equal(pwrite(fd, &b, 1, (off_t)addr), 1);
+    close(fd);
+    open_flash(0, 4096, 16);
+}
+
 static void make_folders(uint16_t *inbox_a, uint16_t *inbox_b)
 {
     struct store_txn *t;
@@ -349,16 +364,7 @@ static void test_bit_flip_is_detected_not_returned(void **state)
     struct store_msg_info mi;
     assert_int_equal(store_msg_get(&st, fa, uid[0], &mi), 0);
     uint64_t addr = chunks[0].addr;
-    sim_flash_close(&fl);
-    /* Flip one bit of the body on the medium. */
-    int fd = open(path, O_RDWR);
-    assert_true(fd >= 0);
-    uint8_t b;
-    assert_int_equal(pread(fd, &b, 1, (off_t)addr + 100), 1);
-    b ^= 0x10;
-    assert_int_equal(pwrite(fd, &b, 1, (off_t)addr + 100), 1);
-    close(fd);
-    open_flash(0, 4096, 16);
+    flip_bit(addr + 100, 0x10);
     /* Before a remount the index still points at the chunk: reading fails. */
     uint8_t buf[64];
     assert_int_equal(store_blob_read(&st, mi.blob, 0, buf, sizeof(buf)), PB_ECORRUPT);
@@ -466,15 +472,7 @@ static void test_bit_flip_then_gc(void **state)
     assert_int_equal(store_txn_begin(&st, &t), 0);
     assert_int_equal(store_msg_expunge(t, fa, uid[1]), 0);
     assert_int_equal(store_txn_commit(t), 0);
-    sim_flash_close(&fl);
-    int fd = open(path, O_RDWR);
-    assert_true(fd >= 0);
-    uint8_t b;
-    assert_int_equal(pread(fd, &b, 1, (off_t)addr + 200), 1);
-    b ^= 0x01;
-    assert_int_equal(pwrite(fd, &b, 1, (off_t)addr + 200), 1);
-    close(fd);
-    open_flash(0, 4096, 16);
+    flip_bit(addr + 200, 0x01);
     assert_int_equal(store_mount(&st, &fl.dev, &mem), 0);
     struct store_stats ss;
     store_stats(&st, &ss);
