@@ -7,6 +7,7 @@ answered only after a delay.
 import base64
 import poplib
 import smtplib
+import socket
 import time
 import unittest
 
@@ -147,6 +148,19 @@ class Pop3(unittest.TestCase):
         self.assertIn(b"-ERR [AUTH]", e.exception.args[0])
         self.assertIn(b"STLS", e.exception.args[0])
         p.quit()
+        # Commands pipelined behind STLS are thrown away, not run under TLS.
+        with socket.create_connection(("127.0.0.1", b.offset + 110), timeout=30) as raw:
+            f = raw.makefile("rb")
+            self.assertTrue(f.readline().startswith(b"+OK"))
+            raw.sendall(b"STLS\r\nUSER alice@example.test\r\n")
+            self.assertEqual(f.readline(), b"+OK Begin TLS negotiation\r\n")
+            with unverified().wrap_socket(raw) as tls:
+                tls.sendall(b"NOOP\r\n")
+                tf = tls.makefile("rb")
+                # Had USER been read, this would be "+OK Send PASS".
+                self.assertEqual(tf.readline(), b"-ERR Log in first\r\n")
+                tf.close()
+            f.close()
         # A wrong password is refused, and only after a delay.
         p = poplib.POP3_SSL("127.0.0.1", b.offset + 995, timeout=30, context=unverified())
         p.user("alice@example.test")
