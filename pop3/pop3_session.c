@@ -110,10 +110,17 @@ static void pop3_finish(struct pop3_session *s, const char *result)
         s->be->logout(s->be->ctx);
     s->logged_in = false;
     if (s->cfg->log) {
-        char line[400];
+        /* The user name is the client's text: nothing in it may act on
+         * the console that shows the log. */
+        char user[sizeof(s->user)], line[400];
+        size_t n = 0;
+        for (; s->user[n]; n++)
+            user[n] = (unsigned char)s->user[n] > ' ' && (unsigned char)s->user[n] < 0x7f ?
+                      s->user[n] : '?';
+        user[n] = '\0';
         snprintf(line, sizeof(line), "pop3: session peer=%s tls=%s user=%s retrieved=%lu "
                  "deleted=%lu result=%s", s->peer_ip, s->tls ? s->tls_version : "no",
-                 s->user[0] ? s->user : "-", s->retrieved, s->removed, result);
+                 n ? user : "-", s->retrieved, s->removed, result);
         s->cfg->log(line);
     }
 }

@@ -323,6 +323,13 @@ static void test_locked_out_and_in_use(void **state)
     feed("USER alice@example.test\r\nPASS s3cret pass\r\n");
     expect_line("+OK");
     expect("-ERR [IN-USE] The maildrop is open in another session\r\n");
+    /* A user name with control characters reaches the log defanged. */
+    feed("USER a\x1b[2Jb\r\n");
+    expect_line("+OK");
+    pop3_session_end(&s, "reset");
+    assert_non_null(strstr(fake.log, "user=a?[2Jb "));
+    pop3_session_init(&s, &config, &backend, rec_write, NULL, "192.0.2.1", "TLSv1.3");
+    expect_line("+OK");
     fake.login_result = PB_EIO;
     feed("USER alice@example.test\r\nPASS s3cret pass\r\n");
     expect_line("+OK");
