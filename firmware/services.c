@@ -2,15 +2,19 @@
  * services.c - the appliance's network services (see services.h).
  *
  * SMTP on port 25 (the office's MX, STARTTLS with the appliance identity)
- * delivers into the store.  UNFINISHED: submission (587, 465), IMAP (143,
- * 993), POP3 (110, 995) and the web page (80, 443) are opened here by
- * their own issues.
+ * delivers into the store.  POP3 on 110 (STLS) and 995 (TLS from the first
+ * byte), with the same identity, reads the users' INBOXes.  UNFINISHED:
+ * submission (587, 465), IMAP (143, 993) and the web page (80, 443) are
+ * opened here by their own issues.
  */
 #include "services.h"
 
+#include "board_pools.h"
 #include "config.h"
 #include "log.h"
 #include "pb_err.h"
+#include "pop3_maildrop.h"
+#include "pop3_server.h"
 #include "smtp_delivery.h"
 #include "smtp_server.h"
 #include "storage.h"
@@ -18,6 +22,10 @@
 static struct smtp_delivery services_delivery[SMTP_SERVER_SESSIONS];
 static struct smtp_backend services_backends[SMTP_SERVER_SESSIONS];
 static struct altcp_tls_config *services_tls;
+/* A snapshot of up to 4096 messages per POP3 session (32 KiB each): with
+ * the store's tables, in external RAM on the reference board. */
+static struct pop3_maildrop services_maildrops[POP3_SERVER_SESSIONS] PB_STORE_SECTION;
+static struct pop3_backend services_pop3_backends[POP3_SERVER_SESSIONS];
 
 static void services_log(const char *line)
 {
@@ -39,16 +47,63 @@ void services_apply_config(void)
     services_smtp.require_rdns = c->smtp.require_rdns;
 }
 
+static struct pop3_server_config services_pop3 = {
+    .port = 110,
+    .session = { .max_deletes = POP3_MAILDROP_MAX_DELETES, .log = services_log },
+    .backends = services_pop3_backends,
+    .log = services_log,
+};
+
+static struct pop3_server_config services_pop3s = {
+    .port = 995,
+    .implicit_tls = true,
+    .session = { .max_deletes = POP3_MAILDROP_MAX_DELETES, .log = services_log },
+    .backends = services_pop3_backends,
+    .log = services_log,
+};
+
+/* POP3 on 110 and, with a TLS identity, 995; returns the listeners opened. */
+static int services_start_pop3(void)
+{
+    int n = 0;
+    pop3_maildrop_init(services_maildrops, services_pop3_backends, POP3_SERVER_SESSIONS,
+                       storage_get());
+    services_pop3.session.hostname = config_get()->hostname;
+    services_pop3.tls = services_tls;
+    int err = pop3_server_start(&services_pop3);
+    if (err)
+        log_printf("services: POP3 could not listen on port 110: %s", pb_err_str(err));
+    else {
+        log_printf("services: POP3 listening on port 110%s", services_tls ? " (STLS)" :
+                   " (no TLS: logins refused)");
+        n++;
+    }
+    if (!services_tls) {
+        log_printf("services: POP3S stays closed on port 995 (no TLS identity)");
+        return n;
+    }
+    services_pop3s.session.hostname = config_get()->hostname;
+    services_pop3s.tls = services_tls;
+    err = pop3_server_start(&services_pop3s);
+    if (err)
+        log_printf("services: POP3S could not listen on port 995: %s", pb_err_str(err));
+    else {
+        log_printf("services: POP3S listening on port 995 (TLS)");
+        n++;
+    }
+    return n;
+}
+
 int services_start(const struct identity *id)
 {
     int n = 0;
     if (!storage_get()) {
-        log_printf("services: no flash store, so SMTP stays closed (mail could not be kept)");
+        log_printf("services: no flash store, so SMTP and POP3 stay closed (no mail to keep or read)");
         return 0;
     }
     if (id && identity_server_config(id, &services_tls) != 0) {
         services_tls = NULL;
-        log_printf("services: TLS configuration failed; SMTP runs without STARTTLS");
+        log_printf("services: TLS configuration failed; SMTP runs without STARTTLS, POP3 without TLS");
     }
     for (int i = 0; i < SMTP_SERVER_SESSIONS; i++)
         smtp_delivery_init(&services_delivery[i], storage_get(), &services_backends[i]);
@@ -62,5 +117,6 @@ int services_start(const struct identity *id)
         log_printf("services: SMTP listening on port 25%s", services_tls ? " (STARTTLS)" : "");
         n++;
     }
+    n += services_start_pop3();
     return n;
 }

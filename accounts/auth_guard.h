@@ -1,0 +1,48 @@
+/*
+ * auth_guard.h - failed logins counted per client address, with a lockout.
+ *
+ * Shared by every service that checks passwords (POP3, IMAP, submission):
+ * they all call auth_guard_check() before checking a password and
+ * auth_guard_failed() / auth_guard_succeeded() after, so a password
+ * guesser is locked out of all of them at once.
+ *
+ * Contract:
+ *   - An address (the peer as text, e.g. "192.0.2.7" or "2001:db8::1") that
+ *     failed AUTH_GUARD_MAX_FAILS logins within AUTH_GUARD_WINDOW_MS is
+ *     locked for AUTH_GUARD_LOCK_MS: auth_guard_check() returns PB_EBUSY,
+ *     and the service must refuse the login without checking the password
+ *     (so a locked-out guesser learns nothing, not even by timing).
+ *   - A successful login clears the address's count.
+ *   - Memory is one fixed table of AUTH_GUARD_SLOTS entries.  When it is
+ *     full, the entry idle longest is forgotten, preferring entries that
+ *     are not locked: a flood of addresses can push out counts, never
+ *     lock anybody out who did not fail.
+ *   - Time is the caller's (milliseconds, monotonic, e.g. hal_clock_ms()),
+ *     so the table is testable and never reads a clock itself.
+ * The delay before each failed login's reply is the service's business
+ * (it must not block the event loop): see pop3_server.c.
+ */
+#ifndef AUTH_GUARD_H
+#define AUTH_GUARD_H
+
+#include <stdint.h>
+
+#define AUTH_GUARD_SLOTS        32
+#define AUTH_GUARD_MAX_FAILS    10
+#define AUTH_GUARD_WINDOW_MS    (15u * 60u * 1000u)
+#define AUTH_GUARD_LOCK_MS      (15u * 60u * 1000u)
+#define AUTH_GUARD_PEER_MAX     47      /* characters of an address as text */
+
+/* 0 if peer may try a password now, PB_EBUSY while it is locked out. */
+int auth_guard_check(const char *peer, uint64_t now_ms);
+
+/* peer failed a login at now_ms: counted, and locked out at the limit. */
+void auth_guard_failed(const char *peer, uint64_t now_ms);
+
+/* peer logged in: its count is cleared. */
+void auth_guard_succeeded(const char *peer);
+
+/* Forget everything (boot, tests). */
+void auth_guard_reset(void);
+
+#endif
