@@ -62,7 +62,7 @@ static int smtp_queue_each(const struct smtp_queue_rcpts *r, const char *id, uin
     uint8_t v[STORE_REC_VALUE_MAX];
     uint8_t placed[sizeof(r->buf) / 2] = { 0 };     /* an address takes at least 2 bytes */
     size_t flen = strlen(from);
-    if (flen > MAIL_PATH_MAX || SMTP_QUEUE_FIXED + flen + 1 + 3 + SMTP_QUEUE_ADDR_MAX > sizeof(v))
+    if (flen > MAIL_PATH_MAX)
         return PB_EINVAL;
     int seq = 0, i = 0;
     for (size_t off = 0; off < r->used; off += strlen(r->buf + off) + 1, i++) {
@@ -95,6 +95,8 @@ static int smtp_queue_each(const struct smtp_queue_rcpts *r, const char *id, uin
             placed[j] = 1;
             count++;
         }
+        if (count == 0)
+            return PB_ERANGE;   /* sender and this address together exceed one record */
         v[count_at] = (uint8_t)count;
         char name[SMTP_QUEUE_NAME_MAX + 1];
         snprintf(name, sizeof(name), "%s.%d", id, ++seq);
