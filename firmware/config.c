@@ -96,37 +96,38 @@ int config_load(void)
     char name[NET_HOSTNAME_MAX + 1];
     if (!s)
         return PB_ENOTSUP;
+    /* Each setting on its own: one that cannot be read keeps its default
+     * and the others still load; the first error is returned. */
     uint32_t rdns = 0;
-    int err = config_load_u32(s, "smtp.max-size", CONFIG_SMTP_SIZE_MIN, CONFIG_SMTP_SIZE_MAX,
-                              &config_state.smtp.max_size);
-    if (!err)
-        err = config_load_u32(s, "smtp.timeout", CONFIG_SMTP_TIMEOUT_MIN, CONFIG_SMTP_TIMEOUT_MAX,
-                              &config_state.smtp.timeout);
-    if (!err && !(err = config_load_u32(s, "smtp.require-rdns", 0, 1, &rdns)))
-        config_state.smtp.require_rdns = rdns != 0;
-    if (err)
-        return err;
+    int e1 = config_load_u32(s, "smtp.max-size", CONFIG_SMTP_SIZE_MIN, CONFIG_SMTP_SIZE_MAX,
+                             &config_state.smtp.max_size);
+    int e2 = config_load_u32(s, "smtp.timeout", CONFIG_SMTP_TIMEOUT_MIN, CONFIG_SMTP_TIMEOUT_MAX,
+                             &config_state.smtp.timeout);
+    int e3 = config_load_u32(s, "smtp.require-rdns", 0, 1, &rdns);
+    config_state.smtp.require_rdns = rdns != 0;
+    int first = e1 ? e1 : e2 ? e2 : e3;
     char dns[DNS_SERVERS_TEXT_MAX];
     int n = store_setting_get(s, "dns", NULL, dns, sizeof(dns) - 1);
     if (n >= 0) {
         dns[n] = '\0';
-        if (dns_servers_valid(dns) != 0)
-            return PB_ECORRUPT;
-        strcpy(config_state.dns, dns);
-    } else if (n != PB_ENOENT) {
-        return n;
+        if (dns_servers_valid(dns) == 0)
+            strcpy(config_state.dns, dns);
+        else if (!first)
+            first = PB_ECORRUPT;
+    } else if (n != PB_ENOENT && !first) {
+        first = n;
     }
     n = store_setting_get(s, "hostname", NULL, name, NET_HOSTNAME_MAX);
     if (n == PB_ENOENT)
-        return 0;
+        return first;
     if (n < 0)
-        return n;
+        return first ? first : n;
     name[n] = '\0';
     if (!config_hostname_valid(name))
-        return PB_ECORRUPT;
+        return first ? first : PB_ECORRUPT;
     strcpy(config_state.hostname, name);
     strcpy(config_state.net.hostname, name);
-    return 0;
+    return first;
 }
 
 const struct config *config_get(void)
