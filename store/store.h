@@ -116,7 +116,11 @@
 enum store_type { STORE_T_STR = 1, STORE_T_U32 = 2, STORE_T_BYTES = 3 };
 
 /* Namespaces of named records. */
-enum store_ns { STORE_NS_DOMAIN = 1, STORE_NS_USER = 2, STORE_NS_ALIAS = 3, STORE_NS_QUEUE = 4 };
+enum store_ns {
+    STORE_NS_DOMAIN = 1, STORE_NS_USER = 2, STORE_NS_ALIAS = 3, STORE_NS_QUEUE = 4,
+    STORE_NS_IMAP = 5,      /* per-user IMAP state: subscriptions, keyword names */
+    STORE_NS_LAST = STORE_NS_IMAP
+};
 
 /* ---- caller-provided tables (placed by the board, e.g. external RAM) ---- */
 

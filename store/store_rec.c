@@ -72,7 +72,7 @@ static int store_rec_find(const struct store *s, uint8_t ns, const char *name, s
 
 static int store_rec_name_ok(enum store_ns ns, const char *name, size_t *len)
 {
-    if (ns < STORE_NS_DOMAIN || ns > STORE_NS_QUEUE || !name)
+    if (ns < STORE_NS_DOMAIN || ns > STORE_NS_LAST || !name)
         return 0;
     *len = strlen(name);
     return *len > 0 && *len <= STORE_REC_NAME_MAX;
@@ -396,7 +396,7 @@ uint32_t store_rec_refs(const struct store *s, uint32_t blob)
 
 int store_rec_next(struct store *s, enum store_ns ns, const char *after, char *name, size_t cap)
 {
-    if (ns < STORE_NS_DOMAIN || ns > STORE_NS_QUEUE || !after)
+    if (ns < STORE_NS_DOMAIN || ns > STORE_NS_LAST || !after)
         return PB_EINVAL;
     size_t alen = strlen(after);
     uint32_t i = store_rec_lower(s, (uint8_t)ns, after, alen, 1);

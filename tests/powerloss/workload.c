@@ -627,7 +627,7 @@ static int check_equal(const struct model *w)
         if (!body_equal(blob, w->q[i].seed, w->q[i].size, qn))
             return 0;
     }
-    for (enum store_ns ns = STORE_NS_DOMAIN; ns <= STORE_NS_QUEUE; ns++) {
+    for (enum store_ns ns = STORE_NS_DOMAIN; ns <= STORE_NS_LAST; ns++) {
         char rn[STORE_REC_NAME_MAX + 1] = "";
         while (store_rec_next(&st, ns, rn, rn, sizeof(rn)) > 0)
             seen_recs++;

@@ -152,7 +152,7 @@ static void test_limits_and_invalid_arguments(void **state)
     assert_int_equal(store_rec_put(t, STORE_NS_QUEUE, name, value, STORE_REC_VALUE_MAX + 1), PB_EINVAL);
     assert_int_equal(store_rec_put(t, STORE_NS_QUEUE, "", value, 1), PB_EINVAL);
     assert_int_equal(store_rec_put(t, (enum store_ns)0, "x", value, 1), PB_EINVAL);
-    assert_int_equal(store_rec_put(t, (enum store_ns)5, "x", value, 1), PB_EINVAL);
+    assert_int_equal(store_rec_put(t, (enum store_ns)(STORE_NS_LAST + 1), "x", value, 1), PB_EINVAL);
     assert_int_equal(store_rec_del(t, (enum store_ns)9, "x"), PB_EINVAL);
     name[STORE_REC_NAME_MAX] = 'n';
     name[STORE_REC_NAME_MAX + 1] = '\0';
