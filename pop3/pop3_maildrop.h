@@ -19,9 +19,8 @@
  * RAM: 8 bytes per message of the snapshot (32 KiB per session with the
  * defaults), in the caller's struct.
  *
- * UNFINISHED: the snapshot calls store_msg_next() once per message, and
- * that scans the store's whole message table; a per-folder UID index in
- * the store (its own UNFINISHED) makes login linear.
+ * The snapshot calls store_msg_next() once per message; the store resumes
+ * each step where the last ended, so a login reads the message table once.
  */
 #ifndef POP3_MAILDROP_H
 #define POP3_MAILDROP_H

@@ -64,7 +64,8 @@
  * message body alive (store_rec_put_blob); smtp/smtp_queue.h gives them
  * their shape.
  *
- * UNFINISHED: a per-folder UID index (lookups scan the message table);
+ * UNFINISHED: a per-folder UID index (a walk in UID order reads the message
+ * table once, a lookup out of order scans it: see store_mail.c);
  * record names are held in full in RAM (280 bytes per record).
  *
  * Errors: PB_ENOSPC when the flash is full down to the reserve that keeps

@@ -150,9 +150,14 @@ static void store_check_index(struct store *s, struct store_check_report *r)
             store_check_fail(r, "message without its blob", m->id, m->blob);
         else if (s->mem.blobs[bi].size != m->size)
             store_check_fail(r, "message size differs from its blob", m->id, m->size);
-        for (uint32_t j = i + 1; j < s->nmsgs; j++)
-            if (s->mem.msgs[j].folder == m->folder && s->mem.msgs[j].uid == m->uid)
+        for (uint32_t j = i + 1; j < s->nmsgs; j++) {
+            if (s->mem.msgs[j].folder != m->folder)
+                continue;
+            if (s->mem.msgs[j].uid == m->uid)
                 store_check_fail(r, "UID used twice", m->folder, m->uid);
+            else if (s->mem.msgs[j].uid < m->uid)   /* UID lookups rely on this order */
+                store_check_fail(r, "UIDs of a folder not in message-id order", m->folder, m->uid);
+        }
     }
     for (int i = 0; i < STORE_FOLDERS_MAX; i++)
         if (s->folders[i].id && !store_mailbox_by_id(s, s->folders[i].mailbox))

@@ -5,9 +5,14 @@
  * blob, size, internal date, folder, flags); a flag change writes that
  * operation again with a new version, which is the message's modseq.
  *
- * Lookups by UID scan the message table (sorted by message id, which
- * follows UID order within a folder): O(messages) in RAM, no flash reads.
- * A per-folder index is UNFINISHED.
+ * The message table is sorted by message id, and within one folder ids
+ * and UIDs grow together (store_msg_add hands out both in the same call,
+ * and a message keeps them for life), so the first message of a folder
+ * with a UID above N in table order is the next one by UID.  Lookups scan
+ * from a hint (where the last one ended), so walking a folder in UID order
+ * costs O(messages in the table) in all, not per step; a lookup out of
+ * order scans from the start.  No flash reads.  A per-folder index is
+ * UNFINISHED (it would cost RAM per message).
  */
 #include <string.h>
 
@@ -182,12 +187,28 @@ static void store_mail_info(const struct store_msg *m, struct store_msg_info *in
     info->date = m->date;
 }
 
-static const struct store_msg *store_mail_by_uid(const struct store *s, uint16_t folder, uint32_t uid)
+/* Index of the message of folder with the smallest UID above after, or
+ * -1.  Starts after the hint when the hint is that folder's message with
+ * UID after (the previous step of a walk). */
+static int store_mail_scan(struct store *s, uint16_t folder, uint32_t after)
 {
-    for (uint32_t i = 0; i < s->nmsgs; i++)
-        if (s->mem.msgs[i].folder == folder && s->mem.msgs[i].uid == uid)
-            return &s->mem.msgs[i];
-    return NULL;
+    uint32_t i = 0, h = s->msg_hint;
+    if (h < s->nmsgs && s->mem.msgs[h].folder == folder && s->mem.msgs[h].uid == after)
+        i = h + 1;
+    for (; i < s->nmsgs; i++)
+        if (s->mem.msgs[i].folder == folder && s->mem.msgs[i].uid > after) {
+            s->msg_hint = i;
+            return (int)i;
+        }
+    return -1;
+}
+
+static const struct store_msg *store_mail_by_uid(struct store *s, uint16_t folder, uint32_t uid)
+{
+    /* The scan's answer is final either way: everything of the folder
+     * with a UID above uid - 1 lies after the hint when the hint is used. */
+    int i = uid ? store_mail_scan(s, folder, uid - 1) : -1;
+    return i >= 0 && s->mem.msgs[i].uid == uid ? &s->mem.msgs[i] : NULL;
 }
 
 static void store_mail_encode(uint8_t *b, uint32_t id, uint32_t uid, uint32_t blob, uint32_t size,
@@ -273,15 +294,10 @@ int store_msg_get(struct store *s, uint16_t folder, uint32_t uid, struct store_m
 
 int store_msg_next(struct store *s, uint16_t folder, uint32_t after, struct store_msg_info *info)
 {
-    const struct store_msg *best = NULL;
-    for (uint32_t i = 0; i < s->nmsgs; i++) {
-        const struct store_msg *m = &s->mem.msgs[i];
-        if (m->folder == folder && m->uid > after && (!best || m->uid < best->uid))
-            best = m;
-    }
-    if (!best)
+    int i = store_mail_scan(s, folder, after);
+    if (i < 0)
         return PB_ENOENT;
-    store_mail_info(best, info);
+    store_mail_info(&s->mem.msgs[i], info);
     return 0;
 }
 

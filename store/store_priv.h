@@ -81,6 +81,7 @@ struct store {
     uint16_t next_folder;
     uint32_t nmsgs, nblobs, nchunks, nrecs;
     uint32_t gc_count;
+    uint32_t msg_hint;      /* message table index where the last UID lookup ended */
     uint32_t mount_ms, torn;
     uint64_t bytes_programmed, erases;
     struct store_folder folders[STORE_FOLDERS_MAX];

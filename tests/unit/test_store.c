@@ -591,6 +591,62 @@ static void test_folder_rename_and_delete(void **state)
     remount();
 }
 
+/* UID lookups walk from where the last one ended: walking two folders in
+ * turn, jumping back, asking for expunged or never-used UIDs all give what
+ * a full search would. */
+static void test_uid_lookups_in_any_order(void **state)
+{
+    (void)state;
+    open_flash(512 * 1024, 4096, 16);
+    remount();
+    uint16_t fa, fb;
+    make_folders(&fa, &fb);
+    uint32_t ua[20], ub[20];
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(deliver(&fa, 1, (uint32_t)i, 100, &ua[i]), 0);
+        assert_int_equal(deliver(&fb, 1, (uint32_t)i + 100, 100, &ub[i]), 0);
+    }
+    struct store_txn *t;
+    assert_int_equal(store_txn_begin(&st, &t), 0);
+    for (int i = 0; i < 20; i += 3)
+        assert_int_equal(store_msg_expunge(t, fa, ua[i]), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    /* Both folders walked in turn. */
+    uint32_t a = 0, b = 0;
+    int na = 0, nb = 0;
+    struct store_msg_info mi;
+    for (;;) {
+        int ra = store_msg_next(&st, fa, a, &mi);
+        if (ra == 0) {
+            assert_true(mi.uid > a);
+            a = mi.uid;
+            na++;
+        }
+        int rb = store_msg_next(&st, fb, b, &mi);
+        if (rb == 0) {
+            assert_true(mi.uid > b);
+            b = mi.uid;
+            nb++;
+        }
+        if (ra && rb)
+            break;
+    }
+    assert_int_equal(na, 20 - 7);
+    assert_int_equal(nb, 20);
+    /* Backwards, and expunged and unknown UIDs. */
+    for (int i = 19; i >= 0; i--) {
+        assert_int_equal(store_msg_get(&st, fa, ua[i], &mi), i % 3 == 0 ? PB_ENOENT : 0);
+        assert_int_equal(store_msg_get(&st, fb, ub[i], &mi), 0);
+        assert_int_equal(mi.uid, ub[i]);
+    }
+    assert_int_equal(store_msg_get(&st, fa, 0, &mi), PB_ENOENT);
+    assert_int_equal(store_msg_get(&st, fa, 9999, &mi), PB_ENOENT);
+    assert_int_equal(store_msg_next(&st, fa, ua[0], &mi), 0);
+    assert_int_equal(mi.uid, ua[1]);
+    assert_int_equal(store_msg_next(&st, fa, ua[19], &mi), PB_ENOENT);
+    remount();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -603,6 +659,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bit_flip_is_detected_not_returned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bit_flip_then_gc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_folder_rename_and_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_uid_lookups_in_any_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worn_blocks_are_retired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_geometries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ram_table_full_is_enomem, setup, teardown),
