@@ -82,6 +82,14 @@ int config_set_smtp_timeout(uint32_t seconds)
     return err;
 }
 
+int config_set_submission_hide_client(bool on)
+{
+    int err = config_save_u32("submission.hide-client", on ? 1u : 0u);
+    if (!err)
+        config_state.smtp.hide_client = on;
+    return err;
+}
+
 int config_set_smtp_require_rdns(bool on)
 {
     int err = config_save_u32("smtp.require-rdns", on ? 1u : 0u);
@@ -105,7 +113,10 @@ int config_load(void)
                              &config_state.smtp.timeout);
     int e3 = config_load_u32(s, "smtp.require-rdns", 0, 1, &rdns);
     config_state.smtp.require_rdns = rdns != 0;
-    int first = e1 ? e1 : e2 ? e2 : e3;
+    uint32_t hide = 0;
+    int e4 = config_load_u32(s, "submission.hide-client", 0, 1, &hide);
+    config_state.smtp.hide_client = hide != 0;
+    int first = e1 ? e1 : e2 ? e2 : e3 ? e3 : e4;
     char dns[DNS_SERVERS_TEXT_MAX];
     int n = store_setting_get(s, "dns", NULL, dns, sizeof(dns) - 1);
     if (n >= 0) {

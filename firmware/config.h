@@ -25,6 +25,7 @@ struct config_smtp {
     uint32_t max_size;      /* message size limit, octets (EHLO SIZE) */
     uint32_t timeout;       /* seconds a session may wait for the client */
     bool require_rdns;      /* refuse peers without reverse DNS */
+    bool hide_client;       /* submission: Received: without the client's address */
 };
 
 struct config {
@@ -54,6 +55,7 @@ int config_set_hostname(const char *name);
 int config_set_smtp_max_size(uint32_t bytes);
 int config_set_smtp_timeout(uint32_t seconds);
 int config_set_smtp_require_rdns(bool on);
+int config_set_submission_hide_client(bool on);
 /* The resolver's servers: IP[:PORT] entries separated by spaces, or
  * "auto" (or "") for the ones DHCP gives.  Committed to the store, then
  * handed to the resolver, before it returns.  Returns 0, PB_EINVAL (an

@@ -63,6 +63,7 @@ static int console_cmd_alias_list(int argc, char **argv);
 static int console_cmd_set_catchall(int argc, char **argv);
 static int console_cmd_show_queue(int argc, char **argv);
 static int console_cmd_set_smtp(int argc, char **argv);
+static int console_cmd_set_submission(int argc, char **argv);
 static int console_cmd_set_dns(int argc, char **argv);
 static int console_cmd_show_dns(int argc, char **argv);
 static int console_cmd_dns_lookup(int argc, char **argv);
@@ -80,6 +81,8 @@ static const struct console_cmd console_cmds[] = {
     { "storage check", 0, 0, console_cmd_storage_check, "", "full read-only consistency check of the store" },
     { "set hostname", 1, 1, console_cmd_set_hostname, "NAME",
       "the appliance's name, e.g. mail.example.com" },
+    { "set submission", 2, 2, console_cmd_set_submission, "hide-client on|off",
+      "leave the sender's own address out of the Received: header of submitted mail" },
     { "set smtp", 2, 2, console_cmd_set_smtp, "max-size SIZE | timeout SECONDS | require-rdns on|off",
       "SMTP limits: message size (e.g. 25M, 1M..1G), idle timeout (300..3600 s), refuse peers without reverse DNS" },
     { "set dns", 1, DNS_SERVERS_MAX, console_cmd_set_dns, "IP[:PORT] ...|auto",
@@ -724,6 +727,24 @@ static int console_cmd_set_smtp(int argc, char **argv)
     console_printf("smtp: max-size %lu bytes, timeout %lu s, require-rdns %s\n", (unsigned long)c->max_size,
                    (unsigned long)c->timeout, c->require_rdns ? "on" : "off");
     log_printf("console: smtp %s set to %s", what, val);
+    return 0;
+}
+
+static int console_cmd_set_submission(int argc, char **argv)
+{
+    (void)argc;
+    if (strcmp(argv[0], "hide-client") != 0 || (strcmp(argv[1], "on") && strcmp(argv[1], "off"))) {
+        console_printf("error: the submission setting is 'hide-client on' or 'hide-client off'\n");
+        return PB_EINVAL;
+    }
+    int err = config_set_submission_hide_client(strcmp(argv[1], "on") == 0);
+    if (err) {
+        console_printf("error: could not save the setting: %s\n", pb_err_str(err));
+        return err;
+    }
+    services_apply_config();
+    console_printf("submission: hide-client %s\n", argv[1]);
+    log_printf("console: submission hide-client set to %s", argv[1]);
     return 0;
 }
 

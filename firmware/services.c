@@ -2,10 +2,11 @@
  * services.c - the appliance's network services (see services.h).
  *
  * SMTP on port 25 (the office's MX, STARTTLS with the appliance identity)
- * delivers into the store.  POP3 on 110 (STLS) and 995 (TLS from the first
- * byte), with the same identity, reads the users' INBOXes.  UNFINISHED:
- * submission (587, 465), IMAP (143, 993) and the web page (80, 443) are
- * opened here by their own issues.
+ * delivers into the store.  Submission on 587 (STARTTLS) and 465 (TLS)
+ * takes mail from logged-in users.  POP3 on 110 (STLS) and 995 (TLS from
+ * the first byte), with the same identity, reads the users' INBOXes.
+ * UNFINISHED: IMAP (143, 993) and the web page (80, 443) are opened here
+ * by their own issues.
  */
 #include "services.h"
 
@@ -39,12 +40,61 @@ static struct smtp_server_config services_smtp = {
     .log = services_log,
 };
 
+/* Submission (RFC 6409 on 587 with STARTTLS, RFC 8314 on 465 with TLS
+ * from the first byte): the same sessions and backends as port 25 (a pool
+ * slot is one session whatever its port), with logins. */
+static struct smtp_server_config services_submission = {
+    .port = 587,
+    .session = { .submission = true, .log = services_log },
+    .backends = services_backends,
+    .log = services_log,
+};
+
+static struct smtp_server_config services_submissions = {
+    .port = 465,
+    .implicit_tls = true,
+    .session = { .submission = true, .log = services_log },
+    .backends = services_backends,
+    .log = services_log,
+};
+
 void services_apply_config(void)
 {
     const struct config *c = config_get();
-    services_smtp.session.max_size = c->smtp.max_size;
-    services_smtp.timeout = c->smtp.timeout;
-    services_smtp.require_rdns = c->smtp.require_rdns;
+    struct smtp_server_config *all[] = { &services_smtp, &services_submission, &services_submissions };
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        all[i]->session.max_size = c->smtp.max_size;
+        all[i]->timeout = c->smtp.timeout;
+    }
+    services_smtp.require_rdns = c->smtp.require_rdns;     /* the MX only: users log in */
+    services_submission.session.hide_client = c->smtp.hide_client;
+    services_submissions.session.hide_client = c->smtp.hide_client;
+}
+
+/* 587 and, with a TLS identity, 465; returns the listeners opened. */
+static int services_start_submission(void)
+{
+    int n = 0;
+    if (!services_tls) {
+        log_printf("services: submission stays closed on 587 and 465 (no TLS identity: "
+                   "passwords would cross the network in clear)");
+        return 0;
+    }
+    struct smtp_server_config *cfgs[] = { &services_submission, &services_submissions };
+    for (size_t i = 0; i < 2; i++) {
+        cfgs[i]->session.hostname = config_get()->hostname;
+        cfgs[i]->tls = services_tls;
+        int err = smtp_server_start(cfgs[i]);
+        if (err) {
+            log_printf("services: submission could not listen on port %u: %s", cfgs[i]->port,
+                       pb_err_str(err));
+            continue;
+        }
+        log_printf("services: submission listening on port %u (%s)", cfgs[i]->port,
+                   cfgs[i]->implicit_tls ? "TLS" : "STARTTLS");
+        n++;
+    }
+    return n;
 }
 
 static struct pop3_server_config services_pop3 = {
@@ -117,6 +167,7 @@ int services_start(const struct identity *id)
         log_printf("services: SMTP listening on port 25%s", services_tls ? " (STARTTLS)" : "");
         n++;
     }
+    n += services_start_submission();
     n += services_start_pop3();
     return n;
 }

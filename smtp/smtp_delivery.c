@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "accounts.h"
+#include "auth_guard.h"
 #include "hal_clock.h"
 #include "pb_err.h"
 
@@ -20,12 +21,73 @@ static const struct smtp_reply smtp_delivery_huge = {
     550, "5.5.3", "This address reaches more mailboxes than one message can; ask the postmaster to split it" };
 static const struct smtp_reply smtp_delivery_local = { 451, "4.3.0", "Local error, try again later" };
 
+/* accounts_resolve() callback for the sender check: does this address
+ * end at the logged-in user? */
+struct smtp_delivery_owner {
+    const char *user;
+    bool mine;
+};
+
+static int smtp_delivery_owner_target(void *ctx, const char *user, const char *remote)
+{
+    struct smtp_delivery_owner *o = ctx;
+    (void)remote;
+    if (user && strcmp(user, o->user) == 0)
+        o->mine = true;
+    return 0;
+}
+
+/* Submission: a user sends as their own address, or as an address (an
+ * alias) that delivers to them; the null sender is theirs too (delivery
+ * reports, vacation replies). */
+static bool smtp_delivery_may_send_as(struct store *s, const char *user, const struct mail_address *from)
+{
+    char addr[ACCOUNTS_ADDR_MAX + 1];
+    if (from->null)
+        return true;
+    mail_address_format(from, addr, sizeof(addr));
+    accounts_lower(addr);
+    if (strcmp(addr, user) == 0)
+        return true;
+    struct smtp_delivery_owner o = { user, false };
+    return accounts_resolve(s, from, smtp_delivery_owner_target, &o) == 0 && o.mine;
+}
+
+static int smtp_delivery_auth(void *ctx, const char *peer, const char *user, const char *pass)
+{
+    struct smtp_delivery *d = ctx;
+    uint64_t now = hal_clock_ms();
+    if (auth_guard_check(peer, now) != 0)
+        return PB_EBUSY;
+    char u[ACCOUNTS_ADDR_MAX + 1];
+    snprintf(u, sizeof(u), "%s", user);
+    accounts_lower(u);
+    if (!d->store || !accounts_user_check(d->store, u, pass)) {
+        auth_guard_failed(peer, now);
+        return PB_EPERM;
+    }
+    auth_guard_succeeded(peer);
+    return 0;
+}
+
 static int smtp_delivery_begin(void *ctx, const struct smtp_envelope *env, struct smtp_reply *r)
 {
     struct smtp_delivery *d = ctx;
     if (!d->store) {
         *r = smtp_delivery_local;
         return PB_EIO;
+    }
+    d->auth = env->auth_user != NULL;
+    if (d->auth) {
+        char user[ACCOUNTS_ADDR_MAX + 1];
+        snprintf(user, sizeof(user), "%s", env->auth_user);
+        accounts_lower(user);
+        if (!smtp_delivery_may_send_as(d->store, user, &env->from)) {
+            static char text[400];
+            snprintf(text, sizeof(text), "Sender address rejected: not owned by %s", user);
+            *r = (struct smtp_reply){ 553, "5.7.1", text };
+            return PB_EPERM;
+        }
     }
     d->nfolders = 0;
     d->txn = NULL;
@@ -71,6 +133,12 @@ static int smtp_delivery_rcpt(void *ctx, const struct mail_address *rcpt, struct
     int before = d->nfolders, before_n = d->remote.n;
     size_t before_used = d->remote.used;
     int err = accounts_resolve(d->store, rcpt, smtp_delivery_target, d);
+    if (err == PB_EPERM && d->auth) {
+        /* A logged-in user may send anywhere: other domains go out. */
+        char addr[ACCOUNTS_ADDR_MAX + 1];
+        mail_address_format(rcpt, addr, sizeof(addr));
+        err = smtp_queue_rcpts_add(&d->remote, addr);
+    }
     if (err == 0 && smtp_delivery_txn_bytes(d) > STORE_TXN_OPS_BYTES)
         err = PB_ERANGE;
     if (err == 0)
@@ -153,5 +221,5 @@ void smtp_delivery_init(struct smtp_delivery *d, struct store *store, struct smt
     memset(d, 0, sizeof(*d));
     d->store = store;
     *be = (struct smtp_backend){ d, smtp_delivery_begin, smtp_delivery_rcpt, smtp_delivery_write,
-                                 smtp_delivery_commit, smtp_delivery_abort };
+                                 smtp_delivery_commit, smtp_delivery_abort, smtp_delivery_auth };
 }

@@ -40,6 +40,7 @@ struct smtp_delivery {
     int nfolders;
     uint16_t folders[SMTP_DELIVERY_FOLDERS];
     struct smtp_queue_rcpts remote;     /* targets outside, for the queue */
+    bool auth;                  /* submission: a logged-in user, who may relay */
 };
 
 /* Make be a backend delivering into store through d (both caller-owned,

@@ -38,6 +38,7 @@ struct smtp_conn {
     bool in_accept;                 /* the lookup may answer from the cache at once */
     int rdns_verdict;               /* SMTP_RDNS_* once known in accept */
     int slot;
+    uint64_t resume_ms;             /* SMTP_STATE_HOLD: when the 535 goes out; 0 unset */
 };
 
 enum { SMTP_RDNS_UNKNOWN = 0, SMTP_RDNS_OK, SMTP_RDNS_NONE, SMTP_RDNS_TEMP };
@@ -190,6 +191,11 @@ static err_t smtp_conn_process(struct smtp_conn *c)
 {
     if (c->rdns_pending)
         return ERR_OK;
+    if (c->cfg->implicit_tls && c->in && strcmp(c->session.tls_version, "none") == 0) {
+        /* Data comes only after the handshake: now the names are known. */
+        c->session.tls_version = tls_version_name(c->pcb);
+        c->session.tls_cipher = tls_cipher_name(c->pcb);
+    }
     while (c->in && !c->closing && c->out_len < sizeof(c->out) / 2 &&
            c->session.state != SMTP_STATE_STARTTLS) {
         size_t avail = c->in->len;
@@ -213,6 +219,8 @@ static err_t smtp_conn_process(struct smtp_conn *c)
         altcp_abort(pcb);
         return ERR_ABRT;
     }
+    if (c->session.state == SMTP_STATE_HOLD && c->resume_ms == 0)
+        c->resume_ms = hal_clock_ms() + SMTP_SERVER_AUTH_DELAY_MS;
     if (c->session.state == SMTP_STATE_STARTTLS && c->cfg->tls)
         return smtp_conn_starttls(c);
     smtp_conn_flush(c);
@@ -273,6 +281,13 @@ static err_t smtp_conn_poll(void *arg, struct altcp_pcb *pcb)
         return ERR_OK;
     if (c->closing)
         return smtp_conn_close(c);
+    if (c->session.state == SMTP_STATE_HOLD && c->resume_ms && hal_clock_ms() >= c->resume_ms) {
+        /* The delay after a failed login is over (it never blocked the loop). */
+        c->resume_ms = 0;
+        smtp_session_resume(&c->session);
+        c->last_ms = hal_clock_ms();
+        return smtp_conn_process(c);
+    }
     uint32_t timeout = c->cfg->timeout ? c->cfg->timeout : SMTP_SERVER_CMD_TIMEOUT;
     if (hal_clock_ms() - c->last_ms > timeout * 1000ull) {
         char buf[160];
@@ -323,6 +338,8 @@ static err_t smtp_conn_start(struct smtp_conn *c, int verdict)
     if (verdict == SMTP_RDNS_OK || verdict == SMTP_RDNS_UNKNOWN) {
         smtp_session_init(&c->session, &c->cfg->session, &c->cfg->backends[c->slot], smtp_conn_write,
                           c, ip);
+        if (c->cfg->implicit_tls)   /* names filled in once the handshake is done */
+            smtp_session_tls_started(&c->session, tls_version_name(c->pcb), tls_cipher_name(c->pcb));
         smtp_server_log(c->cfg, "smtp: session from %s on port %u", ip, c->cfg->port);
         return smtp_conn_process(c);
     }
@@ -402,8 +419,12 @@ static err_t smtp_server_accept(void *arg, struct altcp_pcb *pcb, err_t err)
 
 int smtp_server_start(struct smtp_server_config *cfg)
 {
-    cfg->session.tls_available = cfg->tls != NULL;
-    struct altcp_pcb *pcb = altcp_tcp_new_ip_type(IPADDR_TYPE_ANY);
+    if (cfg->implicit_tls && !cfg->tls)
+        return PB_EINVAL;
+    /* STARTTLS is offered on a plain port with a certificate. */
+    cfg->session.tls_available = cfg->tls != NULL && !cfg->implicit_tls;
+    struct altcp_pcb *pcb = cfg->implicit_tls ? altcp_tls_new(cfg->tls, IPADDR_TYPE_ANY) :
+                                                altcp_tcp_new_ip_type(IPADDR_TYPE_ANY);
     if (!pcb)
         return PB_ENOMEM;
     if (altcp_bind(pcb, IP_ANY_TYPE, cfg->port) != ERR_OK) {

@@ -18,6 +18,7 @@
 #define SMTP_SERVER_SESSIONS     16     /* concurrent sessions, all ports */
 #define SMTP_SERVER_OUT_BYTES    2048   /* reply buffer per session */
 #define SMTP_SERVER_CMD_TIMEOUT  300    /* default seconds idle before 421 (RFC 5321 4.5.3.2.7) */
+#define SMTP_SERVER_AUTH_DELAY_MS 1500  /* a failed login is answered this late, at least */
 
 struct altcp_tls_config;
 
@@ -27,6 +28,7 @@ struct smtp_server_config {
     struct altcp_tls_config *tls;           /* STARTTLS certificate, or NULL */
     const struct smtp_backend *backends;    /* SMTP_SERVER_SESSIONS of them */
     void (*log)(const char *line);          /* one line per session and message */
+    bool implicit_tls;                      /* TLS from the first byte (465, RFC 8314) */
     bool require_rdns;                      /* greet only peers whose address has a PTR
                                                name (554 5.7.25 otherwise; 421 4.7.25 when
                                                DNS cannot tell now) */

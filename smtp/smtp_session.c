@@ -10,11 +10,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "date.h"
 #include "hal_clock.h"
 #include "hal_rng.h"
 #include "pb_err.h"
+#include "sasl.h"
 
 struct smtp_session_cmd {
     enum smtp_verb verb;
@@ -72,6 +74,7 @@ static const char *const smtp_state_names[] = {
     [SMTP_STATE_DATA] = "data",
     [SMTP_STATE_BDAT] = "bdat",
     [SMTP_STATE_STARTTLS] = "starttls",
+    [SMTP_STATE_HOLD] = "hold",
     [SMTP_STATE_CLOSED] = "closed",
 };
 
@@ -154,7 +157,7 @@ static void smtp_make_id(char *id)
     id[SMTP_SESSION_ID_LEN] = '\0';
 }
 
-static void smtp_msg_write(struct smtp_session *s, const uint8_t *data, size_t len)
+static void smtp_msg_put(struct smtp_session *s, const uint8_t *data, size_t len)
 {
     s->msg_size += len;
     if (s->write_err || len == 0)
@@ -166,16 +169,95 @@ static void smtp_msg_write(struct smtp_session *s, const uint8_t *data, size_t l
     s->write_err = s->be->write(s->be->ctx, data, len);
 }
 
+/* Submission (RFC 6409 section 8): a message without Date: or
+ * Message-ID: gets them at the end of its header section. */
+static void smtp_msg_add_missing(struct smtp_session *s)
+{
+    char buf[300], date[MAIL_DATE_MAX];
+    int n = 0;
+    if (!s->saw_date && mail_date_format(hal_clock_wall(), date, sizeof(date)) > 0)
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "Date: %s\r\n", date);
+    if (!s->saw_msgid) {
+        uint32_t r[2] = { 0, 0 };
+        hal_rng_fill(r, sizeof(r));
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "Message-ID: <%s.%08lx%08lx@%s>\r\n",
+                      s->env.id, (unsigned long)r[0], (unsigned long)r[1], s->cfg->hostname);
+    }
+    s->saw_date = s->saw_msgid = true;
+    if (n > 0 && (size_t)n < sizeof(buf))
+        smtp_msg_put(s, (const uint8_t *)buf, (size_t)n);
+}
+
+static void smtp_msg_header_name(struct smtp_session *s)
+{
+    s->hdr_done = true;
+    if (s->hdr_len == 4 && !strncmp(s->hdr_name, "date", 4))
+        s->saw_date = true;
+    if (s->hdr_len == 10 && !strncmp(s->hdr_name, "message-id", 10))
+        s->saw_msgid = true;
+}
+
+/* Message bytes after the trace header.  On submission the header
+ * section is watched (names of unfolded lines, up to the empty line) so
+ * that missing fields go in just before the empty line. */
+static void smtp_msg_write(struct smtp_session *s, const uint8_t *data, size_t len)
+{
+    if (!s->cfg->submission || !s->in_headers) {
+        smtp_msg_put(s, data, len);
+        return;
+    }
+    size_t from = 0;
+    for (size_t i = 0; i < len && s->in_headers; i++) {
+        uint8_t c = data[i];
+        if (s->at_line_start) {
+            s->at_line_start = false;
+            s->hdr_len = 0;
+            s->hdr_done = c == ' ' || c == '\t';    /* a folded line: no name */
+            if (c == '\r' || c == '\n') {
+                /* The empty line: the header section ends here. */
+                smtp_msg_put(s, data + from, i - from);
+                from = i;
+                smtp_msg_add_missing(s);
+                s->in_headers = false;
+                break;
+            }
+        }
+        if (c == '\n') {
+            s->at_line_start = true;
+            continue;
+        }
+        if (s->hdr_done)
+            continue;
+        if (c == ':')
+            smtp_msg_header_name(s);
+        else if (s->hdr_len < sizeof(s->hdr_name))
+            s->hdr_name[s->hdr_len++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+        else
+            s->hdr_done = true;
+    }
+    smtp_msg_put(s, data + from, len - from);
+}
+
 /* The trace header of RFC 5321 section 4.4, first in the message. */
 static void smtp_msg_received(struct smtp_session *s, const struct mail_address *only_rcpt)
 {
     char date[MAIL_DATE_MAX], buf[900], rcpt[MAIL_PATH_MAX + 8];
-    const char *proto = s->env.smtputf8 ? (s->tls ? "UTF8SMTPS" : "UTF8SMTP") :
-                        !s->esmtp ? "SMTP" : s->tls ? "ESMTPS" : "ESMTP";
+    /* RFC 3848: ESMTP, then S for TLS and A for a logged-in sender. */
+    char proto[16];
+    strcpy(proto, s->env.smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP");
+    if (s->esmtp || s->env.smtputf8) {
+        if (s->tls)
+            strcat(proto, "S");
+        if (s->auth_user[0])
+            strcat(proto, "A");
+    }
     if (mail_date_format(hal_clock_wall(), date, sizeof(date)) < 0)
         strcpy(date, "Thu, 1 Jan 1970 00:00:00 +0000");
-    int n = snprintf(buf, sizeof(buf), "Received: from %s ([%s])\r\n\tby %s (Pillarbox) with %s id %s",
-                     s->helo, s->peer_ip, s->cfg->hostname, proto, s->env.id);
+    int n = s->cfg->submission && s->cfg->hide_client ?
+        snprintf(buf, sizeof(buf), "Received: by %s (Pillarbox) with %s id %s", s->cfg->hostname,
+                 proto, s->env.id) :
+        snprintf(buf, sizeof(buf), "Received: from %s ([%s])\r\n\tby %s (Pillarbox) with %s id %s",
+                 s->helo, s->peer_ip, s->cfg->hostname, proto, s->env.id);
     if (s->tls && n > 0 && (size_t)n < sizeof(buf))
         n += snprintf(buf + n, sizeof(buf) - (size_t)n, "\r\n\t(version=%s cipher=%s)",
                       s->tls_version, s->tls_cipher);
@@ -186,7 +268,9 @@ static void smtp_msg_received(struct smtp_session *s, const struct mail_address 
     if (n > 0 && (size_t)n < sizeof(buf))
         n += snprintf(buf + n, sizeof(buf) - (size_t)n, "; %s\r\n", date);
     if (n > 0 && (size_t)n < sizeof(buf))
-        smtp_msg_write(s, (const uint8_t *)buf, (size_t)n);
+        smtp_msg_put(s, (const uint8_t *)buf, (size_t)n);
+    s->in_headers = s->at_line_start = true;
+    s->saw_date = s->saw_msgid = false;
 }
 
 /* One log line per message: who, what, and what became of it. */
@@ -220,6 +304,13 @@ static void smtp_msg_finish(struct smtp_session *s, unsigned data_flags)
         smtp_reply_fmt(s, code, "5.3.4", "Message too big: the limit is %lu octets",
                        (unsigned long)s->cfg->max_size);
     } else {
+        if (s->cfg->submission && s->in_headers) {
+            /* No empty line: the whole message was its header section. */
+            if (!s->at_line_start)
+                smtp_msg_put(s, (const uint8_t *)"\r\n", 2);
+            smtp_msg_add_missing(s);
+            s->in_headers = false;
+        }
         int err = s->write_err ? s->write_err : s->be->commit(s->be->ctx);
         if (err == PB_ENOSPC) {
             code = 452;
@@ -262,6 +353,8 @@ static void smtp_proceed_helo(struct smtp_session *s, const struct smtp_cmd *cmd
                      s->cfg->hostname, s->helo, s->peer_ip, (unsigned long)s->cfg->max_size);
     if (s->cfg->tls_available && !s->tls)
         n += snprintf(buf + n, sizeof(buf) - (size_t)n, "250-STARTTLS\r\n");
+    if (s->cfg->submission && s->tls && s->be->auth)
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "250-AUTH PLAIN LOGIN\r\n");
     snprintf(buf + n, sizeof(buf) - (size_t)n, "250 CHUNKING\r\n");
     smtp_send(s, buf);
 }
@@ -281,8 +374,15 @@ static void smtp_proceed_mail(struct smtp_session *s, const struct smtp_cmd *cmd
         smtp_reply_fmt(s, 555, "5.5.4", "BODY=BINARYMIME is not supported");
         return;
     }
+    if (s->cfg->submission && !s->auth_user[0]) {
+        smtp_error(s, &(struct smtp_reply){ 530, "5.7.0", s->tls ?
+            "Authentication required: log in with AUTH first" :
+            "Authentication required: send STARTTLS, then log in with AUTH" });
+        return;
+    }
     smtp_txn_reset(s);
     smtp_make_id(s->env.id);
+    s->env.auth_user = s->cfg->submission ? s->auth_user : NULL;
     s->env.from = cmd->addr;
     s->env.body = cmd->body;
     s->env.smtputf8 = cmd->smtputf8;
@@ -403,11 +503,156 @@ static void smtp_proceed_starttls(struct smtp_session *s, const struct smtp_cmd 
     smtp_enter_state(s, SMTP_STATE_STARTTLS);
 }
 
+/* ---------------------------------------------------------------- AUTH --- */
+
+enum { SMTP_AUTH_NONE, SMTP_AUTH_PLAIN, SMTP_AUTH_LOGIN_USER, SMTP_AUTH_LOGIN_PASS };
+
+/* A user name as it may appear in the log: printable ASCII only. */
+static void smtp_log_safe(char *dst, size_t cap, const char *src)
+{
+    size_t n = 0;
+    for (; *src && n + 1 < cap; src++)
+        dst[n++] = *src > ' ' && *src < 127 ? *src : '?';
+    dst[n] = '\0';
+}
+
+static void smtp_auth_log(struct smtp_session *s, const char *user, const char *what)
+{
+    char line[SMTP_SESSION_USER_MAX + 120], name[SMTP_SESSION_USER_MAX + 1];
+    if (!s->cfg->log)
+        return;
+    smtp_log_safe(name, sizeof(name), user);
+    snprintf(line, sizeof(line), "smtp: %s: %s %s", s->peer_ip, what, name);
+    s->cfg->log(line);
+}
+
+static void smtp_auth_check(struct smtp_session *s, char *user, char *pass)
+{
+    int err = s->be->auth(s->be->ctx, s->peer_ip, user, pass);
+    memset(pass, 0, strlen(pass));
+    s->auth_step = SMTP_AUTH_NONE;
+    if (err == 0) {
+        snprintf(s->auth_user, sizeof(s->auth_user), "%s", user);
+        smtp_auth_log(s, user, "logged in as");
+        smtp_reply_fmt(s, 235, "2.7.0", "Authentication successful");
+    } else if (err == PB_EBUSY) {
+        smtp_auth_log(s, user, "locked out after too many failed logins, refused");
+        smtp_reply_fmt(s, 454, "4.7.0", "Too many failed logins from your address; try again later");
+    } else {
+        /* Answered only after a delay (smtp_session_resume). */
+        smtp_auth_log(s, user, "login failed for");
+        s->held_from = s->state;
+        smtp_enter_state(s, SMTP_STATE_HOLD);
+    }
+}
+
+/* A base64 SASL response into text (no NUL inside); 0 or PB_EINVAL. */
+static int smtp_auth_decode(const char *b64, size_t len, char *out, size_t cap)
+{
+    int n = sasl_base64_decode(b64, len, (unsigned char *)out, cap - 1);
+    if (n < 0 || memchr(out, '\0', (size_t)n))
+        return PB_EINVAL;
+    out[n] = '\0';
+    return 0;
+}
+
+/* The line answers a 334: a PLAIN response, or LOGIN's user or password. */
+static void smtp_auth_line(struct smtp_session *s)
+{
+    char user[SMTP_SESSION_USER_MAX + 1], pass[SMTP_SESSION_PASS_MAX + 1];
+    int step = s->auth_step;
+    s->auth_step = SMTP_AUTH_NONE;
+    if (s->line_too_long) {
+        s->line_too_long = false;
+        smtp_error(s, &(struct smtp_reply){ 500, "5.5.6", "Authentication line too long" });
+        return;
+    }
+    if (s->line_len == 1 && s->line[0] == '*') {
+        smtp_error(s, &(struct smtp_reply){ 501, "5.0.0", "Authentication cancelled" });
+        return;
+    }
+    int err;
+    if (step == SMTP_AUTH_PLAIN) {
+        err = sasl_plain_decode(s->line, s->line_len, user, sizeof(user), pass, sizeof(pass));
+        if (err == 0) {
+            smtp_auth_check(s, user, pass);
+            return;
+        }
+    } else if (step == SMTP_AUTH_LOGIN_USER) {
+        err = smtp_auth_decode(s->line, s->line_len, s->auth_login, sizeof(s->auth_login));
+        if (err == 0 && s->auth_login[0]) {
+            s->auth_step = SMTP_AUTH_LOGIN_PASS;
+            smtp_send(s, "334 UGFzc3dvcmQ6\r\n");     /* "Password:" */
+            return;
+        }
+    } else {
+        err = smtp_auth_decode(s->line, s->line_len, pass, sizeof(pass));
+        if (err == 0 && pass[0]) {
+            snprintf(user, sizeof(user), "%s", s->auth_login);
+            smtp_auth_check(s, user, pass);
+            return;
+        }
+    }
+    memset(pass, 0, sizeof(pass));
+    smtp_error(s, &(struct smtp_reply){ 501, "5.5.2", "Cannot decode the authentication response" });
+}
+
 static void smtp_proceed_auth(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
-    (void)cmd;
-    smtp_error(s, &(struct smtp_reply){ 503, "5.5.1", "AUTH is not offered on this port; "
-                                        "use submission (587 or 465)" });
+    if (!s->cfg->submission || !s->be->auth) {
+        smtp_error(s, &(struct smtp_reply){ 503, "5.5.1", "AUTH is not offered on this port; "
+                                            "use submission (587 or 465)" });
+        return;
+    }
+    if (!s->tls) {
+        smtp_error(s, &(struct smtp_reply){ 538, "5.7.11", "Encryption required: send STARTTLS "
+                                            "before AUTH, so the password is not sent in clear" });
+        return;
+    }
+    if (s->auth_user[0] || s->state != SMTP_STATE_READY) {
+        smtp_error(s, &(struct smtp_reply){ 503, "5.5.1", s->auth_user[0] ? "Already logged in" :
+            s->state == SMTP_STATE_INIT ? "Send EHLO first" : "AUTH is not allowed during a mail transaction" });
+        return;
+    }
+    const char *a = cmd->arg;
+    size_t len = cmd->arg_len, m = 0;
+    while (m < len && a[m] != ' ')
+        m++;
+    const char *ir = m < len ? a + m + 1 : NULL;
+    size_t irlen = ir ? len - m - 1 : 0;
+    if (m == 5 && !strncasecmp(a, "PLAIN", 5)) {
+        if (!ir) {
+            s->auth_step = SMTP_AUTH_PLAIN;
+            smtp_send(s, "334 \r\n");
+            return;
+        }
+        char user[SMTP_SESSION_USER_MAX + 1], pass[SMTP_SESSION_PASS_MAX + 1];
+        if (sasl_plain_decode(ir, irlen, user, sizeof(user), pass, sizeof(pass)) == 0) {
+            smtp_auth_check(s, user, pass);
+            return;
+        }
+        memset(pass, 0, sizeof(pass));
+        smtp_error(s, &(struct smtp_reply){ 501, "5.5.2", "Cannot decode the authentication response" });
+    } else if (m == 5 && !strncasecmp(a, "LOGIN", 5)) {
+        if (ir && (smtp_auth_decode(ir, irlen, s->auth_login, sizeof(s->auth_login)) != 0 ||
+                   !s->auth_login[0])) {
+            smtp_error(s, &(struct smtp_reply){ 501, "5.5.2", "Cannot decode the authentication response" });
+            return;
+        }
+        s->auth_step = ir ? SMTP_AUTH_LOGIN_PASS : SMTP_AUTH_LOGIN_USER;
+        smtp_send(s, ir ? "334 UGFzc3dvcmQ6\r\n" : "334 VXNlcm5hbWU6\r\n");  /* "Password:", "Username:" */
+    } else {
+        smtp_error(s, &(struct smtp_reply){ 504, "5.5.4", "Unknown authentication mechanism: "
+                                            "use PLAIN or LOGIN" });
+    }
+}
+
+void smtp_session_resume(struct smtp_session *s)
+{
+    if (s->state != SMTP_STATE_HOLD)
+        return;
+    smtp_enter_state(s, s->held_from);
+    smtp_error(s, &(struct smtp_reply){ 535, "5.7.8", "Authentication failed: wrong user name or password" });
 }
 
 /* -------------------------------------------------------------- input --- */
@@ -416,6 +661,10 @@ static void smtp_session_line(struct smtp_session *s)
 {
     struct smtp_cmd cmd;
     struct smtp_reply err;
+    if (s->auth_step) {
+        smtp_auth_line(s);
+        return;
+    }
     if (s->line_too_long) {
         s->line_too_long = false;
         smtp_error(s, &(struct smtp_reply){ 500, "5.5.2", "Line too long: at most 512 octets" });
@@ -514,6 +763,7 @@ size_t smtp_session_input(struct smtp_session *s, const uint8_t *data, size_t le
             n = smtp_session_bdat(s, data + used, len - used);
             break;
         case SMTP_STATE_STARTTLS:
+        case SMTP_STATE_HOLD:
         case SMTP_STATE_CLOSED:
             return used;
         default:
@@ -551,6 +801,8 @@ void smtp_session_tls_started(struct smtp_session *s, const char *version, const
     s->tls_cipher = cipher;
     s->esmtp = false;
     strcpy(s->helo, "unknown");
+    s->auth_user[0] = '\0';
+    s->auth_step = SMTP_AUTH_NONE;
     s->line_len = 0;
     s->line_too_long = false;
     smtp_enter_state(s, SMTP_STATE_INIT);

@@ -36,8 +36,12 @@ enum smtp_state {
     SMTP_STATE_DATA,        /* reading the DATA body */
     SMTP_STATE_BDAT,        /* reading a BDAT chunk */
     SMTP_STATE_STARTTLS,    /* 220 sent for STARTTLS: waiting for the caller */
+    SMTP_STATE_HOLD,        /* a failed AUTH: the 535 waits for smtp_session_resume() */
     SMTP_STATE_CLOSED,      /* QUIT or a fatal error: the caller closes */
 };
+
+#define SMTP_SESSION_USER_MAX 320   /* octets of a login name (an address) */
+#define SMTP_SESSION_PASS_MAX 256
 
 /* What the session knows of the message it is about to store. */
 struct smtp_envelope {
@@ -46,6 +50,7 @@ struct smtp_envelope {
     enum smtp_body body;
     bool smtputf8;
     int nrcpt;
+    const char *auth_user;      /* submission: the logged-in user; NULL on port 25 */
 };
 
 /* Where recipients and messages go.  Every function returns 0 or a
@@ -65,6 +70,10 @@ struct smtp_backend {
     int (*commit)(void *ctx);
     /* Forget the transaction (RSET, refused message, closed session). */
     void (*abort)(void *ctx);
+    /* Submission: check a login from peer (an address as text).  0: good;
+     * PB_EPERM: wrong user or password; PB_EBUSY: the peer is locked out
+     * after too many failures.  NULL: no logins. */
+    int (*auth)(void *ctx, const char *peer, const char *user, const char *pass);
 };
 
 struct smtp_session_config {
@@ -72,6 +81,11 @@ struct smtp_session_config {
     uint64_t max_size;          /* message size limit, octets */
     bool tls_available;         /* STARTTLS may be offered */
     void (*log)(const char *line);  /* one line per message, or NULL */
+    /* Submission (RFC 6409, ports 587 and 465): AUTH PLAIN and LOGIN are
+     * offered once TLS is on, MAIL needs a login, and a message without
+     * Date: or Message-ID: gets them. */
+    bool submission;
+    bool hide_client;           /* submission: Received: without the client's address */
 };
 
 struct smtp_session {
@@ -103,6 +117,18 @@ struct smtp_session {
     bool bdat_started;          /* a BDAT chunk came before: DATA is refused */
 
     unsigned long messages;     /* accepted in this session */
+
+    /* Submission. */
+    char auth_user[SMTP_SESSION_USER_MAX + 1];  /* "" until AUTH succeeded */
+    int auth_step;              /* SMTP_AUTH_*: which SASL response the next line is */
+    char auth_login[SMTP_SESSION_USER_MAX + 1]; /* AUTH LOGIN: the user name given */
+    enum smtp_state held_from;  /* the state to go back to after SMTP_STATE_HOLD */
+    /* Header scan of a submitted message: Date: and Message-ID: are added
+     * at the end of the header section when missing. */
+    bool in_headers, at_line_start, saw_date, saw_msgid;
+    char hdr_name[12];
+    size_t hdr_len;
+    bool hdr_done;              /* the name of this line is known (':' seen or too long) */
 };
 
 /* Start a session and send the greeting.  write(ctx, ...) sends reply
@@ -121,6 +147,10 @@ size_t smtp_session_input(struct smtp_session *s, const uint8_t *data, size_t le
  * section 4.2), now encrypted.  version/cipher are for Received: (static
  * strings). */
 void smtp_session_tls_started(struct smtp_session *s, const char *version, const char *cipher);
+
+/* SMTP_STATE_HOLD: the delay after a failed login is over; the 535 goes
+ * out and the session reads commands again. */
+void smtp_session_resume(struct smtp_session *s);
 
 /* The connection is going away (timeout, reset): abort any transaction. */
 void smtp_session_end(struct smtp_session *s);

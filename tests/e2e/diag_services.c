@@ -284,7 +284,7 @@ int services_start(const struct identity *id)
 {
     for (int i = 0; i < SMTP_SERVER_SESSIONS; i++)
         diag_backends[i] = (struct smtp_backend){ &diag_msgs[i], diag_be_begin, diag_be_rcpt,
-                                                  diag_be_write, diag_be_commit, diag_be_abort };
+                                                  diag_be_write, diag_be_commit, diag_be_abort, NULL };
     sys_timeout(250, diag_out_try, NULL);
     if (!id || identity_server_config(id, &diag_config) != 0)
         return PB_ETLS;

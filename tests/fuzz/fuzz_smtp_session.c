@@ -1,10 +1,13 @@
-// fuzz-links: smtp/smtp_session.c smtp/smtp_cmd.c smtp/smtp_data.c mail/address.c mail/date.c
+// fuzz-links: smtp/smtp_session.c smtp/smtp_cmd.c smtp/smtp_data.c mail/address.c mail/date.c accounts/sasl.c
 /*
  * fuzz_smtp_session.c - libFuzzer target for a whole SMTP server session:
  * arbitrary client bytes, delivered in pieces whose sizes the input picks.
  * Invariants: every reply line is well-formed ("ddd[ -]..." ending CRLF),
  * a message is committed only inside a transaction the session began, and
- * each commit is answered "250 2.0.0 Ok: queued as".
+ * each commit is answered "250 2.0.0 Ok: queued as".  The first byte's
+ * high bit picks a submission session (AUTH PLAIN/LOGIN, logins held and
+ * resumed, Date:/Message-ID: added to messages); a held session resumes
+ * before the next piece, as the server's timer would.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -104,20 +107,33 @@ static void be_abort(void *ctx)
     open_txn = 0;
 }
 
+static int be_auth(void *ctx, const char *peer, const char *user, const char *pass)
+{
+    (void)ctx;
+    (void)peer;
+    if (!user[0] || !pass[0])
+        abort();        /* the session never asks about an empty login */
+    return strcmp(pass, "pw") == 0 ? 0 : user[0] == 'x' ? PB_EBUSY : PB_EPERM;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct smtp_backend be = { NULL, be_begin, be_rcpt, be_write, be_commit, be_abort };
-    static const struct smtp_session_config cfg = { .hostname = "mx.example.test", .max_size = 5000,
-                                                    .tls_available = true };
+    static const struct smtp_backend be = { NULL, be_begin, be_rcpt, be_write, be_commit, be_abort,
+                                            be_auth };
+    static const struct smtp_session_config mx = { .hostname = "mx.example.test", .max_size = 5000,
+                                                   .tls_available = true };
+    static const struct smtp_session_config sub = { .hostname = "mx.example.test", .max_size = 5000,
+                                                    .tls_available = true, .submission = true };
     static struct smtp_session s;
     if (size < 1)
         return 0;
     size_t step = data[0] % 64 + 1;
+    const struct smtp_session_config *cfgp = data[0] & 0x80 ? &sub : &mx;
     data++;
     size--;
     open_txn = commits = queued_replies = 0;
     outlen = 0;
-    smtp_session_init(&s, &cfg, &be, check_out, NULL, "192.0.2.9");
+    smtp_session_init(&s, cfgp, &be, check_out, NULL, "192.0.2.9");
     size_t off = 0;
     while (off < size) {
         size_t n = size - off < step ? size - off : step;
@@ -127,6 +143,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(piece);
         if (used > n)
             abort();
+        if (s.state == SMTP_STATE_HOLD) {
+            /* The server's delay is over: the rest of the piece comes again. */
+            smtp_session_resume(&s);
+            if (s.state == SMTP_STATE_HOLD)
+                abort();
+            off += used;
+            continue;
+        }
         if (s.state == SMTP_STATE_STARTTLS) {
             /* What a server does: drop the rest, pretend TLS came up. */
             smtp_session_tls_started(&s, "TLSv1.3", "TLS_AES_128_GCM_SHA256");

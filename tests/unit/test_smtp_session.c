@@ -27,6 +27,8 @@ static struct {
     int rcpts;
     int fail_begin, fail_write, fail_commit;
     char last_id[SMTP_SESSION_ID_LEN + 1];
+    char auth_user[64];         /* what begin() was told */
+    int auths;
     uint8_t committed_msg[65536];
     size_t committed_len;
 } rec;
@@ -51,7 +53,18 @@ static int be_begin(void *ctx, const struct smtp_envelope *env, struct smtp_repl
     rec.msg_len = 0;
     rec.rcpts = 0;
     strcpy(rec.last_id, env->id);
+    snprintf(rec.auth_user, sizeof(rec.auth_user), "%s", env->auth_user ? env->auth_user : "");
     return 0;
+}
+
+/* Logins: alice@example.test with "secret"; 192.0.2.66 is locked out. */
+static int be_auth(void *ctx, const char *peer, const char *user, const char *pass)
+{
+    (void)ctx;
+    rec.auths++;
+    if (strcmp(peer, "192.0.2.66") == 0)
+        return PB_EBUSY;
+    return strcmp(user, "alice@example.test") == 0 && strcmp(pass, "secret") == 0 ? 0 : PB_EPERM;
 }
 
 static int be_rcpt(void *ctx, const struct mail_address *a, struct smtp_reply *r)
@@ -98,7 +111,7 @@ static void be_abort(void *ctx)
 }
 
 static const struct smtp_backend backend = {
-    NULL, be_begin, be_rcpt, be_write, be_commit, be_abort,
+    NULL, be_begin, be_rcpt, be_write, be_commit, be_abort, be_auth,
 };
 
 static const struct smtp_session_config config = {
@@ -448,6 +461,185 @@ static void test_storage_failures(void **state)
     assert_int_equal(rec.committed, 0);
 }
 
+/* ---------------------------------------------------------- submission --- */
+
+static const struct smtp_session_config sub_config = {
+    .hostname = "mail.example.test",
+    .max_size = 20000,
+    .tls_available = true,
+    .submission = true,
+};
+
+/* A submission session with TLS on and EHLO done. */
+static void sub_tls(const char *peer)
+{
+    memset(&rec, 0, sizeof(rec));
+    smtp_session_init(&s, &sub_config, &backend, rec_write, NULL, peer);
+    expect("220 ");
+    smtp_session_tls_started(&s, "TLSv1.3", "TLS_AES_128_GCM_SHA256");
+    send_line("EHLO laptop.example.test");
+    for (;;) {
+        const char *line = rec.out + rec.out_pos;
+        if (!strncmp(line, "250 ", 4)) {
+            expect("250 ");
+            break;
+        }
+        expect("250-");
+    }
+}
+
+static void test_submission_needs_tls_and_login(void **state)
+{
+    (void)state;
+    memset(&rec, 0, sizeof(rec));
+    smtp_session_init(&s, &sub_config, &backend, rec_write, NULL, "192.0.2.1");
+    expect("220 ");
+    send_line("EHLO laptop.example.test");
+    rec.out[rec.out_len] = 0;
+    assert_null(strstr(rec.out, "AUTH"));     /* never offered in clear */
+    assert_non_null(strstr(rec.out, "250-STARTTLS"));
+    rec.out_pos = rec.out_len;
+    send_line("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=");
+    expect("538 5.7.11 Encryption required");
+    send_line("MAIL FROM:<alice@example.test>");
+    expect("530 5.7.0 Authentication required: send STARTTLS");
+    assert_int_equal(rec.auths, 0);
+    /* With TLS: offered, and needed before MAIL. */
+    smtp_session_tls_started(&s, "TLSv1.3", "TLS_AES_128_GCM_SHA256");
+    send_line("EHLO laptop.example.test");
+    rec.out[rec.out_len] = 0;
+    assert_non_null(strstr(rec.out + rec.out_pos, "250-AUTH PLAIN LOGIN\r\n"));
+    rec.out_pos = rec.out_len;
+    send_line("MAIL FROM:<alice@example.test>");
+    expect("530 5.7.0 Authentication required: log in with AUTH first");
+    send_line("AUTH CRAM-MD5");
+    expect("504 5.5.4");
+    /* PLAIN with the initial response: \0alice@example.test\0secret */
+    send_line("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=");
+    expect("235 2.7.0 Authentication successful");
+    send_line("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=");
+    expect("503 5.5.1 Already logged in");
+    send_line("MAIL FROM:<alice@example.test>");
+    expect("250 2.1.0");
+    assert_string_equal(rec.auth_user, "alice@example.test");
+    send_line("RCPT TO:<bob@example.test>");
+    expect("250 2.1.5");
+    send_line("DATA");
+    expect("354 ");
+    send_line("Subject: no date here\r\n\r\nbody\r\n.");
+    expect("250 2.0.0 Ok: queued as ");
+    rec.committed_msg[rec.committed_len] = 0;
+    const char *m = (const char *)rec.committed_msg;
+    assert_non_null(strstr(m, "with ESMTPSA id "));
+    assert_non_null(strstr(m, "from laptop.example.test ([192.0.2.1])"));
+    /* Date: and Message-ID: went in at the end of the header section. */
+    const char *subj = strstr(m, "Subject: no date here\r\nDate: ");
+    assert_non_null(subj);
+    const char *mid = strstr(subj, "\r\nMessage-ID: <");
+    assert_non_null(mid);
+    assert_non_null(strstr(mid, "@mail.example.test>\r\n\r\nbody\r\n"));
+}
+
+static void test_submission_keeps_given_headers(void **state)
+{
+    (void)state;
+    sub_tls("192.0.2.1");
+    send_line("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=");
+    expect("235 ");
+    send_line("MAIL FROM:<alice@example.test>");
+    expect("250 ");
+    send_line("RCPT TO:<bob@example.test>");
+    expect("250 ");
+    send_line("DATA");
+    expect("354 ");
+    /* Split across writes, in odd case, folded: nothing is added. */
+    const char *part1 = "DATE: Thu, 26 Nov 2026 10:00:00 +0000\r\nMessage-Id:\r\n <x@y>\r";
+    const char *part2 = "\nSubject: s\r\n\r\nDate: in the body is not a header\r\n.\r\n";
+    send_raw(part1, strlen(part1));
+    send_raw(part2, strlen(part2));
+    expect("250 2.0.0");
+    rec.committed_msg[rec.committed_len] = 0;
+    const char *m = strstr((const char *)rec.committed_msg, "DATE: ");
+    assert_non_null(m);
+    assert_string_equal(m, "DATE: Thu, 26 Nov 2026 10:00:00 +0000\r\nMessage-Id:\r\n <x@y>\r\n"
+                           "Subject: s\r\n\r\nDate: in the body is not a header\r\n");
+    /* A message that is all header, without an empty line: added at its end. */
+    send_line("MAIL FROM:<alice@example.test>");
+    expect("250 ");
+    send_line("RCPT TO:<bob@example.test>");
+    expect("250 ");
+    send_line("DATA");
+    expect("354 ");
+    send_line("Subject: only\r\n.");
+    expect("250 2.0.0");
+    rec.committed_msg[rec.committed_len] = 0;
+    m = strstr((const char *)rec.committed_msg, "Subject: only\r\nDate: ");
+    assert_non_null(m);
+    assert_non_null(strstr(m, "\r\nMessage-ID: <"));
+}
+
+static void test_submission_login_mechanisms(void **state)
+{
+    (void)state;
+    sub_tls("192.0.2.1");
+    /* PLAIN without an initial response, then cancelled. */
+    send_line("AUTH PLAIN");
+    expect("334 ");
+    send_line("*");
+    expect("501 5.0.0 Authentication cancelled");
+    send_line("AUTH PLAIN");
+    expect("334 ");
+    send_line("not base64!");
+    expect("501 5.5.2");
+    /* LOGIN: user, then password. */
+    send_line("AUTH LOGIN");
+    expect("334 VXNlcm5hbWU6");
+    send_line("YWxpY2VAZXhhbXBsZS50ZXN0");     /* alice@example.test */
+    expect("334 UGFzc3dvcmQ6");
+    send_line("c2VjcmV0");                     /* secret */
+    expect("235 2.7.0");
+    /* LOGIN with the user name as initial response. */
+    sub_tls("192.0.2.1");
+    send_line("AUTH LOGIN YWxpY2VAZXhhbXBsZS50ZXN0");
+    expect("334 UGFzc3dvcmQ6");
+    send_line("c2VjcmV0");
+    expect("235 ");
+}
+
+static void test_submission_failed_login_is_held(void **state)
+{
+    (void)state;
+    sub_tls("192.0.2.1");
+    /* \0alice@example.test\0wrong, with a NOOP pipelined behind. */
+    const char *both = "AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdAB3cm9uZw==\r\nNOOP\r\n";
+    size_t used = send_raw(both, strlen(both));
+    assert_true(used < strlen(both));          /* the NOOP waits */
+    assert_int_equal(s.state, SMTP_STATE_HOLD);
+    expect_silence();                          /* no answer yet: the delay is the server's */
+    smtp_session_resume(&s);
+    expect("535 5.7.8 Authentication failed");
+    send_raw(both + used, strlen(both) - used);
+    expect("250 2.0.0 Ok");
+    send_line("MAIL FROM:<alice@example.test>");
+    expect("530 ");
+    /* A locked-out address is told so at once, without a password check. */
+    sub_tls("192.0.2.66");
+    send_line("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=");
+    expect("454 4.7.0 Too many failed logins");
+    /* Port 25 has no AUTH at all. */
+    memset(&rec, 0, sizeof(rec));
+    smtp_session_init(&s, &config, &backend, rec_write, NULL, "192.0.2.1");
+    expect("220 ");
+    smtp_session_tls_started(&s, "TLSv1.3", "TLS_AES_128_GCM_SHA256");
+    send_line("EHLO x.example.net");
+    rec.out[rec.out_len] = 0;
+    assert_null(strstr(rec.out + rec.out_pos, "AUTH"));
+    rec.out_pos = rec.out_len;
+    send_line("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=");
+    expect("503 5.5.1 AUTH is not offered on this port");
+    assert_int_equal(rec.auths, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +653,10 @@ int main(void)
         cmocka_unit_test_setup(test_bdat, setup),
         cmocka_unit_test_setup(test_starttls_drops_pipelined_commands, setup),
         cmocka_unit_test_setup(test_storage_failures, setup),
+        cmocka_unit_test_setup(test_submission_needs_tls_and_login, setup),
+        cmocka_unit_test_setup(test_submission_keeps_given_headers, setup),
+        cmocka_unit_test_setup(test_submission_login_mechanisms, setup),
+        cmocka_unit_test_setup(test_submission_failed_login_is_held, setup),
     };
     return cmocka_run_group_tests_name("smtp_session", tests, NULL, NULL);
 }
