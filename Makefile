@@ -55,7 +55,7 @@ WOLF_ARM  := $(WOLF_COMMON) $(WOLF)/wolfcrypt/src/sp_cortexm.c
 # Our code.  main.c holds only main(), so tests can link the rest.
 FW_SRC   := $(filter-out firmware/main.c,$(wildcard firmware/*.c))
 NET_SRC  := $(wildcard net/*.c)
-SVC_SRC  := $(wildcard mail/*.c smtp/*.c pop3/*.c accounts/*.c)
+SVC_SRC  := $(wildcard mail/*.c smtp/*.c pop3/*.c imap/*.c accounts/*.c)
 STORE_SRC := $(wildcard store/*.c)
 SIM_SRC  := $(wildcard board/sim/*.c)
 ARM_SRC  := $(wildcard board/mps2-an500/*.c)
@@ -66,7 +66,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 # ------------------------------------------------------------------ flags ---
 
 WARN     := -std=c11 -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
-INC      := -Ihal -Inet -Istore -Imail -Ismtp -Ipop3 -Iaccounts -Ifirmware -I$(LWIP)/src/include -I$(WOLF)
+INC      := -Ihal -Inet -Istore -Imail -Ismtp -Ipop3 -Iimap -Iaccounts -Ifirmware -I$(LWIP)/src/include -I$(WOLF)
 DEFS     := -DWOLFSSL_USER_SETTINGS
 SLIRP_CF := $(shell pkg-config --cflags slirp 2>/dev/null)
 SLIRP_LD := $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
@@ -203,7 +203,7 @@ $(B)/test/store-dump: $(B)/test/obj/tests/e2e/store_dump.o $(B)/test/libpb.a
 # Fuzz targets: each links only the modules its parser needs (listed in the
 # target's first line as "// fuzz-links: firmware/console.c ...").
 fuzz_links = $(shell sed -n '1s|^// fuzz-links:||p' $(1))
-FUZZ_INPUTS := $(wildcard hal/*.h mail/*.[ch] smtp/*.[ch] pop3/*.[ch] accounts/*.[ch] store/*.[ch] firmware/*.[ch] net/*.h board/sim/*.h)
+FUZZ_INPUTS := $(wildcard hal/*.h mail/*.[ch] smtp/*.[ch] pop3/*.[ch] imap/*.[ch] accounts/*.[ch] store/*.[ch] firmware/*.[ch] net/*.h board/sim/*.h)
 $(B)/fuzz/bin/%: tests/fuzz/%.c $(FUZZ_INPUTS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(WARN) $(FUZZ_OPT) -fsanitize=fuzzer $(INC) $(DEFS) -o $@ $< $(call fuzz_links,$<)

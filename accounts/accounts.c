@@ -219,8 +219,14 @@ static int accounts_do_user(struct store_txn *t, const void *arg)
     uint16_t folder;
     if ((err = store_mailbox_create(t, u->addr, &mbox)) != 0 && err != PB_EEXIST)
         return err;
-    if (err == 0 && (err = store_folder_create(t, mbox, "INBOX", &folder)) != 0)
-        return err;
+    if (err == PB_EEXIST)
+        return 0;               /* the mailbox is there with its folders */
+    /* INBOX and the special-use folders IMAP clients look for (RFC 6154):
+     * all in the user's one transaction. */
+    static const char *const folders[] = { "INBOX", "Sent", "Drafts", "Trash", "Junk", "Archive" };
+    for (size_t i = 0; i < sizeof(folders) / sizeof(folders[0]); i++)
+        if ((err = store_folder_create(t, mbox, folders[i], &folder)) != 0)
+            return err;
     return 0;
 }
 

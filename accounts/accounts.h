@@ -46,7 +46,8 @@ int accounts_domain_catchall(struct store *s, const char *domain, char *buf, siz
 
 /* ---- users ---- */
 /* Add addr (its domain must exist) with a password; also creates the
- * user's mailbox and INBOX in the same transaction. */
+ * user's mailbox with INBOX, Sent, Drafts, Trash, Junk and Archive in the
+ * same transaction. */
 int accounts_user_add(struct store *s, const char *addr, const char *password);
 int accounts_user_passwd(struct store *s, const char *addr, const char *password);
 /* Removes the user's login and mailbox, with all the user's mail. */

@@ -4,15 +4,17 @@
  * SMTP on port 25 (the office's MX, STARTTLS with the appliance identity)
  * delivers into the store.  Submission on 587 (STARTTLS) and 465 (TLS)
  * takes mail from logged-in users.  POP3 on 110 (STLS) and 995 (TLS from
- * the first byte), with the same identity, reads the users' INBOXes.
- * UNFINISHED: IMAP (143, 993) and the web page (80, 443) are opened here
- * by their own issues.
+ * the first byte), with the same identity, reads the users' INBOXes.  IMAP
+ * on 143 (STARTTLS) and 993 (TLS from the first byte) reads and manages
+ * their folders.  UNFINISHED: the web page (80, 443) is opened here by its
+ * own issue.
  */
 #include "services.h"
 
 #include "board_pools.h"
 #include "config.h"
 #include "log.h"
+#include "imap_server.h"
 #include "pb_err.h"
 #include "pop3_maildrop.h"
 #include "pop3_server.h"
@@ -28,10 +30,28 @@ static struct altcp_tls_config *services_tls;
 static struct pop3_maildrop services_maildrops[POP3_SERVER_SESSIONS] PB_STORE_SECTION;
 static struct pop3_backend services_pop3_backends[POP3_SERVER_SESSIONS];
 
+/* IMAP sessions with their snapshots (about 40 KiB each): external RAM. */
+static struct imap_server_slot services_imap_slots[IMAP_SERVER_SESSIONS] PB_STORE_SECTION;
+
 static void services_log(const char *line)
 {
     log_printf("%s", line);
 }
+
+static struct imap_server_config services_imap = {
+    .port = 143,
+    .session = { .log = services_log },
+    .slots = services_imap_slots,
+    .log = services_log,
+};
+
+static struct imap_server_config services_imaps = {
+    .port = 993,
+    .implicit_tls = true,
+    .session = { .log = services_log },
+    .slots = services_imap_slots,
+    .log = services_log,
+};
 
 static struct smtp_server_config services_smtp = {
     .port = 25,
@@ -69,6 +89,8 @@ void services_apply_config(void)
     services_smtp.require_rdns = c->smtp.require_rdns;     /* the MX only: users log in */
     services_submission.session.hide_client = c->smtp.hide_client;
     services_submissions.session.hide_client = c->smtp.hide_client;
+    services_imap.session.max_size = c->smtp.max_size;
+    services_imaps.session.max_size = c->smtp.max_size;
 }
 
 /* 587 and, with a TLS identity, 465; returns the listeners opened. */
@@ -144,6 +166,37 @@ static int services_start_pop3(void)
     return n;
 }
 
+/* IMAP on 143 and, with a TLS identity, 993; returns the listeners opened. */
+static int services_start_imap(void)
+{
+    int n = 0;
+    imap_server_init(services_imap_slots, storage_get());
+    services_imap.session.hostname = config_get()->hostname;
+    services_imap.tls = services_tls;
+    int err = imap_server_start(&services_imap);
+    if (err)
+        log_printf("services: IMAP could not listen on port 143: %s", pb_err_str(err));
+    else {
+        log_printf("services: IMAP listening on port 143%s", services_tls ? " (STARTTLS)" :
+                   " (no TLS)");
+        n++;
+    }
+    if (!services_tls) {
+        log_printf("services: IMAPS stays closed on port 993 (no TLS identity)");
+        return n;
+    }
+    services_imaps.session.hostname = config_get()->hostname;
+    services_imaps.tls = services_tls;
+    err = imap_server_start(&services_imaps);
+    if (err)
+        log_printf("services: IMAPS could not listen on port 993: %s", pb_err_str(err));
+    else {
+        log_printf("services: IMAPS listening on port 993 (TLS)");
+        n++;
+    }
+    return n;
+}
+
 int services_start(const struct identity *id)
 {
     int n = 0;
@@ -169,5 +222,6 @@ int services_start(const struct identity *id)
     }
     n += services_start_submission();
     n += services_start_pop3();
+    n += services_start_imap();
     return n;
 }

@@ -96,12 +96,12 @@
     (32u + 8u + ((16u + (uint32_t)(folder_name_len) + 3u) & ~3u))
 #define STORE_TXN_REC_BYTES(name_len, value_len, with_blob) \
     (8u + ((4u + (uint32_t)(name_len) + (uint32_t)(value_len) + ((with_blob) ? 4u : 0u) + 3u) & ~3u))
-#define STORE_TXN_MAX       8       /* transactions open at once */
+#define STORE_TXN_MAX       24      /* transactions open at once: every SMTP and IMAP session may hold one */
 #define STORE_NAME_MAX      63      /* user names, folder names (bytes) */
 #define STORE_KEY_MAX       31      /* setting keys (bytes) */
 #define STORE_VALUE_MAX     1024    /* setting values (bytes): a certificate fits */
-#define STORE_FOLDERS_MAX   256
-#define STORE_MAILBOXES_MAX 64
+#define STORE_FOLDERS_MAX   2048    /* all users: 6 standard folders each, and their own */
+#define STORE_MAILBOXES_MAX 256     /* users */
 #define STORE_SETTINGS_MAX  32
 #define STORE_RESERVE_BLOCKS 3      /* free blocks kept for GC and deletes */
 #define STORE_REC_NAME_MAX  255   /* bytes of a record name (no NUL inside) */
@@ -231,7 +231,7 @@ struct store_check_report {
 struct store_txn;
 struct store;
 
-/* The store's own state (about 125 KiB with the defaults above; the board
+/* The store's own state (about 425 KiB with the defaults above; the board
  * decides where it lives).  Opaque to callers: use the functions. */
 #include "store_priv.h"
 

@@ -1,0 +1,539 @@
+/*
+ * imap_mailbox.c - an IMAP session's view of a mailbox in the store (see
+ * imap_mailbox.h).
+ */
+#include "imap_mailbox.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "accounts.h"
+#include "auth_guard.h"
+#include "hal_clock.h"
+#include "pb_err.h"
+
+void imap_mailbox_init(struct imap_mailbox *mb, struct store *store)
+{
+    memset(mb, 0, sizeof(*mb));
+    mb->store = store;
+}
+
+int imap_mailbox_login(struct imap_mailbox *mb, const char *peer, const char *user,
+                       const char *pass)
+{
+    uint64_t now = hal_clock_ms();
+    if (!mb->store)
+        return PB_EIO;
+    if (auth_guard_check(peer, now) != 0)
+        return PB_EBUSY;
+    if (strlen(user) > IMAP_MAILBOX_USER_MAX || !accounts_user_check(mb->store, user, pass)) {
+        auth_guard_failed(peer, now);
+        return PB_EPERM;
+    }
+    auth_guard_succeeded(peer);
+    snprintf(mb->user, sizeof(mb->user), "%s", user);
+    accounts_lower(mb->user);
+    int err = store_mailbox_find(mb->store, mb->user, &mb->mailbox);
+    if (err)
+        return err;
+    mb->logged_in = true;
+    return 0;
+}
+
+void imap_mailbox_logout(struct imap_mailbox *mb)
+{
+    imap_mailbox_append_abort(mb);
+    imap_mailbox_unselect(mb);
+    mb->logged_in = false;
+    mb->user[0] = '\0';
+}
+
+/* ------------------------------------------------------------ folders --- */
+
+/* "inbox" in any case is INBOX (RFC 3501 5.1); other names are exact. */
+static const char *imap_mailbox_norm(const char *name)
+{
+    static const char inbox[] = "INBOX";
+    for (int i = 0; i < 5; i++) {
+        char ch = name[i];
+        if (ch >= 'a' && ch <= 'z')
+            ch = (char)(ch - 32);
+        if (ch != inbox[i])
+            return name;
+    }
+    return name[5] == '\0' ? inbox : name;
+}
+
+int imap_mailbox_find(struct imap_mailbox *mb, const char *name, uint16_t *folder)
+{
+    if (!mb->logged_in)
+        return PB_EPERM;
+    return store_folder_find(mb->store, mb->mailbox, imap_mailbox_norm(name), folder);
+}
+
+int imap_mailbox_next(struct imap_mailbox *mb, uint16_t after, struct store_folder_info *fi)
+{
+    if (!mb->logged_in)
+        return PB_EPERM;
+    return store_folder_next(mb->store, mb->mailbox, after, fi);
+}
+
+const char *imap_mailbox_special_use(const char *name)
+{
+    static const char *const map[][2] = {
+        { "Sent", "\\Sent" }, { "Drafts", "\\Drafts" }, { "Trash", "\\Trash" },
+        { "Junk", "\\Junk" }, { "Archive", "\\Archive" },
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(name, map[i][0]) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+/* A folder name we keep: 1..STORE_NAME_MAX bytes, no control characters,
+ * no empty level ("a//b", "/a", "a/"). */
+static bool imap_mailbox_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > STORE_NAME_MAX || name[0] == '/' || name[n - 1] == '/' || strstr(name, "//"))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f || name[i] == '*' || name[i] == '%')
+            return false;
+    return true;
+}
+
+static int imap_mailbox_run(struct imap_mailbox *mb, int (*fn)(struct store_txn *, const void *),
+                            const void *arg)
+{
+    struct store_txn *txn;
+    int err = store_txn_begin(mb->store, &txn);
+    if (err)
+        return err;
+    err = fn(txn, arg);
+    if (err) {
+        store_txn_abort(txn);
+        return err;
+    }
+    return store_txn_commit(txn);
+}
+
+struct imap_mailbox_op {
+    struct imap_mailbox *mb;
+    const char *a, *b;
+    uint16_t folder;
+};
+
+static int imap_mailbox_do_create(struct store_txn *txn, const void *arg)
+{
+    const struct imap_mailbox_op *op = arg;
+    uint16_t f;
+    return store_folder_create(txn, op->mb->mailbox, op->a, &f);
+}
+
+int imap_mailbox_create(struct imap_mailbox *mb, const char *name)
+{
+    char n[STORE_NAME_MAX + 2];
+    if (!mb->logged_in)
+        return PB_EPERM;
+    /* A trailing delimiter only says the client means to create children
+     * under it (RFC 3501 6.3.3); the name is kept without it. */
+    snprintf(n, sizeof(n), "%s", imap_mailbox_norm(name));
+    size_t len = strlen(n);
+    if (len > 1 && n[len - 1] == '/')
+        n[len - 1] = '\0';
+    if (!imap_mailbox_name_ok(n))
+        return PB_EINVAL;
+    struct imap_mailbox_op op = { mb, n, NULL, 0 };
+    return imap_mailbox_run(mb, imap_mailbox_do_create, &op);
+}
+
+/* The subscription record of a folder: "sub:<user>:<folder>". */
+static int imap_mailbox_subname(const struct imap_mailbox *mb, const char *folder, char *rec)
+{
+    size_t u = strlen(mb->user), f = strlen(folder);
+    if (4 + u + 1 + f > STORE_REC_NAME_MAX)
+        return PB_ERANGE;
+    memcpy(rec, "sub:", 4);
+    memcpy(rec + 4, mb->user, u);
+    rec[4 + u] = ':';
+    memcpy(rec + 5 + u, folder, f + 1);
+    return 0;
+}
+
+static int imap_mailbox_do_delete(struct store_txn *txn, const void *arg)
+{
+    const struct imap_mailbox_op *op = arg;
+    int err = store_folder_delete(txn, op->folder);
+    char rec[STORE_REC_NAME_MAX + 1], v[1];
+    if (!err && imap_mailbox_subname(op->mb, op->a, rec) == 0 && store_rec_get(op->mb->store, STORE_NS_IMAP, rec, v, sizeof(v)) != PB_ENOENT)
+        err = store_rec_del(txn, STORE_NS_IMAP, rec);
+    return err == PB_ENOENT ? 0 : err;
+}
+
+int imap_mailbox_delete(struct imap_mailbox *mb, const char *name)
+{
+    struct imap_mailbox_op op = { mb, imap_mailbox_norm(name), NULL, 0 };
+    if (strcmp(op.a, "INBOX") == 0)
+        return PB_EPERM;                    /* RFC 3501 6.3.4 */
+    int err = imap_mailbox_find(mb, op.a, &op.folder);
+    if (err)
+        return err;
+    if (mb->selected && mb->folder == op.folder)
+        imap_mailbox_unselect(mb);
+    return imap_mailbox_run(mb, imap_mailbox_do_delete, &op);
+}
+
+static int imap_mailbox_do_rename(struct store_txn *txn, const void *arg)
+{
+    const struct imap_mailbox_op *op = arg;
+    struct store_folder_info fi;
+    char to[STORE_NAME_MAX + 2];
+    size_t flen = strlen(op->a);
+    int err = store_folder_rename(txn, op->folder, op->b);
+    /* Children move with their parent ("a/x" becomes "b/x"); at most
+     * STORE_FOLDERS_MAX of them. */
+    uint16_t after = 0;
+    while (!err && store_folder_next(op->mb->store, op->mb->mailbox, after, &fi) == 0) {
+        after = fi.id;
+        if (strncmp(fi.name, op->a, flen) != 0 || fi.name[flen] != '/')
+            continue;
+        if ((size_t)snprintf(to, sizeof(to), "%s%s", op->b, fi.name + flen) > STORE_NAME_MAX)
+            return PB_ERANGE;
+        err = store_folder_rename(txn, fi.id, to);
+    }
+    return err;
+}
+
+int imap_mailbox_rename(struct imap_mailbox *mb, const char *from, const char *to)
+{
+    struct imap_mailbox_op op = { mb, imap_mailbox_norm(from), imap_mailbox_norm(to), 0 };
+    if (strcmp(op.a, "INBOX") == 0 || strcmp(op.b, "INBOX") == 0)
+        return PB_EPERM;    /* UNFINISHED: RENAME INBOX moves its messages (RFC 3501 6.3.5) */
+    if (!imap_mailbox_name_ok(op.b))
+        return PB_EINVAL;
+    int err = imap_mailbox_find(mb, op.a, &op.folder);
+    if (err)
+        return err;
+    return imap_mailbox_run(mb, imap_mailbox_do_rename, &op);
+}
+
+static int imap_mailbox_do_sub(struct store_txn *txn, const void *arg)
+{
+    const struct imap_mailbox_op *op = arg;
+    if (op->b)
+        return store_rec_put(txn, STORE_NS_IMAP, op->a, "", 0);
+    int err = store_rec_del(txn, STORE_NS_IMAP, op->a);
+    return err == PB_ENOENT ? 0 : err;
+}
+
+int imap_mailbox_subscribe(struct imap_mailbox *mb, const char *name, bool on)
+{
+    char rec[STORE_REC_NAME_MAX + 1], v[1];
+    if (!mb->logged_in)
+        return PB_EPERM;
+    const char *n = imap_mailbox_norm(name);
+    if (!imap_mailbox_name_ok(n))
+        return PB_EINVAL;
+    if (imap_mailbox_subname(mb, n, rec))
+        return PB_ERANGE;
+    if (!on && store_rec_get(mb->store, STORE_NS_IMAP, rec, v, sizeof(v)) == PB_ENOENT)
+        return 0;
+    struct imap_mailbox_op op = { mb, rec, on ? "" : NULL, 0 };
+    return imap_mailbox_run(mb, imap_mailbox_do_sub, &op);
+}
+
+bool imap_mailbox_subscribed(struct imap_mailbox *mb, const char *name)
+{
+    char rec[STORE_REC_NAME_MAX + 1];
+    char v[1];
+    return imap_mailbox_subname(mb, imap_mailbox_norm(name), rec) == 0 && store_rec_get(mb->store, STORE_NS_IMAP, rec, v, sizeof(v)) >= 0;
+}
+
+int imap_mailbox_status(struct imap_mailbox *mb, uint16_t folder, uint32_t *messages,
+                        uint32_t *unseen, uint64_t *bytes, struct store_folder_info *fi)
+{
+    int err = store_folder_info(mb->store, folder, fi);
+    if (err)
+        return err;
+    struct store_msg_info mi;
+    uint32_t after = 0, n = 0, u = 0;
+    uint64_t b = 0;
+    while (store_msg_next(mb->store, folder, after, &mi) == 0) {
+        after = mi.uid;
+        n++;
+        u += !(mi.flags & STORE_FLAG_SEEN);
+        b += mi.size;
+    }
+    *messages = n;
+    *unseen = u;
+    if (bytes)
+        *bytes = b;
+    return 0;
+}
+
+/* ---------------------------------------------------- selected folder --- */
+
+static uint64_t imap_mailbox_programmed(struct imap_mailbox *mb)
+{
+    struct store_stats st;
+    store_stats(mb->store, &st);
+    return st.bytes_programmed;
+}
+
+int imap_mailbox_select(struct imap_mailbox *mb, const char *name, bool readonly)
+{
+    uint16_t folder;
+    struct store_folder_info fi;
+    imap_mailbox_unselect(mb);
+    int err = imap_mailbox_find(mb, name, &folder);
+    if (!err)
+        err = store_folder_info(mb->store, folder, &fi);
+    if (err)
+        return err;
+    mb->folder = folder;
+    mb->uidvalidity = fi.uidvalidity;
+    mb->readonly = readonly;
+    mb->seen_programmed = imap_mailbox_programmed(mb);
+    struct store_msg_info mi;
+    uint32_t after = 0;
+    while (mb->count < IMAP_MAILBOX_MAX_MSGS &&
+           store_msg_next(mb->store, folder, after, &mi) == 0) {
+        mb->uids[mb->count] = mi.uid;
+        mb->flags[mb->count++] = (uint16_t)mi.flags;
+        after = mi.uid;
+    }
+    mb->selected = true;
+    return 0;
+}
+
+void imap_mailbox_unselect(struct imap_mailbox *mb)
+{
+    mb->selected = false;
+    mb->count = 0;
+}
+
+bool imap_mailbox_changed(struct imap_mailbox *mb)
+{
+    return mb->selected && imap_mailbox_programmed(mb) != mb->seen_programmed;
+}
+
+int imap_mailbox_sync(struct imap_mailbox *mb, bool allow_expunge, unsigned budget,
+                      imap_mailbox_event_fn fn, void *ctx)
+{
+    if (!mb->selected)
+        return 0;
+    uint64_t programmed = imap_mailbox_programmed(mb);
+    struct store_msg_info mi;
+    bool pending = false;
+    /* Expunges first, lowest first: each changes the numbers above it. */
+    for (unsigned i = 0; i < mb->count; i++) {
+        int err = store_msg_get(mb->store, mb->folder, mb->uids[i], &mi);
+        if (err == PB_ENOENT) {
+            if (!allow_expunge) {
+                pending = true;
+                continue;
+            }
+            if (budget == 0)
+                return 1;
+            budget--;
+            fn(ctx, IMAP_EV_EXPUNGE, i + 1, mb->uids[i], 0);
+            memmove(&mb->uids[i], &mb->uids[i + 1], (mb->count - i - 1) * sizeof(mb->uids[0]));
+            memmove(&mb->flags[i], &mb->flags[i + 1], (mb->count - i - 1) * sizeof(mb->flags[0]));
+            mb->count--;
+            i--;
+            continue;
+        }
+        if (err)
+            return err;
+        if ((uint16_t)mi.flags != mb->flags[i]) {
+            if (budget == 0)
+                return 1;
+            budget--;
+            mb->flags[i] = (uint16_t)mi.flags;
+            fn(ctx, IMAP_EV_FLAGS, i + 1, mb->uids[i], mb->flags[i]);
+        }
+    }
+    unsigned before = mb->count;
+    uint32_t after = mb->count ? mb->uids[mb->count - 1] : 0;
+    while (mb->count < IMAP_MAILBOX_MAX_MSGS &&
+           store_msg_next(mb->store, mb->folder, after, &mi) == 0) {
+        mb->uids[mb->count] = mi.uid;
+        mb->flags[mb->count++] = (uint16_t)mi.flags;
+        after = mi.uid;
+    }
+    if (mb->count != before)
+        fn(ctx, IMAP_EV_EXISTS, mb->count, 0, 0);
+    if (!pending)
+        mb->seen_programmed = programmed;
+    return 0;
+}
+
+int imap_mailbox_msg(struct imap_mailbox *mb, uint32_t seq, struct store_msg_info *mi)
+{
+    if (!mb->selected || seq == 0 || seq > mb->count)
+        return PB_ENOENT;
+    return store_msg_get(mb->store, mb->folder, mb->uids[seq - 1], mi);
+}
+
+int imap_mailbox_read(struct imap_mailbox *mb, uint32_t blob, uint32_t off, void *buf, size_t len)
+{
+    return store_blob_read(mb->store, blob, off, buf, len);
+}
+
+/* Run one change in the batch transaction *txn, committing the batch and
+ * starting another when the change does not fit in it. */
+static int imap_mailbox_batch(struct imap_mailbox *mb, struct store_txn **txn,
+                              int (*op)(struct store_txn *, const void *), const void *arg)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!*txn) {
+            int err = store_txn_begin(mb->store, txn);
+            if (err) {
+                *txn = NULL;
+                return err;
+            }
+            mb->txn_ops = 0;
+        }
+        int err = op(*txn, arg);
+        if (err != PB_ENOMEM || mb->txn_ops == 0) {
+            mb->txn_ops += err == 0;
+            return err;
+        }
+        err = store_txn_commit(*txn);       /* the batch is full: make it durable */
+        *txn = NULL;
+        if (err)
+            return err;
+    }
+    return PB_ENOMEM;
+}
+
+struct imap_mailbox_msgop {
+    uint16_t folder, dest;
+    uint32_t uid, flags;
+    struct store_msg_info mi;
+    uint32_t *newuid;
+};
+
+static int imap_mailbox_do_flags(struct store_txn *txn, const void *arg)
+{
+    const struct imap_mailbox_msgop *op = arg;
+    return store_msg_set_flags(txn, op->folder, op->uid, op->flags);
+}
+
+int imap_mailbox_set_flags(struct imap_mailbox *mb, struct store_txn **txn, uint32_t seq,
+                           uint16_t flags)
+{
+    if (!mb->selected || seq == 0 || seq > mb->count)
+        return PB_ENOENT;
+    struct imap_mailbox_msgop op = { .folder = mb->folder, .uid = mb->uids[seq - 1], .flags = flags };
+    return imap_mailbox_batch(mb, txn, imap_mailbox_do_flags, &op);
+}
+
+void imap_mailbox_saw_flags(struct imap_mailbox *mb, uint32_t seq, uint16_t flags)
+{
+    if (seq >= 1 && seq <= mb->count)
+        mb->flags[seq - 1] = flags;
+}
+
+static int imap_mailbox_do_expunge(struct store_txn *txn, const void *arg)
+{
+    const struct imap_mailbox_msgop *op = arg;
+    int err = store_msg_expunge(txn, op->folder, op->uid);
+    return err == PB_ENOENT ? 0 : err;
+}
+
+int imap_mailbox_expunge(struct imap_mailbox *mb, struct store_txn **txn, uint32_t seq)
+{
+    if (!mb->selected || seq == 0 || seq > mb->count)
+        return PB_ENOENT;
+    struct imap_mailbox_msgop op = { .folder = mb->folder, .uid = mb->uids[seq - 1] };
+    return imap_mailbox_batch(mb, txn, imap_mailbox_do_expunge, &op);
+}
+
+static int imap_mailbox_do_copy(struct store_txn *txn, const void *arg)
+{
+    const struct imap_mailbox_msgop *op = arg;
+    return store_msg_add(txn, op->dest, op->mi.blob, op->mi.flags, op->mi.date, op->newuid);
+}
+
+int imap_mailbox_copy(struct imap_mailbox *mb, struct store_txn **txn, uint32_t seq,
+                      uint16_t dest, uint32_t *uid)
+{
+    struct imap_mailbox_msgop op = { .dest = dest, .newuid = uid };
+    int err = imap_mailbox_msg(mb, seq, &op.mi);
+    if (err)
+        return err;
+    return imap_mailbox_batch(mb, txn, imap_mailbox_do_copy, &op);
+}
+
+int imap_mailbox_commit(struct imap_mailbox *mb, struct store_txn **txn, int failed)
+{
+    (void)mb;
+    if (!*txn)
+        return 0;
+    int err = 0;
+    if (failed)
+        store_txn_abort(*txn);
+    else
+        err = store_txn_commit(*txn);
+    *txn = NULL;
+    return err;
+}
+
+/* ------------------------------------------------------------- APPEND --- */
+
+int imap_mailbox_append_begin(struct imap_mailbox *mb, uint16_t folder, uint32_t flags,
+                              uint32_t date)
+{
+    imap_mailbox_append_abort(mb);
+    int err = store_txn_begin(mb->store, &mb->append_txn);
+    if (err) {
+        mb->append_txn = NULL;
+        return err;
+    }
+    err = store_blob_begin(mb->append_txn, &mb->append_blob);
+    if (err) {
+        imap_mailbox_append_abort(mb);
+        return err;
+    }
+    mb->append_folder = folder;
+    mb->append_flags = flags;
+    mb->append_date = date ? date : (uint32_t)hal_clock_wall();
+    return 0;
+}
+
+int imap_mailbox_append_write(struct imap_mailbox *mb, const void *data, size_t len)
+{
+    if (!mb->append_txn)
+        return PB_EINVAL;
+    return store_blob_write(mb->append_txn, data, len);
+}
+
+int imap_mailbox_append_end(struct imap_mailbox *mb, uint32_t *uid, uint32_t *uidvalidity)
+{
+    struct store_folder_info fi;
+    if (!mb->append_txn)
+        return PB_EINVAL;
+    int err = store_blob_end(mb->append_txn);
+    if (!err)
+        err = store_folder_info(mb->store, mb->append_folder, &fi);
+    if (!err)
+        err = store_msg_add(mb->append_txn, mb->append_folder, mb->append_blob, mb->append_flags,
+                            mb->append_date, uid);
+    if (err) {
+        imap_mailbox_append_abort(mb);
+        return err;
+    }
+    *uidvalidity = fi.uidvalidity;
+    err = store_txn_commit(mb->append_txn);     /* frees the slot whatever it returns */
+    mb->append_txn = NULL;
+    return err;
+}
+
+void imap_mailbox_append_abort(struct imap_mailbox *mb)
+{
+    if (mb->append_txn)
+        store_txn_abort(mb->append_txn);
+    mb->append_txn = NULL;
+}

@@ -1,0 +1,32 @@
+/*
+ * imap_session_priv.h - what imap_session.c and imap_fetch.c share: the
+ * output helpers, the long-response steps and the FETCH/SEARCH commands.
+ * Not for other modules.
+ */
+#ifndef IMAP_SESSION_PRIV_H
+#define IMAP_SESSION_PRIV_H
+
+#include "imap_session.h"
+
+enum imap_send_kind { IMAP_SEND_SYNC, IMAP_SEND_FETCH, IMAP_SEND_SEARCH, IMAP_SEND_LIST };
+
+void imap_out(struct imap_session *s, const char *data, size_t n);
+void imap_printf(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void imap_astring_out(struct imap_session *s, const char *v, size_t n);
+const char *imap_flags_text(uint16_t flags, char *buf, size_t cap);
+void imap_finish(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void imap_bad(struct imap_session *s, const char *text);
+const char *imap_err_code(int err);
+const char *imap_capabilities(const struct imap_session *s);
+bool imap_selected(struct imap_session *s, const struct imap_seqset *set, uint32_t seq);
+int imap_flag_list(struct imap_cmd *c, uint16_t *flags);
+
+/* Long-response steps: 1 progress, 0 finished, -1 no room (come back). */
+int imap_list_step(struct imap_session *s);
+int imap_fetch_step(struct imap_session *s);
+int imap_search_step(struct imap_session *s);
+
+void imap_proceed_fetch(struct imap_session *s, struct imap_cmd *c);
+void imap_proceed_search(struct imap_session *s, struct imap_cmd *c);
+
+#endif

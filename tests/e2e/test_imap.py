@@ -1,0 +1,114 @@
+"""IMAP on the sim board with Python's imaplib: STARTTLS (143) and implicit
+TLS (993), login, LIST with special-use folders, a message delivered by
+SMTP fetched byte for byte, flags, copy, move, append, search, expunge,
+IDLE seeing a delivery, and the state surviving a reboot."""
+import imaplib
+import smtplib
+import socket
+import ssl
+import time
+import unittest
+
+from board import start_sim
+from test_smtp_delivery import unverified
+
+PROVISION = ("domain add example.test", "user add alice@example.test alice-pw")
+BODY = (b"From: sender@example.net\r\nSubject: hello imap\r\n\r\n"
+        b"Hello Alice.\r\n8-bit: \xc3\xa9t\xc3\xa9\r\n" + (b"z" * 900 + b"\r\n") * 200)
+
+
+class Imap(unittest.TestCase):
+    def setUp(self):
+        self.board = None
+
+    def tearDown(self):
+        if self.board:
+            self.board.kill()
+
+    def boot(self, flash=None):
+        b = self.board = start_sim(flash=flash, flash_size="8M")
+        b.expect(r"services: IMAP listening on port 143 \(STARTTLS\)")
+        b.expect(r"services: IMAPS listening on port 993 \(TLS\)")
+        b.expect(r"network: address 10\.0\.2\.15")
+        return b
+
+    def deliver(self, body):
+        with smtplib.SMTP("127.0.0.1", self.board.offset + 25, timeout=30) as s:
+            self.assertEqual(s.sendmail("sender@example.net", ["alice@example.test"], body), {})
+
+    def starttls(self):
+        m = imaplib.IMAP4("127.0.0.1", self.board.offset + 143, timeout=30)
+        self.assertIn("LOGINDISABLED", m.capabilities)
+        m.starttls(ssl_context=unverified())
+        m.login("alice@example.test", "alice-pw")
+        return m
+
+    def imaps(self):
+        m = imaplib.IMAP4_SSL("127.0.0.1", self.board.offset + 993, ssl_context=unverified(),
+                              timeout=30)
+        m.login("alice@example.test", "alice-pw")
+        return m
+
+    def test_session(self):
+        b = self.boot()
+        for c in PROVISION:
+            self.assertNotIn("error:", b.command(c), c)
+        self.deliver(BODY)
+        m = self.starttls()
+        typ, lst = m.list()
+        text = b"\n".join(lst)
+        self.assertIn(b'(\\HasNoChildren \\Sent) "/" "Sent"', text)
+        self.assertIn(b'"Trash"', text)
+        typ, data = m.select("INBOX")
+        self.assertEqual(data, [b"1"])
+        typ, data = m.uid("FETCH", "1", "(BODY.PEEK[])")
+        self.assertTrue(data[0][1].endswith(BODY))  # after Return-Path: and Received:
+        typ, data = m.search(None, "SUBJECT", "imap")
+        self.assertEqual(data, [b"1"])
+        m.store("1", "+FLAGS", "(\\Flagged)")
+        typ, data = m.fetch("1", "(FLAGS)")
+        self.assertIn(b"\\Flagged", data[0])
+        typ, data = m.copy("1", "Archive")
+        self.assertEqual(typ, "OK")
+        typ, data = m.append("Drafts", "(\\Draft)", None, b"Subject: draft\r\n\r\nwip\r\n")
+        self.assertIn(b"APPENDUID", data[0])
+        # Over implicit TLS, a second session sees the copy and the draft.
+        n = self.imaps()
+        self.assertEqual(n.select("Archive")[1], [b"1"])
+        typ, data = n.fetch("1", "(BODY.PEEK[] FLAGS)")
+        self.assertTrue(data[0][1].endswith(BODY))  # after Return-Path: and Received:
+        self.assertEqual(n.select("Drafts")[1], [b"1"])
+        # IDLE in the second session sees an SMTP delivery to INBOX.
+        n.select("INBOX")
+        tag = n._new_tag()
+        n.send(tag + b" IDLE\r\n")
+        self.assertTrue(n.readline().startswith(b"+"))
+        self.deliver(b"Subject: second\r\n\r\nagain\r\n")
+        n.sock.settimeout(5)
+        t0 = time.time()
+        line = n.readline()
+        self.assertEqual(line, b"* 2 EXISTS\r\n")
+        self.assertLess(time.time() - t0, 3)
+        n.send(b"DONE\r\n")
+        self.assertIn(b"OK", n.readline())
+        # Move and expunge in the first.
+        m.store("1", "+FLAGS", "(\\Deleted)")
+        m.expunge()
+        typ, data = m.select("INBOX")
+        self.assertEqual(data, [b"1"])
+        m.logout()
+        n.logout()
+        # State survives a reboot.
+        b.send("reboot")
+        b.expect(r"services: IMAPS listening on port 993 \(TLS\)")
+        b.expect(r"network: address 10\.0\.2\.15")
+        m = self.imaps()
+        self.assertEqual(m.select("Archive")[1], [b"1"])
+        typ, data = m.fetch("1", "(FLAGS)")
+        self.assertIn(b"\\Flagged", data[0])
+        self.assertEqual(m.select("INBOX")[1], [b"1"])
+        m.logout()
+
+
+if __name__ == "__main__":
+    unittest.main()

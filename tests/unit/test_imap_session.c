@@ -1,0 +1,377 @@
+/*
+ * test_imap_session.c - IMAP dialogues over a real store on the sim flash:
+ * what a client sends, what it must read back, and what the store holds
+ * afterwards.  alice@example.test (password "s3cret pass") has the six
+ * folders every new user gets.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "accounts.h"
+#include "auth_guard.h"
+#include "imap_session.h"
+#include "pb_err.h"
+#include "sim_flash.h"
+#include "tls.h"
+
+#define T_BLOCKS 512u
+static struct store_block blocks[T_BLOCKS];
+static uint32_t order[T_BLOCKS];
+static struct store_msg msgs[1000];
+static struct store_blob blobs[1000];
+static struct store_chunk chunks[2000];
+static struct store_rec recs[256];
+static uint32_t rec_order[256];
+static const struct store_mem mem = { blocks, T_BLOCKS, order, msgs, 1000, blobs, 1000,
+                                      chunks, 2000, recs, rec_order, 256 };
+static struct store st;
+static struct sim_flash fl;
+static char path[64];
+
+struct client {
+    struct imap_session s;
+    struct imap_mailbox mb;
+    char out[1 << 17];
+    size_t len;
+};
+static struct client a, b;
+static const struct imap_session_config cfg = { "mx.example.test", true, 100000, NULL };
+
+static void rec_write(void *ctx, const char *s, size_t n)
+{
+    struct client *c = ctx;
+    assert_true(c->len + n < sizeof(c->out));
+    memcpy(c->out + c->len, s, n);
+    c->len += n;
+    c->out[c->len] = '\0';
+}
+
+static void open_client(struct client *c, bool tls)
+{
+    imap_mailbox_init(&c->mb, &st);
+    c->len = 0;
+    imap_session_init(&c->s, &cfg, &c->mb, rec_write, c, "192.0.2.1", tls ? "TLSv1.3" : NULL);
+}
+
+/* Send text; run the session until it waits for the client; return what
+ * it wrote (from the start of this exchange). */
+static const char *say_n(struct client *c, const char *text, size_t n)
+{
+    size_t from = c->len;
+    size_t used = 0;
+    for (int guard = 0; guard < 10000; guard++) {
+        used += imap_session_input(&c->s, (const uint8_t *)text + used, n - used);
+        if (c->s.mode == IMAP_MODE_SENDING)
+            imap_session_pump(&c->s, 8192);
+        else if (c->s.mode == IMAP_MODE_DELAY)
+            imap_session_resume(&c->s);
+        else if (used == n)
+            break;
+        else if (c->s.mode == IMAP_MODE_CLOSED || c->s.mode == IMAP_MODE_STARTTLS)
+            break;
+    }
+    if (getenv("IMAP_TEST_TRACE"))
+        fprintf(stderr, "C: %.*s\nS: %s\n", (int)n, text, c->out + from);
+    return c->out + from;
+}
+
+static const char *say(struct client *c, const char *text)
+{
+    return say_n(c, text, strlen(text));
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(path, sizeof(path), "build/test/imap-%d.img", (int)getpid());
+    unlink(path);
+    assert_int_equal(sim_flash_open(&fl, path, 2u << 20, 4096, 16, 0), 0);
+    assert_int_equal(store_format(&st, &fl.dev, &mem), 0);
+    assert_int_equal(accounts_domain_add(&st, "example.test"), 0);
+    assert_int_equal(accounts_user_add(&st, "alice@example.test", "s3cret pass"), 0);
+    auth_guard_reset();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sim_flash_close(&fl);
+    unlink(path);
+    return 0;
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    return tls_init();
+}
+
+static const char msg1[] =
+    "From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: =?UTF-8?Q?caf=C3=A9?= plans\r\n"
+    "Message-ID: <1@example.test>\r\n\r\nLet us meet at noon.\r\n";
+static const char msg2[] =
+    "From: carol@example.test\r\nSubject: report\r\nMIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\n"
+    "see attached\r\n--XX\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    "c2VjcmV0IHdvcmQ=\r\n--XX--\r\n";
+
+static void login(struct client *c)
+{
+    open_client(c, true);
+    assert_non_null(strstr(say(c, "l1 LOGIN alice@example.test \"s3cret pass\"\r\n"), "l1 OK"));
+}
+
+static void append(struct client *c, const char *folder, const char *msg)
+{
+    char line[200];
+    snprintf(line, sizeof(line), "ap APPEND %s {%zu+}\r\n", folder, strlen(msg));
+    say(c, line);
+    say(c, msg);
+    assert_non_null(strstr(say(c, "\r\n"), "ap OK [APPENDUID "));
+}
+
+static void test_greeting_and_logindisabled(void **state)
+{
+    (void)state;
+    open_client(&a, false);
+    assert_non_null(strstr(a.out, "* OK [CAPABILITY IMAP4rev1"));
+    assert_non_null(strstr(a.out, "STARTTLS"));
+    assert_non_null(strstr(a.out, "LOGINDISABLED"));
+    assert_null(strstr(a.out, "AUTH=PLAIN"));
+    assert_non_null(strstr(say(&a, "a LOGIN alice@example.test x\r\n"), "a NO [PRIVACYREQUIRED]"));
+    const char *r = say(&a, "b STARTTLS\r\nc NOOP\r\n");
+    assert_non_null(strstr(r, "b OK"));
+    assert_int_equal(a.s.mode, IMAP_MODE_STARTTLS);
+    assert_null(strstr(r, "c OK"));     /* pipelined behind STARTTLS: not read */
+    imap_session_tls_started(&a.s, "TLSv1.3");
+    r = say(&a, "d CAPABILITY\r\n");
+    assert_non_null(strstr(r, "AUTH=PLAIN"));
+    assert_null(strstr(r, "LOGINDISABLED"));
+}
+
+static void test_login_and_authenticate(void **state)
+{
+    (void)state;
+    open_client(&a, true);
+    assert_non_null(strstr(say(&a, "a LOGIN alice@example.test wrong\r\n"),
+                           "a NO [AUTHENTICATIONFAILED]"));
+    assert_non_null(strstr(say(&a, "b SELECT INBOX\r\n"), "b BAD"));
+    /* SASL-IR: base64 of "\0alice@example.test\0s3cret pass" */
+    assert_non_null(strstr(say(&a, "c AUTHENTICATE PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzM2NyZXQgcGFzcw==\r\n"),
+                           "c OK [CAPABILITY"));
+    open_client(&b, true);
+    assert_non_null(strstr(say(&b, "x AUTHENTICATE PLAIN\r\n"), "+ "));
+    assert_non_null(strstr(say(&b, "AGFsaWNlQGV4YW1wbGUudGVzdABzM2NyZXQgcGFzcw==\r\n"), "x OK"));
+}
+
+static void test_list_special_use_and_folders(void **state)
+{
+    (void)state;
+    login(&a);
+    const char *r = say(&a, "a LIST \"\" \"*\"\r\n");
+    assert_non_null(strstr(r, "\"/\" \"INBOX\""));
+    assert_non_null(strstr(r, "\\Sent) \"/\" \"Sent\""));
+    assert_non_null(strstr(r, "\\Trash) \"/\" \"Trash\""));
+    assert_non_null(strstr(r, "\\Junk) \"/\" \"Junk\""));
+    assert_non_null(strstr(r, "a OK LIST"));
+    assert_non_null(strstr(say(&a, "b CREATE Projects/2026\r\n"), "b OK"));
+    assert_non_null(strstr(say(&a, "c CREATE Projects\r\n"), "c OK"));
+    r = say(&a, "d LIST \"\" \"Projects%\"\r\n");
+    assert_non_null(strstr(r, "(\\HasChildren) \"/\" \"Projects\""));
+    assert_null(strstr(r, "Projects/2026"));  /* % stops at the delimiter */
+    assert_non_null(strstr(say(&a, "e RENAME Projects Old\r\n"), "e OK"));
+    r = say(&a, "f LIST \"\" \"*\"\r\n");
+    assert_non_null(strstr(r, "\"Old/2026\""));
+    assert_null(strstr(r, "Projects"));
+    assert_non_null(strstr(say(&a, "g SUBSCRIBE Old\r\n"), "g OK"));
+    r = say(&a, "h LSUB \"\" \"*\"\r\n");
+    assert_non_null(strstr(r, "* LSUB (\\HasChildren) \"/\" \"Old\""));
+    assert_non_null(strstr(say(&a, "i DELETE Old/2026\r\n"), "i OK"));
+    assert_non_null(strstr(say(&a, "j DELETE INBOX\r\n"), "j NO"));
+    assert_non_null(strstr(say(&a, "k CREATE Sent\r\n"), "k NO [ALREADYEXISTS]"));
+    r = say(&a, "l STATUS INBOX (MESSAGES UIDNEXT UNSEEN)\r\n");
+    assert_non_null(strstr(r, "* STATUS \"INBOX\" (MESSAGES 0 UIDNEXT 1 UNSEEN 0)"));
+}
+
+static void test_append_select_fetch(void **state)
+{
+    (void)state;
+    login(&a);
+    append(&a, "INBOX", msg1);
+    append(&a, "INBOX", msg2);
+    const char *r = say(&a, "s SELECT inbox\r\n");
+    assert_non_null(strstr(r, "* 2 EXISTS"));
+    assert_non_null(strstr(r, "[UIDVALIDITY "));
+    assert_non_null(strstr(r, "[UIDNEXT 3]"));
+    assert_non_null(strstr(r, "s OK [READ-WRITE]"));
+
+    /* The whole message, byte for byte, as a literal of exact size. */
+    char want[1024];
+    snprintf(want, sizeof(want), "* 1 FETCH (UID 1 BODY[] {%zu}\r\n%s)\r\n", strlen(msg1), msg1);
+    r = say(&a, "f1 UID FETCH 1 BODY.PEEK[]\r\n");
+    assert_non_null(strstr(r, want));
+    /* A partial fetch: 8 bytes from offset 6. */
+    r = say(&a, "f2 FETCH 1 BODY.PEEK[]<6.8>\r\n");
+    assert_non_null(strstr(r, "BODY[]<6> {8}\r\nBob <bob)"));
+    /* Past the end: empty. */
+    r = say(&a, "f3 FETCH 1 BODY.PEEK[]<5000.10>\r\n");
+    assert_non_null(strstr(r, "BODY[]<5000> {0}\r\n)"));
+    r = say(&a, "f4 FETCH 1 (BODY.PEEK[HEADER.FIELDS (Subject)])\r\n");
+    assert_non_null(strstr(r, "BODY[HEADER.FIELDS (Subject)] {40}\r\nSubject: =?UTF-8?Q?caf=C3=A9?= plans\r\n\r\n)"));
+    r = say(&a, "f5 FETCH 2 (BODY.PEEK[2] BODY.PEEK[1.MIME] RFC822.SIZE FLAGS)\r\n");
+    assert_non_null(strstr(r, "BODY[2] {16}\r\nc2VjcmV0IHdvcmQ="));
+    assert_non_null(strstr(r, "BODY[1.MIME] {28}\r\nContent-Type: text/plain\r\n\r\n"));
+    assert_non_null(strstr(r, "FLAGS ()"));
+    r = say(&a, "f6 FETCH 2 BODYSTRUCTURE\r\n");
+    assert_non_null(strstr(r, "BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 12 1 NIL NIL NIL NIL)"));
+    assert_non_null(strstr(r, "\"MIXED\" (\"BOUNDARY\" \"XX\")"));
+    r = say(&a, "f7 FETCH 1 ENVELOPE\r\n");
+    assert_non_null(strstr(r, "((\"Bob\" NIL \"bob\" \"example.test\"))"));
+    assert_non_null(strstr(r, "\"<1@example.test>\")"));
+    /* A fetch without PEEK sets \Seen, and says so. */
+    r = say(&a, "f8 FETCH 1 BODY[TEXT]\r\n");
+    assert_non_null(strstr(r, "BODY[TEXT] {22}\r\nLet us meet at noon.\r\n FLAGS (\\Seen))"));
+    r = say(&a, "f9 FETCH 1:* FLAGS\r\n");
+    assert_non_null(strstr(r, "* 1 FETCH (FLAGS (\\Seen))"));
+    assert_non_null(strstr(r, "* 2 FETCH (FLAGS ())"));
+}
+
+static void test_literals_and_pipelining(void **state)
+{
+    (void)state;
+    open_client(&a, true);
+    /* A synchronising literal gets "+", a LITERAL+ one does not. */
+    const char *r = say(&a, "a LOGIN {18}\r\n");
+    assert_non_null(strstr(r, "+ Ready"));
+    r = say(&a, "alice@example.test {11+}\r\ns3cret pass\r\n");
+    assert_non_null(strstr(r, "a OK"));
+    /* Three pipelined commands in one segment, answered in order. */
+    r = say(&a, "p1 NOOP\r\np2 SELECT INBOX\r\np3 CAPABILITY\r\n");
+    const char *p1 = strstr(r, "p1 OK"), *p2 = strstr(r, "p2 OK"), *p3 = strstr(r, "p3 OK");
+    assert_true(p1 && p2 && p3 && p1 < p2 && p2 < p3);
+    /* A literal bigger than the command buffer is refused without reading it. */
+    r = say(&a, "big LOGIN {100000}\r\n");
+    assert_non_null(strstr(r, "big BAD"));
+    /* An APPEND over the size limit is refused before its literal. */
+    r = say(&a, "ap APPEND INBOX {200000}\r\n");
+    assert_non_null(strstr(r, "ap NO [TOOBIG]"));
+    assert_null(strstr(r, "+ Ready"));
+    /* A tag and garbage: BAD, and the session goes on. */
+    assert_non_null(strstr(say(&a, "x FROB\r\n"), "x BAD"));
+    assert_non_null(strstr(say(&a, "y NOOP\r\n"), "y OK"));
+}
+
+static void test_store_copy_move_expunge(void **state)
+{
+    (void)state;
+    login(&a);
+    append(&a, "INBOX", msg1);
+    append(&a, "INBOX", msg2);
+    append(&a, "INBOX", msg1);
+    say(&a, "s SELECT INBOX\r\n");
+    const char *r = say(&a, "a STORE 1:2 +FLAGS (\\Flagged \\Seen)\r\n");
+    assert_non_null(strstr(r, "* 1 FETCH (UID 1 FLAGS (\\Flagged \\Seen))"));
+    assert_non_null(strstr(r, "a OK"));
+    r = say(&a, "b STORE 2 -FLAGS.SILENT (\\Flagged)\r\n");
+    assert_null(strstr(r, "FETCH"));
+    r = say(&a, "c SEARCH FLAGGED\r\n");
+    assert_non_null(strstr(r, "* SEARCH 1\r\n"));
+    r = say(&a, "d UID COPY 1:2 Archive\r\n");
+    assert_non_null(strstr(r, "d OK [COPYUID "));
+    assert_non_null(strstr(r, " 1,2 1,2]"));
+    r = say(&a, "e MOVE 3 Trash\r\n");
+    assert_non_null(strstr(r, "* OK [COPYUID "));
+    assert_non_null(strstr(r, "* 3 EXPUNGE"));
+    r = say(&a, "f STATUS Archive (MESSAGES)\r\n");
+    assert_non_null(strstr(r, "(MESSAGES 2)"));
+    say(&a, "g STORE 1 +FLAGS (\\Deleted)\r\n");
+    r = say(&a, "h EXPUNGE\r\n");
+    assert_non_null(strstr(r, "* 1 EXPUNGE\r\nh OK"));
+    r = say(&a, "i FETCH 1:* UID\r\n");
+    assert_non_null(strstr(r, "* 1 FETCH (UID 2)"));
+    assert_null(strstr(r, "* 2 FETCH"));
+    /* The flag changes and expunges are on flash: a remount keeps them. */
+    assert_int_equal(store_mount(&st, &fl.dev, &mem), 0);
+    login(&b);
+    r = say(&b, "s SELECT INBOX\r\n");
+    assert_non_null(strstr(r, "* 1 EXISTS"));
+    r = say(&b, "t FETCH 1 FLAGS\r\n");
+    assert_non_null(strstr(r, "FLAGS (\\Seen)"));
+}
+
+static void test_search(void **state)
+{
+    (void)state;
+    login(&a);
+    append(&a, "INBOX", msg1);
+    append(&a, "INBOX", msg2);
+    say(&a, "s SELECT INBOX\r\n");
+    /* Encoded-word decoded before matching; case-insensitive. */
+    assert_non_null(strstr(say(&a, "a SEARCH SUBJECT \"CAFÉ\"\r\n"), "* SEARCH\r\n"));
+    assert_non_null(strstr(say(&a, "b SEARCH SUBJECT café\r\n"), "b BAD"));
+    assert_non_null(strstr(say(&a, "c SEARCH CHARSET UTF-8 SUBJECT {5}\r\ncafé\r\n"), "* SEARCH 1\r\n"));
+    /* BODY over the decoded base64 part. */
+    assert_non_null(strstr(say(&a, "d SEARCH BODY \"secret word\"\r\n"), "* SEARCH 2\r\n"));
+    assert_non_null(strstr(say(&a, "e SEARCH BODY c2VjcmV0\r\n"), "* SEARCH\r\n"));
+    assert_non_null(strstr(say(&a, "f UID SEARCH OR FROM bob SUBJECT report\r\n"), "* SEARCH 1 2\r\n"));
+    assert_non_null(strstr(say(&a, "g SEARCH NOT FROM bob LARGER 10\r\n"), "* SEARCH 2\r\n"));
+    assert_non_null(strstr(say(&a, "h SEARCH 2:* UNSEEN\r\n"), "* SEARCH 2\r\n"));
+    assert_non_null(strstr(say(&a, "i SEARCH (((\r\n"), "i BAD"));
+    assert_non_null(strstr(say(&a, "j SEARCH TEXT plans\r\n"), "* SEARCH 1\r\n"));
+    assert_non_null(strstr(say(&a, "k SEARCH SINCE 1-Jan-1990 HEADER Message-ID 1@example\r\n"),
+                           "* SEARCH 1\r\n"));
+    assert_non_null(strstr(say(&a, "l ENABLE IMAP4rev2\r\n"), "* ENABLED IMAP4rev2"));
+    assert_non_null(strstr(say(&a, "m UID SEARCH ALL\r\n"), "* ESEARCH (TAG \"m\") UID ALL 1,2\r\n"));
+}
+
+static void test_two_sessions(void **state)
+{
+    (void)state;
+    login(&a);
+    login(&b);
+    append(&a, "INBOX", msg1);
+    say(&a, "s SELECT INBOX\r\n");
+    say(&b, "s SELECT INBOX\r\n");
+    append(&a, "INBOX", msg2);
+    /* b learns of the new message at its next command. */
+    assert_non_null(strstr(say(&b, "n NOOP\r\n"), "* 2 EXISTS\r\nn OK"));
+    /* ... and of a's flag change. */
+    say(&a, "f STORE 1 +FLAGS.SILENT (\\Deleted)\r\n");
+    assert_non_null(strstr(say(&b, "n2 NOOP\r\n"), "* 1 FETCH (UID 1 FLAGS (\\Deleted))"));
+    /* An expunge is not reported during FETCH, but at the next NOOP. */
+    say(&a, "e EXPUNGE\r\n");
+    const char *r = say(&b, "f FETCH 1:* UID\r\n");
+    assert_null(strstr(r, "EXPUNGE"));
+    assert_non_null(strstr(say(&b, "n3 NOOP\r\n"), "* 1 EXPUNGE\r\nn3 OK"));
+    /* IDLE: a delivery shows up when polled. */
+    assert_non_null(strstr(say(&b, "i IDLE\r\n"), "+ idling"));
+    append(&a, "INBOX", msg1);
+    size_t before = b.len;
+    imap_session_poll(&b.s);
+    assert_non_null(strstr(b.out + before, "* 2 EXISTS"));
+    assert_non_null(strstr(say(&b, "DONE\r\n"), "i OK"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_greeting_and_logindisabled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_login_and_authenticate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_special_use_and_folders, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_append_select_fetch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_literals_and_pipelining, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_copy_move_expunge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_sessions, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}
