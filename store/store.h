@@ -251,6 +251,12 @@ int store_txn_commit(struct store_txn *txn);    /* frees the slot whatever it re
 void store_txn_abort(struct store_txn *txn);
 struct store *store_txn_store(struct store_txn *txn);   /* the store txn belongs to */
 
+/* Factory reset: everything in the store (mail, accounts, settings, the
+ * queue) is gone in one commit, so a power cut leaves all of it or none.
+ * The space comes back through GC.  PB_EBUSY while a transaction is open
+ * (try again), or the commit's error. */
+int store_wipe(struct store *s);
+
 /* One blob at a time per transaction: begin, write in pieces, end. */
 int store_blob_begin(struct store_txn *txn, uint32_t *blob);
 int store_blob_write(struct store_txn *txn, const void *data, size_t len);

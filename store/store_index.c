@@ -439,12 +439,76 @@ static void store_apply_mailbox_del(struct store *s, const uint8_t *b, uint32_t 
         store_index_orphans(s, 1);
 }
 
+/* The wipe operation (in block) matters while a block older than it
+ * might still hold something it wiped. */
+int store_wipe_live(const struct store *s, uint32_t block)
+{
+    if (!s->wipe_version || block != s->wipe_owner)
+        return 0;
+    for (uint32_t k = 0; k < s->nblocks; k++) {
+        const struct store_block *bk = &s->mem.blocks[k];
+        if (k != block && (bk->state == STORE_BLK_USED || bk->state == STORE_BLK_HEAD) &&
+            bk->min_version < s->wipe_version)
+            return 1;
+    }
+    return 0;
+}
+
+void store_index_clear(struct store *s, uint32_t version)
+{
+    /* Only what is older than the wipe: mount may have applied newer
+     * state from blocks it read before the wipe's own (GC moves it). */
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < s->nmsgs; i++)
+        if (s->mem.msgs[i].modseq >= version)
+            s->mem.msgs[keep++] = s->mem.msgs[i];
+    s->nmsgs = keep;
+    for (uint32_t i = s->nblobs; i-- > 0;) {
+        const struct store_blob *k = &s->mem.blobs[i];
+        if (k->state == STORE_BLOB_LIVE ? k->version < version : k->id < version)
+            store_blob_drop(s, (int)i);
+    }
+    for (int i = 0; i < STORE_FOLDERS_MAX; i++)
+        if (s->folders[i].id && s->folders[i].version < version)
+            s->folders[i].id = 0;
+    for (int i = 0; i < STORE_MAILBOXES_MAX; i++)
+        if (s->mailboxes[i].id && s->mailboxes[i].version < version)
+            s->mailboxes[i].id = 0;
+    for (int i = 0; i < STORE_SETTINGS_MAX; i++)
+        if (s->settings[i].used && s->settings[i].version < version)
+            s->settings[i].used = 0;
+    store_rec_clear_older(s, version);
+    s->cbuf_addr = ~0ull;
+    s->msg_hint = 0;
+}
+
+/* A wipe: everything older than it is gone, at once.  Operations and
+ * blobs older than the newest wipe are ignored from then on (mount meets
+ * copies GC made of them in later blocks). */
+static void store_apply_wipe(struct store *s, uint32_t version, uint32_t block)
+{
+    if (version < s->wipe_version)
+        return;
+    if (version > s->wipe_version) {
+        s->wipe_version = version;
+        store_index_clear(s, version);
+    }
+    s->wipe_owner = block;
+    store_account(s);
+}
+
 int store_apply_op(struct store *s, const uint8_t *op, uint64_t rec, uint32_t at, int mounting)
 {
     uint32_t block = (uint32_t)(rec / s->erase_size);
     uint32_t blen = store_get16(op + 2);
     uint32_t version = store_get32(op + 4);
     const uint8_t *b = op + STORE_OP_HDR;
+    if (op[0] == STORE_OP_WIPE) {
+        store_apply_wipe(s, version, block);
+        return 0;
+    }
+    if (version < s->wipe_version)
+        return 0;
     switch (op[0]) {
     case STORE_OP_BLOB:
         return blen >= 8 ? store_apply_blob(s, b, version, block) : 0;
@@ -489,6 +553,8 @@ int store_op_live(struct store *s, const uint8_t *op, uint32_t block)
     case STORE_OP_MSG:
         i = store_msg_find(s, store_get32(b));
         return i >= 0 && s->mem.msgs[i].modseq == version && s->mem.msgs[i].owner == block;
+    case STORE_OP_WIPE:
+        return version == s->wipe_version && store_wipe_live(s, block);
     case STORE_OP_MSG_DEL:
     case STORE_OP_FOLDER_DEL:
     case STORE_OP_MAILBOX_DEL:
@@ -550,4 +616,6 @@ void store_account(struct store *s)
                              (int32_t)store_index_opsize(4u + (uint32_t)strlen(s->settings[i].key) +
                                                          s->settings[i].len));
     store_rec_account(s);
+    if (store_wipe_live(s, s->wipe_owner))
+        store_index_live(s, s->wipe_owner, (int32_t)store_index_opsize(4));
 }

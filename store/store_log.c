@@ -228,6 +228,8 @@ static int store_mount_record(struct store *s, uint32_t block, uint64_t addr, ui
             return 0;
         uint32_t blob = store_get32(p);
         store_mount_id(s, blob);
+        if (blob < s->wipe_version)
+            return 0;       /* written before a wipe */
         if (store_blob_find(s, blob) < 0) {
             int err = store_blob_new(s, blob, STORE_BLOB_PENDING);
             if (err < 0)

@@ -30,6 +30,7 @@ enum {
     STORE_OP_REC_DEL = 8,   /* u8 ns, u8 namelen, u16 0, name */
     STORE_OP_FOLDER_DEL = 9,    /* u16 id, u16 0: the folder and its messages */
     STORE_OP_MAILBOX_DEL = 10,  /* u32 id: the mailbox, its folders and messages */
+    STORE_OP_WIPE = 11,         /* u32 0: everything older (a factory reset) */
 };
 #define STORE_OP_HDR 8u     /* u8 type, u8 0, u16 body length, u32 version */
 
@@ -82,6 +83,8 @@ struct store {
     uint32_t nmsgs, nblobs, nchunks, nrecs;
     uint32_t gc_count;
     uint32_t msg_hint;      /* message table index where the last UID lookup ended */
+    uint32_t wipe_version;  /* the newest wipe: older operations and blobs do not count */
+    uint32_t wipe_owner;    /* block of that wipe operation */
     uint32_t mount_ms, torn;
     uint64_t bytes_programmed, erases;
     struct store_folder folders[STORE_FOLDERS_MAX];
@@ -161,6 +164,11 @@ void store_account(struct store *s);    /* recompute every block's live bytes */
  * (after a folder or mailbox delete, and at the end of mount); refs: give
  * back blob references (not while mounting). */
 void store_index_orphans(struct store *s, int refs);
+/* Drop everything older than version (a wipe): the caller accounts
+ * afterwards. */
+void store_index_clear(struct store *s, uint32_t version);
+void store_rec_clear_older(struct store *s, uint32_t version);
+int store_wipe_live(const struct store *s, uint32_t block);
 void store_index_live_add(struct store *s, uint32_t block, int32_t delta);
 
 /* store_rec.c: the named-record index */

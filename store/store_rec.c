@@ -163,6 +163,13 @@ int store_rec_apply(struct store *s, const uint8_t *op, uint64_t rec, uint32_t a
     return 0;
 }
 
+void store_rec_clear_older(struct store *s, uint32_t version)
+{
+    for (uint32_t pos = s->nrecs; pos-- > 0;)
+        if (s->mem.recs[s->mem.rec_order[pos]].version < version)
+            store_rec_remove(s, pos);
+}
+
 int store_rec_op_live(struct store *s, const uint8_t *op, uint32_t block)
 {
     const uint8_t *b = op + STORE_OP_HDR;

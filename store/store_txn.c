@@ -102,6 +102,24 @@ static void store_txn_drop_pending(struct store_txn *t)
         store_blob_drop(s, bi);
 }
 
+int store_wipe(struct store *s)
+{
+    for (int i = 0; i < STORE_TXN_MAX; i++)
+        if (s->txns[i].in_use)
+            return PB_EBUSY;
+    struct store_txn *t;
+    int err = store_txn_begin(s, &t);
+    if (err)
+        return err;
+    uint8_t b[4] = { 0, 0, 0, 0 };
+    /* Only a tombstone: it may use the reserve, so a full store resets. */
+    if ((err = store_txn_op(t, STORE_OP_WIPE, b, sizeof(b)))) {
+        store_txn_abort(t);
+        return err;
+    }
+    return store_txn_commit(t);
+}
+
 struct store *store_txn_store(struct store_txn *t)
 {
     return t->s;

@@ -5,7 +5,8 @@
  * flags, expunge, change a setting, put and delete named records, enqueue
  * outbound queue entries that share a delivery's body (or hold it alone),
  * update and complete them, create, rename and delete a folder with its
- * messages, create and delete a whole mailbox, abort a delivery, run GC)
+ * messages, create and delete a whole mailbox, wipe everything (factory
+ * reset) and set up again, abort a delivery, run GC)
  * against the
  * sim flash.  Before each commit it appends to a journal what the
  * transaction changes; after the commit it appends what commit returned,
@@ -386,6 +387,13 @@ static int w_slots(int k, const struct model *w)
     return store_txn_commit(t);
 }
 
+/* Factory reset: everything goes in one commit. */
+static int w_wipe(int k)
+{
+    journal(0, "B %d\nW %d\n", k, k);
+    return store_wipe(&st);
+}
+
 /* An attempt on a queue entry: updated in place (same body), or done. */
 static int w_queue(int k, const struct model *w)
 {
@@ -437,7 +445,7 @@ static int workload_run(const char *flash, const char *jpath, uint64_t seed, int
         int err;
         char buf[4096];
         off_t before = lseek(jfd, 0, SEEK_END);
-        if (k == 0)
+        if (k == 0 || !w.setup_done)
             err = w_setup(k);
         else if (r < 42 && workload_live(&w) < 10)
             err = w_deliver(k, &w, 0);
@@ -455,6 +463,8 @@ static int workload_run(const char *flash, const char *jpath, uint64_t seed, int
             err = w_records(k, &w);
         else if (r < 94)
             err = w_queue(k, &w);
+        else if (r >= 98)
+            err = w_wipe(k);
         else
             err = w_deliver(k, &w, 1);
         if (err == 1)
@@ -528,6 +538,8 @@ static int model_apply_line(struct model *w, const char *line)
             w->r[fidx].alive = 0;
     } else if (sscanf(line, "S %d %63s", &k, name) == 2) {
         strcpy(w->hostname, name);
+    } else if (sscanf(line, "W %d", &k) == 1) {
+        memset(w, 0, sizeof(*w));
     } else if (sscanf(line, "M %d", &k) == 1) {
         w->setup_done = 1;
     }

@@ -647,6 +647,53 @@ static void test_uid_lookups_in_any_order(void **state)
     remount();
 }
 
+/* Factory reset: one commit takes everything (mail, mailboxes, settings,
+ * records); it holds across remounts and GC, works on a full store, and
+ * the store is usable again at once. */
+static void test_wipe(void **state)
+{
+    (void)state;
+    open_flash(256 * 1024, 4096, 16);
+    remount();
+    uint16_t fa, fb;
+    make_folders(&fa, &fb);
+    uint32_t u[2];
+    uint16_t both[2];
+    both[0] = fa;
+    both[1] = fb;
+    int n = 0;
+    while (deliver(both, 2, (uint32_t)n, 3000, u) == 0)
+        n++;                                    /* fill it up */
+    assert_true(n > 10);
+    struct store_txn *open;
+    assert_int_equal(store_txn_begin(&st, &open), 0);
+    assert_int_equal(store_wipe(&st), PB_EBUSY);     /* not under someone's feet */
+    store_txn_abort(open);
+    assert_int_equal(store_wipe(&st), 0);
+    struct store_stats ss;
+    store_stats(&st, &ss);
+    assert_int_equal(ss.messages, 0);
+    assert_int_equal(ss.blobs, 0);
+    uint32_t mb;
+    assert_int_equal(store_mailbox_find(&st, "alice@example.test", &mb), PB_ENOENT);
+    remount();
+    store_stats(&st, &ss);
+    assert_int_equal(ss.messages, 0);
+    assert_int_equal(store_mailbox_find(&st, "alice@example.test", &mb), PB_ENOENT);
+    for (int i = 0; i < 500 && store_gc_step(&st, 1) > 0; i++)
+        ;
+    remount();
+    store_stats(&st, &ss);
+    assert_int_equal(ss.messages, 0);
+    /* Usable again: the same names, new mail. */
+    make_folders(&fa, &fb);
+    assert_int_equal(deliver(&fa, 1, 77, 5000, u), 0);
+    remount();
+    expect_body(fa, u[0], 77, 5000);
+    store_stats(&st, &ss);
+    assert_int_equal(ss.messages, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -660,6 +707,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bit_flip_then_gc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_folder_rename_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uid_lookups_in_any_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wipe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worn_blocks_are_retired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_geometries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ram_table_full_is_enomem, setup, teardown),
