@@ -3,7 +3,8 @@
  *
  * SMTP on port 25 (the office's MX, STARTTLS with the appliance identity)
  * delivers into the store.  POP3 on 110 (STLS) and 995 (TLS from the first
- * byte), with the same identity, reads the users' INBOXes.  UNFINISHED:
+ * byte), with the same identity, reads the users' INBOXes.  The outbound
+ * queue runner (smtp_relay.h) delivers mail for other domains.  UNFINISHED:
  * submission (587, 465), IMAP (143, 993) and the web page (80, 443) are
  * opened here by their own issues.
  */
@@ -16,6 +17,7 @@
 #include "pop3_maildrop.h"
 #include "pop3_server.h"
 #include "smtp_delivery.h"
+#include "smtp_relay.h"
 #include "smtp_server.h"
 #include "storage.h"
 
@@ -39,9 +41,18 @@ static struct smtp_server_config services_smtp = {
     .log = services_log,
 };
 
+static struct smtp_relay_config services_relay = { .log = services_log };
+
+int services_poll(void)
+{
+    return smtp_relay_poll();
+}
+
 void services_apply_config(void)
 {
     const struct config *c = config_get();
+    services_relay.lifetime = c->queue_lifetime;
+    smtp_relay_set_host(c->relayhost);
     services_smtp.session.max_size = c->smtp.max_size;
     services_smtp.timeout = c->smtp.timeout;
     services_smtp.require_rdns = c->smtp.require_rdns;
@@ -118,5 +129,11 @@ int services_start(const struct identity *id)
         n++;
     }
     n += services_start_pop3();
+    services_relay.store = storage_get();
+    services_relay.hostname = config_get()->hostname;
+    if (smtp_relay_start(&services_relay) != 0)
+        log_printf("services: outbound delivery runs without STARTTLS (no TLS client configuration)");
+    else
+        log_printf("services: outbound queue runner started (%d connections at most)", SMTP_RELAY_CONNS);
     return n;
 }
