@@ -7,6 +7,7 @@
 
 #include "address.h"
 #include "pb_err.h"
+#include "smtp_relay.h"
 #include "storage.h"
 
 static struct config config_state;
@@ -20,6 +21,7 @@ void config_init(void)
     config_state.smtp.max_size = CONFIG_SMTP_SIZE_DEFAULT;
     config_state.smtp.timeout = CONFIG_SMTP_TIMEOUT_MIN;
     config_state.smtp.require_rdns = false;
+    config_state.queue_lifetime = CONFIG_LIFETIME_DEFAULT;
 }
 
 /* Settings kept as 32-bit numbers ("smtp.max-size", ...). */
@@ -116,7 +118,20 @@ int config_load(void)
     uint32_t hide = 0;
     int e4 = config_load_u32(s, "submission.hide-client", 0, 1, &hide);
     config_state.smtp.hide_client = hide != 0;
-    int first = e1 ? e1 : e2 ? e2 : e3 ? e3 : e4;
+    int e5 = config_load_u32(s, "queue.lifetime", CONFIG_LIFETIME_MIN, CONFIG_LIFETIME_MAX,
+                             &config_state.queue_lifetime);
+    int first = e1 ? e1 : e2 ? e2 : e3 ? e3 : e4 ? e4 : e5;
+    char relay[CONFIG_RELAYHOST_MAX + 1];
+    int rn = store_setting_get(s, "relayhost", NULL, relay, sizeof(relay) - 1);
+    if (rn >= 0) {
+        relay[rn] = '\0';
+        if (smtp_relay_host_valid(relay) == 0)
+            strcpy(config_state.relayhost, relay);
+        else if (!first)
+            first = PB_ECORRUPT;
+    } else if (rn != PB_ENOENT && !first) {
+        first = rn;
+    }
     char dns[DNS_SERVERS_TEXT_MAX];
     int n = store_setting_get(s, "dns", NULL, dns, sizeof(dns) - 1);
     if (n >= 0) {
@@ -165,6 +180,28 @@ int config_set_dns(const char *list)
         return err;
     strcpy(config_state.dns, value);
     return dns_set_servers(value);
+}
+
+int config_set_relayhost(const char *spec)
+{
+    const char *value = strcmp(spec, "off") == 0 ? "" : spec;
+    if (strlen(value) > CONFIG_RELAYHOST_MAX || smtp_relay_host_valid(value) != 0)
+        return PB_EINVAL;
+    int err = config_save("relayhost", STORE_T_STR, value, strlen(value));
+    if (err)
+        return err;
+    strcpy(config_state.relayhost, value);
+    return 0;
+}
+
+int config_set_queue_lifetime(uint32_t seconds)
+{
+    if (seconds < CONFIG_LIFETIME_MIN || seconds > CONFIG_LIFETIME_MAX)
+        return PB_ERANGE;
+    int err = config_save_u32("queue.lifetime", seconds);
+    if (!err)
+        config_state.queue_lifetime = seconds;
+    return err;
 }
 
 int config_set_hostname(const char *name)

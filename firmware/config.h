@@ -21,6 +21,11 @@
 #define CONFIG_SMTP_TIMEOUT_MIN  300u   /* RFC 5321 4.5.3.2.7: at least 5 minutes */
 #define CONFIG_SMTP_TIMEOUT_MAX  3600u
 
+#define CONFIG_RELAYHOST_MAX     263    /* "[host]:port" */
+#define CONFIG_LIFETIME_MIN      3600u          /* 1 hour */
+#define CONFIG_LIFETIME_MAX      (30u * 86400u) /* 30 days */
+#define CONFIG_LIFETIME_DEFAULT  (5u * 86400u)  /* 5 days */
+
 struct config_smtp {
     uint32_t max_size;      /* message size limit, octets (EHLO SIZE) */
     uint32_t timeout;       /* seconds a session may wait for the client */
@@ -33,6 +38,8 @@ struct config {
     struct net_config net;                 /* addressing: DHCP by default */
     struct config_smtp smtp;
     char dns[DNS_SERVERS_TEXT_MAX];        /* resolver servers (dns.h syntax); "" = DHCP's */
+    char relayhost[CONFIG_RELAYHOST_MAX + 1];  /* all outbound mail goes there ("" = MX) */
+    uint32_t queue_lifetime;               /* seconds an outbound message is tried */
 };
 
 /* Defaults: hostname "pillarbox", DHCP. */
@@ -62,6 +69,12 @@ int config_set_submission_hide_client(bool on);
  * entry is not an address), PB_ERANGE (more than DNS_SERVERS_MAX) or the
  * store's error, changing nothing. */
 int config_set_dns(const char *list);
+
+/* The relay host (smtp_relay.h syntax: HOST[:PORT]; "" or "off" for
+ * none) and the queue lifetime (seconds, within the limits above; else
+ * PB_EINVAL / PB_ERANGE), committed to the store before they return. */
+int config_set_relayhost(const char *spec);
+int config_set_queue_lifetime(uint32_t seconds);
 
 /* Whether name is a valid hostname (the check config_set_hostname makes). */
 int config_hostname_valid(const char *name);

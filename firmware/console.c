@@ -27,6 +27,7 @@
 #include "pb_err.h"
 #include "services.h"
 #include "smtp_queue.h"
+#include "smtp_relay.h"
 #include "storage.h"
 #include "tls_arena.h"
 #include "version.h"
@@ -62,6 +63,11 @@ static int console_cmd_alias_del(int argc, char **argv);
 static int console_cmd_alias_list(int argc, char **argv);
 static int console_cmd_set_catchall(int argc, char **argv);
 static int console_cmd_show_queue(int argc, char **argv);
+static int console_cmd_queue_flush(int argc, char **argv);
+static int console_cmd_queue_retry(int argc, char **argv);
+static int console_cmd_queue_delete(int argc, char **argv);
+static int console_cmd_set_relayhost(int argc, char **argv);
+static int console_cmd_set_queue(int argc, char **argv);
 static int console_cmd_set_smtp(int argc, char **argv);
 static int console_cmd_set_submission(int argc, char **argv);
 static int console_cmd_set_dns(int argc, char **argv);
@@ -77,7 +83,15 @@ static const struct console_cmd console_cmds[] = {
     { "show storage", 0, 0, console_cmd_show_storage, "",
       "flash store: capacity, used, free, live/dead bytes, erase counts, mount time" },
     { "show queue", 0, 0, console_cmd_show_queue, "",
-      "mail waiting to go out: sender, recipients, attempts, size" },
+      "mail waiting to go out: sender, recipients, attempts, size, next attempt, last error" },
+    { "queue flush", 0, 0, console_cmd_queue_flush, "", "try every queued message now" },
+    { "queue retry", 1, 1, console_cmd_queue_retry, "ID", "try the queued message ID (or every ID.N) now" },
+    { "queue delete", 1, 1, console_cmd_queue_delete, "ID",
+      "drop the queued message ID (or every ID.N) without telling the sender" },
+    { "set relayhost", 1, 1, console_cmd_set_relayhost, "HOST[:PORT]|off",
+      "send all outbound mail through HOST (STARTTLS required); off: to each domain's MX" },
+    { "set queue", 2, 2, console_cmd_set_queue, "lifetime DURATION",
+      "how long outbound mail is tried before it bounces, e.g. 5d, 12h (1h..30d, default 5d)" },
     { "storage check", 0, 0, console_cmd_storage_check, "", "full read-only consistency check of the store" },
     { "set hostname", 1, 1, console_cmd_set_hostname, "NAME",
       "the appliance's name, e.g. mail.example.com" },
@@ -768,13 +782,109 @@ static int console_cmd_show_queue(int argc, char **argv)
                        (unsigned long)(size - (e.offset < size ? e.offset : size)), (unsigned)e.attempts);
         for (int i = 0; i < e.nrcpt; i++)
             console_printf(" <%.*s>", (int)e.rcpt[i].len, e.rcpt[i].addr);
+        int32_t due = (int32_t)(e.next_attempt - (uint32_t)hal_clock_wall());
+        if (due > 0)
+            console_printf(" next in %ld s", (long)due);
+        else
+            console_printf(" next now");
+        if (e.error_len)
+            console_printf(" last error: %.*s", (int)e.error_len, e.error);
         console_printf("\n");
     }
     if (n == 0)
         console_printf("the queue is empty\n");
     else
-        console_printf("%d %s waiting; UNFINISHED: outbound delivery is not built yet, so they wait\n", n,
-                       n == 1 ? "entry" : "entries");
+        console_printf("%d %s waiting, %d being delivered\n", n, n == 1 ? "entry" : "entries",
+                       smtp_relay_active());
+    return 0;
+}
+
+static int console_queue_result(int n, const char *what, const char *name)
+{
+    if (n < 0) {
+        console_printf("error: could not change the queue: %s\n", pb_err_str(n));
+        return n;
+    }
+    if (n == 0 && name) {
+        console_printf("error: no queue entry %s\n", name);
+        return PB_ENOENT;
+    }
+    console_printf("%d %s %s\n", n, n == 1 ? "entry" : "entries", what);
+    log_printf("console: queue %s%s%s: %d", what, name ? " " : "", name ? name : "", n);
+    return 0;
+}
+
+static int console_cmd_queue_flush(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return console_queue_result(smtp_relay_flush(), "due now", NULL);
+}
+
+static int console_cmd_queue_retry(int argc, char **argv)
+{
+    (void)argc;
+    return console_queue_result(smtp_relay_retry(argv[0]), "due now", argv[0]);
+}
+
+static int console_cmd_queue_delete(int argc, char **argv)
+{
+    (void)argc;
+    return console_queue_result(smtp_relay_delete(argv[0]), "deleted", argv[0]);
+}
+
+static int console_cmd_set_relayhost(int argc, char **argv)
+{
+    (void)argc;
+    int err = config_set_relayhost(argv[0]);
+    if (err == PB_EINVAL) {
+        console_printf("error: '%s' is not HOST[:PORT] (e.g. smtp.example.net:587 or [192.0.2.1]:25) or 'off'\n",
+                       argv[0]);
+        return err;
+    }
+    if (err) {
+        console_printf("error: could not save the setting: %s\n", pb_err_str(err));
+        return err;
+    }
+    services_apply_config();
+    if (config_get()->relayhost[0])
+        console_printf("relayhost %s: all outbound mail goes there, STARTTLS required\n", config_get()->relayhost);
+    else
+        console_printf("relayhost off: outbound mail goes to each domain's MX\n");
+    log_printf("console: relayhost set to %s", config_get()->relayhost[0] ? config_get()->relayhost : "off");
+    return 0;
+}
+
+static int console_cmd_set_queue(int argc, char **argv)
+{
+    (void)argc;
+    if (strcmp(argv[0], "lifetime") != 0) {
+        console_printf("error: unknown queue setting '%s' (lifetime)\n", argv[0]);
+        return PB_EINVAL;
+    }
+    char *end;
+    unsigned long v = strtoul(argv[1], &end, 10), mult = 1;
+    if (*end == 'd')
+        mult = 86400, end++;
+    else if (*end == 'h')
+        mult = 3600, end++;
+    else if (*end == 'm')
+        mult = 60, end++;
+    else if (*end == 's')
+        end++;
+    int err = (*end || end == argv[1] || v > CONFIG_LIFETIME_MAX / mult) ? PB_ERANGE :
+              config_set_queue_lifetime((uint32_t)(v * mult));
+    if (err == PB_ERANGE) {
+        console_printf("error: '%s' is not a duration from 1h to 30d (e.g. 5d, 12h)\n", argv[1]);
+        return err;
+    }
+    if (err) {
+        console_printf("error: could not save the setting: %s\n", pb_err_str(err));
+        return err;
+    }
+    services_apply_config();
+    console_printf("queue lifetime %lu s\n", (unsigned long)config_get()->queue_lifetime);
+    log_printf("console: queue lifetime set to %s", argv[1]);
     return 0;
 }
 

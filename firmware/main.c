@@ -4,7 +4,7 @@
  * Boot: board, log and console, the flash store and the settings it
  * holds, TLS and the appliance identity, network.  Then one loop forever:
  * console input, a step of store housekeeping, network frames and timers,
- * then sleep until the next event (WFI on ARM, poll(2) on the sim).
+ * the outbound queue, then sleep until the next event (WFI on ARM, poll(2) on the sim).
  */
 #include <stdio.h>
 #include <string.h>
@@ -104,6 +104,7 @@ int main(int argc, char **argv)
         int busy = console_poll();
         busy |= storage_poll();
         net_poll();
+        busy |= services_poll();
         hal_board_idle(busy ? 0 : net_next_timeout_ms());
     }
 }

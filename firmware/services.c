@@ -6,8 +6,9 @@
  * takes mail from logged-in users.  POP3 on 110 (STLS) and 995 (TLS from
  * the first byte), with the same identity, reads the users' INBOXes.  IMAP
  * on 143 (STARTTLS) and 993 (TLS from the first byte) reads and manages
- * their folders.  UNFINISHED: the web page (80, 443) is opened here by its
- * own issue.
+ * their folders.  The outbound queue runner (smtp_relay.h) delivers mail
+ * for other domains.  UNFINISHED: the web page (80, 443) is opened here by
+ * its own issue.
  */
 #include "services.h"
 
@@ -19,6 +20,7 @@
 #include "pop3_maildrop.h"
 #include "pop3_server.h"
 #include "smtp_delivery.h"
+#include "smtp_relay.h"
 #include "smtp_server.h"
 #include "storage.h"
 
@@ -78,6 +80,13 @@ static struct smtp_server_config services_submissions = {
     .log = services_log,
 };
 
+static struct smtp_relay_config services_relay = { .log = services_log };
+
+int services_poll(void)
+{
+    return smtp_relay_poll();
+}
+
 void services_apply_config(void)
 {
     const struct config *c = config_get();
@@ -91,6 +100,8 @@ void services_apply_config(void)
     services_submissions.session.hide_client = c->smtp.hide_client;
     services_imap.session.max_size = c->smtp.max_size;
     services_imaps.session.max_size = c->smtp.max_size;
+    services_relay.lifetime = c->queue_lifetime;
+    smtp_relay_set_host(c->relayhost);
 }
 
 /* 587 and, with a TLS identity, 465; returns the listeners opened. */
@@ -223,5 +234,11 @@ int services_start(const struct identity *id)
     n += services_start_submission();
     n += services_start_pop3();
     n += services_start_imap();
+    services_relay.store = storage_get();
+    services_relay.hostname = config_get()->hostname;
+    if (smtp_relay_start(&services_relay) != 0)
+        log_printf("services: outbound delivery runs without STARTTLS (no TLS client configuration)");
+    else
+        log_printf("services: outbound queue runner started (%d connections at most)", SMTP_RELAY_CONNS);
     return n;
 }

@@ -16,4 +16,8 @@ int services_start(const struct identity *id);
  * (message size, timeouts) from now on. */
 void services_apply_config(void);
 
+/* Work of the services that is not driven by the network (the outbound
+ * queue runner); returns 1 when it did something. */
+int services_poll(void);
+
 #endif

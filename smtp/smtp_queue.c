@@ -8,7 +8,8 @@
 
 #include "pb_err.h"
 
-#define SMTP_QUEUE_FORMAT 1u
+#define SMTP_QUEUE_FORMAT 1u     /* what smtp_queue_add writes: a new entry has no error */
+#define SMTP_QUEUE_FORMAT2 2u    /* with the last error */
 #define SMTP_QUEUE_FIXED  22u   /* bytes before the sender */
 
 static void smtp_queue_put16(uint8_t *p, uint32_t v)
@@ -127,7 +128,7 @@ struct smtp_queue_put {
     uint32_t blob;
 };
 
-static int smtp_queue_put(void *ctx, const char *name, const uint8_t *v, size_t len)
+static int smtp_queue_put_new(void *ctx, const char *name, const uint8_t *v, size_t len)
 {
     struct smtp_queue_put *p = ctx;
     return store_rec_put_blob(p->txn, STORE_NS_QUEUE, name, p->blob, v, len);
@@ -137,13 +138,13 @@ int smtp_queue_add(struct store_txn *txn, const char *id, uint32_t blob, uint32_
                    const char *from, const struct smtp_queue_rcpts *r, uint32_t now)
 {
     struct smtp_queue_put p = { txn, blob };
-    return smtp_queue_each(r, id, offset, from, now, smtp_queue_put, &p);
+    return smtp_queue_each(r, id, offset, from, now, smtp_queue_put_new, &p);
 }
 
 int smtp_queue_decode(const uint8_t *v, size_t len, struct smtp_queue_entry *e)
 {
     memset(e, 0, sizeof(*e));
-    if (len < SMTP_QUEUE_FIXED + 1 || v[0] != SMTP_QUEUE_FORMAT)
+    if (len < SMTP_QUEUE_FIXED + 1 || (v[0] != SMTP_QUEUE_FORMAT && v[0] != SMTP_QUEUE_FORMAT2))
         return PB_ECORRUPT;
     e->state = v[1];
     e->attempts = (uint16_t)smtp_queue_get16(v + 2);
@@ -170,7 +171,62 @@ int smtp_queue_decode(const uint8_t *v, size_t len, struct smtp_queue_entry *e)
         e->rcpt[i].addr = (const char *)v + n;
         n += e->rcpt[i].len;
     }
+    if (v[0] == SMTP_QUEUE_FORMAT2) {
+        if (n + 1 > len || n + 1 + v[n] > len)
+            return PB_ECORRUPT;
+        e->error_len = v[n];
+        e->error = e->error_len ? (const char *)v + n + 1 : NULL;
+        n += 1 + e->error_len;
+    }
     return n == len ? 0 : PB_ECORRUPT;
+}
+
+int smtp_queue_encode(const struct smtp_queue_entry *e, uint8_t *v, size_t cap)
+{
+    if (cap > STORE_REC_VALUE_MAX)
+        cap = STORE_REC_VALUE_MAX;
+    if (e->nrcpt == 0 || e->nrcpt > SMTP_QUEUE_RCPTS || e->from_len > MAIL_PATH_MAX)
+        return PB_ERANGE;
+    size_t n = SMTP_QUEUE_FIXED + e->from_len + 1;
+    for (int i = 0; i < e->nrcpt; i++)
+        n += 3u + e->rcpt[i].len;
+    if (n + 1 > cap)
+        return PB_ERANGE;
+    v[0] = SMTP_QUEUE_FORMAT2;
+    v[1] = e->state;
+    smtp_queue_put16(v + 2, e->attempts);
+    smtp_queue_put32(v + 4, e->created);
+    smtp_queue_put32(v + 8, e->next_attempt);
+    smtp_queue_put32(v + 12, e->offset);
+    smtp_queue_put16(v + 16, e->from_len);
+    memset(v + 18, 0, 4);
+    memmove(v + SMTP_QUEUE_FIXED, e->from, e->from_len);
+    n = SMTP_QUEUE_FIXED + e->from_len;
+    v[n++] = e->nrcpt;
+    for (int i = 0; i < e->nrcpt; i++) {
+        v[n] = e->rcpt[i].status;
+        smtp_queue_put16(v + n + 1, e->rcpt[i].len);
+        memmove(v + n + 3, e->rcpt[i].addr, e->rcpt[i].len);
+        n += 3u + e->rcpt[i].len;
+    }
+    size_t elen = e->error ? e->error_len : 0;
+    if (elen > SMTP_QUEUE_ERROR_MAX)
+        elen = SMTP_QUEUE_ERROR_MAX;
+    if (elen > cap - n - 1)
+        elen = cap - n - 1;
+    v[n++] = (uint8_t)elen;
+    if (elen)
+        memmove(v + n, e->error, elen);
+    return (int)(n + elen);
+}
+
+int smtp_queue_put(struct store_txn *txn, const char *name, const struct smtp_queue_entry *e)
+{
+    uint8_t v[STORE_REC_VALUE_MAX];
+    int n = smtp_queue_encode(e, v, sizeof(v));
+    if (n < 0)
+        return n;
+    return store_rec_put_blob(txn, STORE_NS_QUEUE, name, e->blob, v, (size_t)n);
 }
 
 int smtp_queue_get(struct store *s, const char *name, struct smtp_queue_entry *e, uint8_t *buf,

@@ -14,13 +14,14 @@
  * order within a second and never collide.
  *
  * The value on flash (little-endian), at most STORE_REC_VALUE_MAX bytes:
- *   u8 format (1), u8 state, u16 attempts, u32 created, u32 next attempt,
- *   u32 offset, u16 sender length, sender,
- *   u8 recipients, then per recipient: u8 status, u16 length, address.
+ *   u8 format (1 or 2), u8 state, u16 attempts, u32 created, u32 next
+ *   attempt, u32 offset, u16 sender length, sender,
+ *   u8 recipients, then per recipient: u8 status, u16 length, address;
+ *   format 2 only: u8 length, the last attempt's error (text, clipped).
+ * Format 1 entries (written before the queue runner existed) are read as
+ * format 2 with no error; entries are rewritten in format 2.
  *
- * UNFINISHED: the queue runner that delivers entries (SMTP client, MX
- * lookup, retries with backoff, DSNs) belongs to the outbound issue;
- * until it exists entries wait, and `show queue` lists them.
+ * smtp/smtp_relay.h delivers the entries.
  */
 #ifndef SMTP_QUEUE_H
 #define SMTP_QUEUE_H
@@ -38,6 +39,8 @@
 enum smtp_queue_state { SMTP_QUEUE_WAITING = 0 };
 enum smtp_queue_rcpt_status { SMTP_QUEUE_RCPT_PENDING = 0 };
 
+#define SMTP_QUEUE_ERROR_MAX 160    /* octets of the last error kept at most */
+
 /* A decoded entry.  Addresses point into the caller's value buffer (not
  * NUL-terminated: use the lengths). */
 struct smtp_queue_entry {
@@ -53,6 +56,8 @@ struct smtp_queue_entry {
         uint16_t len;
         uint8_t status;
     } rcpt[SMTP_QUEUE_RCPTS];
+    const char *error;          /* the last attempt's error (error_len octets), or NULL */
+    uint8_t error_len;
 };
 
 /* Recipients of one message for the queue: addresses as "local@domain"
@@ -84,5 +89,14 @@ int smtp_queue_get(struct store *s, const char *name, struct smtp_queue_entry *e
 
 /* Decode a value (exposed for tests). */
 int smtp_queue_decode(const uint8_t *v, size_t len, struct smtp_queue_entry *e);
+
+/* Encode e (format 2) into v (cap bytes; not the buffer e points into);
+ * the error is clipped to what
+ * fits the record.  Returns the length, or PB_ERANGE (no recipient, or
+ * the recipients do not fit). */
+int smtp_queue_encode(const struct smtp_queue_entry *e, uint8_t *v, size_t cap);
+
+/* In txn: replace the entry name with e, keeping its blob (e->blob) alive. */
+int smtp_queue_put(struct store_txn *txn, const char *name, const struct smtp_queue_entry *e);
 
 #endif

@@ -273,6 +273,12 @@ static struct smtp_server_config diag_smtp = {
     .log = diag_smtp_log,
 };
 
+/* No outbound queue in the diagnostic build: nothing to poll. */
+int services_poll(void)
+{
+    return 0;
+}
+
 void services_apply_config(void)
 {
     diag_smtp.session.max_size = config_get()->smtp.max_size;

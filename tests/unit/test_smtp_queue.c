@@ -157,8 +157,57 @@ static void test_decode_refuses_garbage(void **state)
     uint8_t v[64] = { 1 };
     assert_int_equal(smtp_queue_decode(v, 0, &e), PB_ECORRUPT);
     assert_int_equal(smtp_queue_decode(v, 23, &e), PB_ECORRUPT);     /* no recipient */
-    v[0] = 2;
+    v[0] = 3;
     assert_int_equal(smtp_queue_decode(v, 30, &e), PB_ECORRUPT);     /* unknown format */
+}
+
+/* The runner rewrites entries in format 2 with the last error; format 1
+ * entries (written by smtp_queue_add) still read, and a rewritten entry
+ * reads back with its recipients, attempts, next attempt and error. */
+static void test_rewrite_keeps_fields_and_error(void **state)
+{
+    (void)state;
+    uint8_t v1[STORE_REC_VALUE_MAX], v2[STORE_REC_VALUE_MAX];
+    struct smtp_queue_entry e, back;
+    memset(&e, 0, sizeof(e));
+    e.from = "alice@example.test";
+    e.from_len = 18;
+    e.nrcpt = 2;
+    e.rcpt[0].addr = "bob@example.net";
+    e.rcpt[0].len = 15;
+    e.rcpt[1].addr = "carol@example.net";
+    e.rcpt[1].len = 17;
+    e.attempts = 3;
+    e.created = 1000;
+    e.next_attempt = 5000;
+    e.offset = 42;
+    e.error = "mx.example.net said: 451 4.7.1 Greylisted";
+    e.error_len = (uint8_t)strlen(e.error);
+    int n = smtp_queue_encode(&e, v1, sizeof(v1));
+    assert_true(n > 0);
+    assert_int_equal(v1[0], 2);
+    assert_int_equal(smtp_queue_decode(v1, (size_t)n, &back), 0);
+    assert_int_equal(back.attempts, 3);
+    assert_int_equal(back.next_attempt, 5000);
+    assert_int_equal(back.offset, 42);
+    assert_int_equal(back.nrcpt, 2);
+    assert_memory_equal(back.rcpt[1].addr, "carol@example.net", 17);
+    assert_int_equal(back.error_len, e.error_len);
+    assert_memory_equal(back.error, e.error, e.error_len);
+    /* Re-encoding what was decoded gives the same bytes. */
+    assert_int_equal(smtp_queue_encode(&back, v2, sizeof(v2)), n);
+    assert_memory_equal(v1, v2, (size_t)n);
+    /* A too long error is clipped to what the record holds. */
+    static char big[400];
+    memset(big, 'x', sizeof(big));
+    e.error = big;
+    e.error_len = 255;
+    n = smtp_queue_encode(&e, v1, sizeof(v1));
+    assert_int_equal(smtp_queue_decode(v1, (size_t)n, &back), 0);
+    assert_int_equal(back.error_len, SMTP_QUEUE_ERROR_MAX);
+    /* No recipient left: nothing to encode. */
+    e.nrcpt = 0;
+    assert_int_equal(smtp_queue_encode(&e, v1, sizeof(v1)), PB_ERANGE);
 }
 
 int main(void)
@@ -168,6 +217,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_many_recipients_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_what_does_not_fit_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decode_refuses_garbage, setup, teardown),
+        cmocka_unit_test(test_rewrite_keeps_fields_and_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
