@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "accounts.h"
+#include "admin.h"
 #include "cmdline.h"
 #include "config.h"
 #include "dns.h"
@@ -70,6 +71,9 @@ static int console_cmd_set_relayhost(int argc, char **argv);
 static int console_cmd_set_queue(int argc, char **argv);
 static int console_cmd_set_smtp(int argc, char **argv);
 static int console_cmd_set_submission(int argc, char **argv);
+static int console_cmd_passwd(int argc, char **argv);
+static int console_cmd_logout(int argc, char **argv);
+static int console_cmd_factory_reset(int argc, char **argv);
 static int console_cmd_set_dns(int argc, char **argv);
 static int console_cmd_show_dns(int argc, char **argv);
 static int console_cmd_dns_lookup(int argc, char **argv);
@@ -118,6 +122,11 @@ static const struct console_cmd console_cmds[] = {
     { "alias list", 0, 0, console_cmd_alias_list, "", "the aliases and their targets" },
     { "set catchall", 2, 2, console_cmd_set_catchall, "DOMAIN ADDRESS|off",
       "deliver mail for unknown addresses of DOMAIN to ADDRESS (off by default)" },
+    { "passwd", 0, 0, console_cmd_passwd, "",
+      "set the admin password (asked twice); from then on the console asks for it" },
+    { "logout", 0, 0, console_cmd_logout, "", "lock the console until the admin password is typed" },
+    { "factory-reset", 0, 0, console_cmd_factory_reset, "",
+      "erase every setting, account and message (asks for confirmation), then reboot" },
     { "reboot", 0, 0, console_cmd_reboot, "", "restart the firmware" },
     { "poweroff", 0, 0, console_cmd_poweroff, "", "switch off (ends the emulator)" },
 };
@@ -128,7 +137,9 @@ static struct {
     int started;            /* the prompt has been shown */
     int busy;               /* a command is running: its output owns the screen */
     int pw_state;           /* 0, or asking for a password: 1 first time, 2 again */
-    bool pw_add;            /* the password is for "user add" (else "user passwd") */
+    int pw_kind;            /* CONSOLE_PW_*: what the password is for */
+    bool locked;            /* an admin password is set and nobody has typed it */
+    bool confirm_reset;     /* factory-reset asked for its confirmation */
     char pw_addr[ACCOUNTS_ADDR_MAX + 1];
     char pw_first[PASSWORD_MAX + 1];
 } console;
@@ -169,6 +180,27 @@ static void console_echo(void *ctx, const char *s, size_t n)
     console_write(s, n);
 }
 
+enum { CONSOLE_PW_USER_ADD, CONSOLE_PW_USER_PASSWD, CONSOLE_PW_ADMIN };
+
+/* The prompt for what the console waits for now. */
+static void console_prompt(void)
+{
+    const char *p = console.locked ? "login: " : console.pw_state == 1 ? "Password: " :
+                    console.pw_state == 2 ? "Password again: " :
+                    console.confirm_reset ? "Type 'erase' to erase everything, anything else to keep it: " :
+                    CONSOLE_PROMPT;
+    console_write(p, strlen(p));
+}
+
+/* After output above the line being typed: the prompt and the line again
+ * (never a password being typed). */
+static void console_redraw(void)
+{
+    console_prompt();
+    if (!console.le.secret)
+        console_write(console.le.buf, console.le.len);
+}
+
 void console_print(const char *s, size_t n)
 {
     if (!console.started || console.busy) {
@@ -178,8 +210,7 @@ void console_print(const char *s, size_t n)
     /* Clear the line being typed, print, then show it again. */
     console_write("\r\x1b[K", 4);
     console_write(s, n);
-    console_write(CONSOLE_PROMPT, sizeof(CONSOLE_PROMPT) - 1);
-    console_write(console.le.buf, console.le.len);
+    console_redraw();
 }
 
 void console_log_sink(const char *line, size_t len)
@@ -192,8 +223,7 @@ void console_log_sink(const char *line, size_t len)
     console_write("\r\x1b[K", 4);
     console_write(line, len);
     console_write("\r\n", 2);
-    console_write(CONSOLE_PROMPT, sizeof(CONSOLE_PROMPT) - 1);
-    console_write(console.le.buf, console.le.len);
+    console_redraw();
 }
 
 /* ----------------------------------------------------------- dispatch --- */
@@ -566,10 +596,23 @@ static int console_user_ask(const char *addr, bool add)
     if (strlen(addr) >= sizeof(console.pw_addr))
         return console_accounts_error(PB_EINVAL, "address", addr);
     strcpy(console.pw_addr, addr);
-    console.pw_add = add;
+    console.pw_kind = add ? CONSOLE_PW_USER_ADD : CONSOLE_PW_USER_PASSWD;
     console.pw_state = 1;
     lineedit_set_secret(&console.le, true);
     return 0;
+}
+
+static void console_admin_set(const char *pw)
+{
+    int err = admin_password_set(pw);
+    if (err == PB_EINVAL) {
+        console_printf("error: a password must be 1 to %d characters\n", PASSWORD_MAX);
+    } else if (err) {
+        console_printf("error: could not save the admin password: %s\n", pb_err_str(err));
+    } else {
+        console_printf("admin password set: the console asks for it after 'logout' and at every boot\n");
+        log_printf("console: admin password set");
+    }
 }
 
 /* A line typed at the password prompt. */
@@ -589,7 +632,10 @@ static void console_password_line(const char *line)
         console.pw_state = 0;
     } else {
         console.pw_state = 0;
-        console_user_set(console.pw_addr, line, console.pw_add);
+        if (console.pw_kind == CONSOLE_PW_ADMIN)
+            console_admin_set(line);
+        else
+            console_user_set(console.pw_addr, line, console.pw_kind == CONSOLE_PW_USER_ADD);
     }
     memset(console.pw_first, 0, sizeof(console.pw_first));
     lineedit_set_secret(&console.le, false);
@@ -741,6 +787,45 @@ static int console_cmd_set_smtp(int argc, char **argv)
     console_printf("smtp: max-size %lu bytes, timeout %lu s, require-rdns %s\n", (unsigned long)c->max_size,
                    (unsigned long)c->timeout, c->require_rdns ? "on" : "off");
     log_printf("console: smtp %s set to %s", what, val);
+    return 0;
+}
+
+static int console_cmd_passwd(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    if (!storage_get()) {
+        console_printf("error: no flash store: the password could not be kept\n");
+        return PB_ENOTSUP;
+    }
+    console.pw_kind = CONSOLE_PW_ADMIN;
+    console.pw_state = 1;
+    lineedit_set_secret(&console.le, true);
+    return 0;
+}
+
+static int console_cmd_logout(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    if (!admin_password_exists()) {
+        console_printf("error: no admin password is set, so the console cannot be locked; set one "
+                       "with 'passwd'\n");
+        return PB_ENOENT;
+    }
+    console.locked = true;
+    lineedit_set_secret(&console.le, true);
+    log_printf("console: admin logged out");
+    return 0;
+}
+
+static int console_cmd_factory_reset(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    console_printf("factory reset: every setting, domain, user, alias, message and queued mail "
+                   "will be erased, and the appliance reboots\n");
+    console.confirm_reset = true;
     return 0;
 }
 
@@ -1144,7 +1229,52 @@ void console_init(void)
 {
     lineedit_init(&console.le, console_echo, NULL);
     console.started = 1;
-    console_write(CONSOLE_PROMPT, sizeof(CONSOLE_PROMPT) - 1);
+    console.locked = admin_password_exists();
+    lineedit_set_secret(&console.le, console.locked);
+    console_prompt();
+}
+
+/* A line typed at "login:". */
+static void console_login_line(const char *line)
+{
+    uint32_t wait = 0;
+    int err = admin_password_check(line, hal_clock_ms(), &wait);
+    if (err == 0) {
+        console.locked = false;
+        lineedit_set_secret(&console.le, false);
+        console_printf("welcome\n");
+        log_printf("console: admin logged in");
+    } else if (err == PB_EBUSY) {
+        console_printf("error: too soon after a wrong password; try again in %lu s\n",
+                       (unsigned long)(wait + 999) / 1000);
+    } else {
+        console_printf("error: wrong password; the next try is possible in %lu s\n",
+                       (unsigned long)(wait + 999) / 1000);
+        log_printf("console: wrong admin password");
+    }
+}
+
+/* The answer to factory-reset's question. */
+static void console_confirm_line(const char *line)
+{
+    console.confirm_reset = false;
+    if (strcmp(line, "erase") != 0) {
+        console_printf("nothing was erased\n");
+        return;
+    }
+    struct store *s = storage_get();
+    int err = s ? store_wipe(s) : PB_ENOTSUP;
+    if (err == PB_EBUSY) {
+        console_printf("error: mail is being stored right now; try again in a moment\n");
+        return;
+    }
+    if (err) {
+        console_printf("error: could not erase: %s\n", pb_err_str(err));
+        return;
+    }
+    log_printf("console: factory reset: everything erased, rebooting");
+    console_printf("everything is erased; rebooting\n");
+    hal_reset_reboot();
 }
 
 int console_poll(void)
@@ -1158,18 +1288,17 @@ int console_poll(void)
             char line[LINEEDIT_MAX + 1];
             memcpy(line, console.le.buf, sizeof(line));
             console.busy = 1;
-            if (console.pw_state)
+            if (console.locked)
+                console_login_line(line);
+            else if (console.pw_state)
                 console_password_line(line);
+            else if (console.confirm_reset)
+                console_confirm_line(line);
             else
                 console_execute(line);
             memset(line, 0, sizeof(line));
             console.busy = 0;
-            if (console.pw_state == 1)
-                console_write("Password: ", 10);
-            else if (console.pw_state == 2)
-                console_write("Password again: ", 16);
-            else
-                console_write(CONSOLE_PROMPT, sizeof(CONSOLE_PROMPT) - 1);
+            console_prompt();
         }
     }
     return 1;

@@ -1,0 +1,100 @@
+"""The console's own protection and its last resort, on the sim: an admin
+password (asked twice, never echoed) locks the console at boot and after
+`logout`, wrong passwords cost growing waits, and `factory-reset` erases
+everything in one step after a typed confirmation."""
+import os
+import shutil
+import tempfile
+import time
+import unittest
+
+from board import start_sim
+
+
+class ConsoleAdmin(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="pillarbox-")
+        self.flash = os.path.join(self.dir, "flash.img")
+        self.board = None
+
+    def tearDown(self):
+        if self.board:
+            self.board.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def boot(self):
+        b = self.board = start_sim(flash=self.flash, flash_size="4M")
+        b.expect(r"network: address 10\.0\.2\.15")
+        return b
+
+    def test_password_locks_the_console(self):
+        b = self.boot()
+        self.assertIn("error: no admin password is set", b.command("logout"))
+        b.command("domain add example.test")
+        b.send("passwd")
+        b.expect("Password: ")
+        b.send("Tr0ub4dor&3")
+        b.expect("Password again: ")
+        b.send("Tr0ub4dor&3")
+        b.expect("admin password set")
+        b.send("logout")
+        b.expect("login: ")
+        b.send("guess")
+        b.expect(r"error: wrong password; the next try is possible in 1 s")
+        b.send("Tr0ub4dor&3")                     # too soon: not even checked
+        b.expect(r"error: too soon after a wrong password")
+        time.sleep(1.2)
+        b.send("Tr0ub4dor&3")
+        b.expect("welcome")
+        self.assertIn("example.test", b.command("domain list"))
+        # Locked again at boot.
+        b.send("reboot")
+        b.expect(r"network: address 10\.0\.2\.15")
+        b.expect("login: ")
+        b.send("domain del example.test")          # a command is only a wrong password here
+        b.expect(r"error: wrong password")
+        time.sleep(1.2)
+        b.send("Tr0ub4dor&3")
+        b.expect("welcome")
+        self.assertIn("example.test", b.command("domain list"))
+        self.assertNotIn("Tr0ub4dor", b.out)       # never echoed
+        b.expect_prompt_settled()
+        b.send("poweroff")
+        self.assertEqual(b.wait(30), 0)
+
+    def test_factory_reset(self):
+        b = self.boot()
+        for c in ("domain add example.test", "user add alice@example.test pw",
+                  "set hostname mail.example.test"):
+            self.assertNotIn("error:", b.command(c), c)
+        b.send("passwd")
+        b.expect("Password: ")
+        b.send("adminpw")
+        b.expect("Password again: ")
+        b.send("adminpw")
+        b.expect("admin password set")
+        b.send("factory-reset")
+        b.expect("Type 'erase' to erase everything")
+        b.send("no")
+        b.expect("nothing was erased")
+        self.assertIn("alice@example.test", b.command("user list"))
+        b.send("factory-reset")
+        b.expect("Type 'erase' to erase everything")
+        b.send("erase")
+        b.expect("everything is erased; rebooting")
+        b.expect(r"network: address 10\.0\.2\.15")
+        # No admin password, no accounts, the default name.
+        self.assertIn("no domains yet", b.command("domain list"))
+        self.assertIn("no users yet", b.command("user list"))
+        self.assertIn("pillarbox", b.command("show status"))
+        self.assertNotIn("mail.example.test", b.command("show status"))
+        # And it works as new.
+        self.assertNotIn("error:", b.command("domain add example.test"))
+        b.send("reboot")
+        b.expect(r"network: address 10\.0\.2\.15")
+        self.assertIn("example.test", b.command("domain list"))
+        self.assertIn(" 0 problems", b.command("storage check"))
+
+
+if __name__ == "__main__":
+    unittest.main()
