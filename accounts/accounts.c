@@ -9,9 +9,14 @@
  */
 #include "accounts.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pb_err.h"
+#include "sasl.h"
+#include "wolfssl/wolfcrypt/settings.h"
+#include "wolfssl/wolfcrypt/coding.h"
 
 #define ACCOUNTS_VERSION 1
 #define ACCOUNTS_USER_LEN (1 + PASSWORD_SALT_BYTES + 4 + 2 * PASSWORD_KEY_BYTES)
@@ -259,6 +264,82 @@ static int accounts_user_set(struct store *s, const char *addr, const char *pass
 int accounts_user_add(struct store *s, const char *addr, const char *password)
 {
     return accounts_user_set(s, addr, password, true);
+}
+
+#define ACCOUNTS_VERIFIER_PREFIX "scram-sha-256$"
+
+static int accounts_b64(const uint8_t *in, size_t n, char *out, size_t cap)
+{
+    word32 len = (word32)cap;
+    if (Base64_Encode_NoNl(in, (word32)n, (byte *)out, &len) != 0 || len >= cap)
+        return PB_ERANGE;
+    out[len] = '\0';
+    return (int)len;
+}
+
+int accounts_user_verifier(struct store *s, const char *addr, char *buf, size_t cap)
+{
+    char a[ACCOUNTS_ADDR_MAX + 1], d[MAIL_DOMAIN_MAX + 1], salt[32], sk[64], vk[64];
+    uint8_t v[ACCOUNTS_USER_LEN + 1];
+    struct password_hash h;
+    if (!s || accounts_norm_addr(addr, a, sizeof(a), d, sizeof(d)))
+        return PB_EINVAL;
+    int n = store_rec_get(s, STORE_NS_USER, a, v, sizeof(v));
+    if (n < 0)
+        return n;
+    if (accounts_user_decode(v, n, &h) != 0)
+        return PB_ECORRUPT;
+    if (accounts_b64(h.salt, sizeof(h.salt), salt, sizeof(salt)) < 0 ||
+        accounts_b64(h.stored_key, sizeof(h.stored_key), sk, sizeof(sk)) < 0 ||
+        accounts_b64(h.server_key, sizeof(h.server_key), vk, sizeof(vk)) < 0)
+        return PB_ERANGE;
+    int w = snprintf(buf, cap, ACCOUNTS_VERIFIER_PREFIX "%lu$%s$%s$%s", (unsigned long)h.iterations,
+                     salt, sk, vk);
+    return w > 0 && (size_t)w < cap ? 0 : PB_ERANGE;
+}
+
+/* One base64 field of a verifier, exactly n bytes; the text after it. */
+static const char *accounts_field(const char *p, uint8_t *out, size_t n)
+{
+    const char *end = strchr(p, '$');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    uint8_t tmp[64];
+    if (sasl_base64_decode(p, len, tmp, sizeof(tmp)) != (int)n)
+        return NULL;
+    memcpy(out, tmp, n);
+    return end ? end + 1 : p + len;
+}
+
+int accounts_user_import(struct store *s, const char *addr, const char *verifier)
+{
+    char a[ACCOUNTS_ADDR_MAX + 1], d[MAIL_DOMAIN_MAX + 1];
+    struct password_hash h;
+    uint8_t v[ACCOUNTS_USER_LEN];
+    if (strncmp(verifier, ACCOUNTS_VERIFIER_PREFIX, strlen(ACCOUNTS_VERIFIER_PREFIX)) != 0)
+        return PB_ECORRUPT;
+    const char *p = verifier + strlen(ACCOUNTS_VERIFIER_PREFIX);
+    char *end;
+    unsigned long it = strtoul(p, &end, 10);
+    if (end == p || *end != '$' || it < 4096 || it > 1000000)
+        return PB_ECORRUPT;
+    p = end + 1;
+    if (!(p = accounts_field(p, h.salt, sizeof(h.salt))) ||
+        !(p = accounts_field(p, h.stored_key, sizeof(h.stored_key))) ||
+        !(p = accounts_field(p, h.server_key, sizeof(h.server_key))) || *p)
+        return PB_ECORRUPT;
+    h.iterations = (uint32_t)it;
+    if (accounts_norm_addr(addr, a, sizeof(a), d, sizeof(d)))
+        return PB_EINVAL;
+    if (strlen(a) > STORE_NAME_MAX)
+        return PB_ERANGE;
+    if (!accounts_exists(s, STORE_NS_DOMAIN, d))
+        return PB_ENOENT;
+    if (accounts_exists(s, STORE_NS_USER, a) || accounts_exists(s, STORE_NS_ALIAS, a))
+        return PB_EEXIST;
+    accounts_user_encode(&h, v);
+    uint32_t mbox;
+    struct accounts_user_new u = { a, v, store_mailbox_find(s, a, &mbox) != 0 };
+    return accounts_commit(s, accounts_do_user, &u);
 }
 
 int accounts_user_passwd(struct store *s, const char *addr, const char *password)

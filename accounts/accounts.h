@@ -56,6 +56,16 @@ bool accounts_user_exists(struct store *s, const char *addr);
 /* Whether password is addr's.  Takes the time of one PBKDF2. */
 bool accounts_user_check(struct store *s, const char *addr, const char *password);
 
+/* A user's password verifier as text, to clone a box without knowing the
+ * passwords: "scram-sha-256$ITERATIONS$SALT$STOREDKEY$SERVERKEY" with the
+ * binary parts in base64.  Returns 0, PB_ENOENT, PB_ERANGE (cap; 160
+ * bytes are enough). */
+#define ACCOUNTS_VERIFIER_TEXT_MAX 160
+int accounts_user_verifier(struct store *s, const char *addr, char *buf, size_t cap);
+/* Add a user whose password is given by such a verifier (PB_ECORRUPT
+ * when it is not one); otherwise as accounts_user_add. */
+int accounts_user_import(struct store *s, const char *addr, const char *verifier);
+
 /* ---- aliases ---- */
 /* targets: comma-separated addresses ("bob@example.com,carol@other.org"). */
 int accounts_alias_add(struct store *s, const char *addr, const char *targets);

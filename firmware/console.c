@@ -72,6 +72,8 @@ static int console_cmd_set_queue(int argc, char **argv);
 static int console_cmd_set_smtp(int argc, char **argv);
 static int console_cmd_set_submission(int argc, char **argv);
 static int console_cmd_passwd(int argc, char **argv);
+static int console_cmd_show_config(int argc, char **argv);
+static int console_cmd_user_import(int argc, char **argv);
 static int console_cmd_logout(int argc, char **argv);
 static int console_cmd_factory_reset(int argc, char **argv);
 static int console_cmd_set_dns(int argc, char **argv);
@@ -86,6 +88,8 @@ static const struct console_cmd console_cmds[] = {
     { "show log", 0, 1, console_cmd_show_log, "[N]", "the newest N log lines (default 20)" },
     { "show storage", 0, 0, console_cmd_show_storage, "",
       "flash store: capacity, used, free, live/dead bytes, erase counts, mount time" },
+    { "show config", 0, 0, console_cmd_show_config, "",
+      "the whole configuration as the commands that recreate it (paste into another box to clone)" },
     { "show queue", 0, 0, console_cmd_show_queue, "",
       "mail waiting to go out: sender, recipients, attempts, size, next attempt, last error" },
     { "queue flush", 0, 0, console_cmd_queue_flush, "", "try every queued message now" },
@@ -114,6 +118,8 @@ static const struct console_cmd console_cmds[] = {
     { "user add", 1, 2, console_cmd_user_add, "ADDRESS [PASSWORD]",
       "a mailbox and login, e.g. alice@example.com (asks for the password if not given)" },
     { "user passwd", 1, 2, console_cmd_user_passwd, "ADDRESS [PASSWORD]", "change a user's password" },
+    { "user import", 2, 2, console_cmd_user_import, "ADDRESS VERIFIER",
+      "add a user with a password verifier from 'show config' (the password itself is never shown)" },
     { "user del", 1, 1, console_cmd_user_del, "ADDRESS", "remove a user: the login and the mailbox with all its mail" },
     { "user list", 0, 0, console_cmd_user_list, "", "the users" },
     { "alias add", 2, 16, console_cmd_alias_add, "ADDRESS TARGET[,TARGET...]",
@@ -788,6 +794,72 @@ static int console_cmd_set_smtp(int argc, char **argv)
                    (unsigned long)c->timeout, c->require_rdns ? "on" : "off");
     log_printf("console: smtp %s set to %s", what, val);
     return 0;
+}
+
+/* Every name of a namespace, in order, through fn. */
+static void console_each(enum store_ns ns, void (*fn)(const char *name))
+{
+    char name[ACCOUNTS_ADDR_MAX + 1] = "";
+    while (accounts_next(storage_get(), ns, name, name, sizeof(name)) >= 0)
+        fn(name);
+}
+
+static void console_config_domain(const char *d)
+{
+    char target[ACCOUNTS_ADDR_MAX + 1];
+    console_printf("domain add %s\n", d);
+    if (accounts_domain_catchall(storage_get(), d, target, sizeof(target)) == 0 && target[0])
+        console_printf("set catchall %s %s\n", d, target);
+}
+
+static void console_config_user(const char *u)
+{
+    char v[ACCOUNTS_VERIFIER_TEXT_MAX];
+    if (accounts_user_verifier(storage_get(), u, v, sizeof(v)) == 0)
+        console_printf("user import %s %s\n", u, v);
+    else
+        console_printf("# user %s: password unreadable; add with 'user add %s'\n", u, u);
+}
+
+static void console_config_alias(const char *a)
+{
+    char targets[STORE_REC_VALUE_MAX];
+    if (accounts_alias_get(storage_get(), a, targets, sizeof(targets)) == 0)
+        console_printf("alias add %s %s\n", a, targets);
+}
+
+static int console_cmd_show_config(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    const struct config *c = config_get();
+    console_printf("# Pillarbox configuration: paste into a console to recreate it.\n"
+                   "# Passwords appear only as verifiers; the admin password is not included.\n");
+    console_printf("set hostname %s\n", c->hostname);
+    console_printf("set dns %s\n", c->dns[0] ? c->dns : "auto");
+    console_printf("set smtp max-size %lu\n", (unsigned long)c->smtp.max_size);
+    console_printf("set smtp timeout %lu\n", (unsigned long)c->smtp.timeout);
+    console_printf("set smtp require-rdns %s\n", c->smtp.require_rdns ? "on" : "off");
+    console_printf("set submission hide-client %s\n", c->smtp.hide_client ? "on" : "off");
+    console_printf("set relayhost %s\n", c->relayhost[0] ? c->relayhost : "off");
+    console_printf("set queue lifetime %lus\n", (unsigned long)c->queue_lifetime);
+    if (!storage_get())
+        return 0;
+    console_each(STORE_NS_DOMAIN, console_config_domain);
+    console_each(STORE_NS_USER, console_config_user);
+    console_each(STORE_NS_ALIAS, console_config_alias);
+    return 0;
+}
+
+static int console_cmd_user_import(int argc, char **argv)
+{
+    (void)argc;
+    int err = accounts_user_import(storage_get(), argv[0], argv[1]);
+    if (err == PB_ECORRUPT) {
+        console_printf("error: '%.40s' is not a password verifier from 'show config'\n", argv[1]);
+        return err;
+    }
+    return console_accounts_result(err, "user", argv[0], "added");
 }
 
 static int console_cmd_passwd(int argc, char **argv)

@@ -95,6 +95,45 @@ class ConsoleAdmin(unittest.TestCase):
         self.assertIn("example.test", b.command("domain list"))
         self.assertIn(" 0 problems", b.command("storage check"))
 
+    def test_show_config_clones_a_box(self):
+        """show config prints commands; pasted into a blank box they give
+        the same configuration, passwords included (as verifiers only)."""
+        b = self.boot()
+        for c in ("set hostname mail.example.test", "domain add example.test", "domain add other.test",
+                  "user add alice@example.test alice-secret", "user add bob@other.test bob-secret",
+                  "alias add sales@example.test alice@example.test,bob@other.test",
+                  "set catchall other.test bob@other.test", "set smtp max-size 10M",
+                  "set submission hide-client on", "set queue lifetime 2d"):
+            self.assertNotIn("error:", b.command(c), c)
+        config = b.command("show config")
+        self.assertNotIn("alice-secret", config)
+        self.assertIn("user import alice@example.test scram-sha-256$4096$", config)
+        b.send("poweroff")
+        self.assertEqual(b.wait(30), 0)
+        b.kill()
+
+        clone = start_sim(flash=os.path.join(self.dir, "clone.img"), flash_size="4M")
+        self.board = clone
+        clone.expect(r"network: address 10\.0\.2\.15")
+        for line in config.splitlines():
+            if line.strip() and not line.startswith("#"):
+                self.assertNotIn("error:", clone.command(line), line)
+        self.assertEqual(clone.command("show config"), config)
+        self.assertIn("error: 'nonsense' is not a password verifier",
+                      clone.command("user import carol@example.test nonsense"))
+        # The imported password works for a login (POP3 over TLS).
+        import poplib
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        p = poplib.POP3_SSL("127.0.0.1", clone.offset + 995, context=ctx, timeout=30)
+        try:
+            p.user("alice@example.test")
+            self.assertTrue(p.pass_("alice-secret").startswith(b"+OK"))
+        finally:
+            p.quit()
+
 
 if __name__ == "__main__":
     unittest.main()

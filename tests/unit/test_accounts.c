@@ -188,6 +188,35 @@ static void test_survives_remount(void **state)
     assert_string_equal(got[0], "user:alice@example.test");
 }
 
+static void test_verifier_export_and_import(void **state)
+{
+    (void)state;
+    char v[ACCOUNTS_VERIFIER_TEXT_MAX], v2[ACCOUNTS_VERIFIER_TEXT_MAX];
+    assert_int_equal(accounts_domain_add(&st, "example.test"), 0);
+    assert_int_equal(accounts_domain_add(&st, "copy.test"), 0);
+    assert_int_equal(accounts_user_add(&st, "alice@example.test", "her secret"), 0);
+    assert_int_equal(accounts_user_verifier(&st, "alice@example.test", v, sizeof(v)), 0);
+    assert_null(strstr(v, "her secret"));
+    assert_int_equal(strncmp(v, "scram-sha-256$4096$", 19), 0);
+    assert_int_equal(accounts_user_verifier(&st, "alice@example.test", v2, 20), PB_ERANGE);
+    /* Imported elsewhere, the same password opens it. */
+    assert_int_equal(accounts_user_import(&st, "alice@copy.test", v), 0);
+    assert_true(accounts_user_check(&st, "alice@copy.test", "her secret"));
+    assert_false(accounts_user_check(&st, "alice@copy.test", "her secreT"));
+    assert_int_equal(accounts_user_verifier(&st, "alice@copy.test", v2, sizeof(v2)), 0);
+    assert_string_equal(v, v2);
+    uint32_t mbox;
+    assert_int_equal(store_mailbox_find(&st, "alice@copy.test", &mbox), 0);
+    /* Refused: bad verifiers, an existing user, an unknown domain. */
+    assert_int_equal(accounts_user_import(&st, "bob@copy.test", "nonsense"), PB_ECORRUPT);
+    assert_int_equal(accounts_user_import(&st, "bob@copy.test", "scram-sha-256$10$AA==$AA==$AA=="), PB_ECORRUPT);
+    v2[strlen(v2) - 3] = '\0';
+    assert_int_equal(accounts_user_import(&st, "bob@copy.test", v2), PB_ECORRUPT);
+    assert_int_equal(accounts_user_import(&st, "alice@copy.test", v), PB_EEXIST);
+    assert_int_equal(accounts_user_import(&st, "bob@nowhere.test", v), PB_ENOENT);
+    assert_int_equal(accounts_user_verifier(&st, "nobody@copy.test", v2, sizeof(v2)), PB_ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +224,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_users_and_passwords, setup, teardown),
         cmocka_unit_test_setup_teardown(test_where_mail_goes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_survives_remount, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verifier_export_and_import, setup, teardown),
     };
     return cmocka_run_group_tests_name("accounts", tests, group_setup, NULL);
 }
