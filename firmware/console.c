@@ -1297,9 +1297,107 @@ static int console_cmd_dns_lookup(int argc, char **argv)
 
 /* ---------------------------------------------------------------- input --- */
 
+/* Word w (0-based) of a command's words, or NULL; its length in *len. */
+static const char *console_word(const char *words, int w, size_t *len)
+{
+    const char *p = words;
+    for (;;) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            return NULL;
+        size_t n = strcspn(p, " ");
+        if (w-- == 0) {
+            *len = n;
+            return p;
+        }
+        p += n;
+    }
+}
+
+/* Tab: complete the command word being typed from the command table;
+ * with several choices, add what they share, or list them. */
+static void console_complete(void *ctx, const char *buf, size_t len, char *out, size_t cap, int *listed)
+{
+    (void)ctx;
+    /* The words typed so far; the last one is being completed. */
+    const char *words[CMDLINE_MAX_WORDS];
+    size_t wlen[CMDLINE_MAX_WORDS];
+    int nw = 0;
+    size_t i = 0;
+    for (;;) {
+        while (i < len && buf[i] == ' ')
+            i++;
+        if (i == len || nw == CMDLINE_MAX_WORDS)
+            break;
+        words[nw] = buf + i;
+        size_t start = i;
+        while (i < len && buf[i] != ' ')
+            i++;
+        wlen[nw++] = i - start;
+    }
+    const char *part = "";
+    size_t plen = 0;
+    if (nw > 0 && len > 0 && buf[len - 1] != ' ') {
+        part = words[nw - 1];
+        plen = wlen[nw - 1];
+        nw--;
+    }
+    const char *found[CONSOLE_NCMDS];
+    size_t flen[CONSOLE_NCMDS];
+    int nf = 0;
+    for (size_t c = 0; c < CONSOLE_NCMDS; c++) {
+        size_t l;
+        int ok = 1;
+        for (int w = 0; w < nw && ok; w++) {
+            const char *cw = console_word(console_cmds[c].words, w, &l);
+            ok = cw && l == wlen[w] && strncmp(cw, words[w], l) == 0;
+        }
+        const char *next = ok ? console_word(console_cmds[c].words, nw, &l) : NULL;
+        if (!next || l < plen || strncmp(next, part, plen) != 0)
+            continue;
+        int dup = 0;
+        for (int k = 0; k < nf && !dup; k++)
+            dup = flen[k] == l && strncmp(found[k], next, l) == 0;
+        if (!dup) {
+            found[nf] = next;
+            flen[nf++] = l;
+        }
+    }
+    out[0] = '\0';
+    if (nf == 0)
+        return;
+    /* What every choice shares beyond the typed part. */
+    size_t common = flen[0];
+    for (int k = 1; k < nf; k++) {
+        size_t m = 0;
+        while (m < common && m < flen[k] && found[k][m] == found[0][m])
+            m++;
+        common = m;
+    }
+    if (nf == 1 || common > plen) {
+        size_t n = common - plen;
+        if (n + 2 > cap)
+            return;
+        memcpy(out, found[0] + plen, n);
+        out[n] = '\0';
+        if (nf == 1)
+            strcat(out, " ");
+        return;
+    }
+    console_write("\r\n", 2);
+    for (int k = 0; k < nf; k++) {
+        console_write(found[k], flen[k]);
+        console_write(k + 1 < nf ? "  " : "\r\n", k + 1 < nf ? 2 : 2);
+    }
+    console_prompt();
+    *listed = 1;
+}
+
 void console_init(void)
 {
     lineedit_init(&console.le, console_echo, NULL);
+    lineedit_set_complete(&console.le, console_complete);
     console.started = 1;
     console.locked = admin_password_exists();
     lineedit_set_secret(&console.le, console.locked);

@@ -78,6 +78,32 @@ void lineedit_set_secret(struct lineedit *le, int secret)
     le->secret = secret;
 }
 
+void lineedit_set_complete(struct lineedit *le, lineedit_complete_fn fn)
+{
+    le->complete = fn;
+}
+
+static void lineedit_tab(struct lineedit *le)
+{
+    char add[LINEEDIT_MAX + 1] = "";
+    int listed = 0;
+    if (!le->complete || le->secret)
+        return;
+    le->complete(le->ctx, le->buf, le->len, add, sizeof(add), &listed);
+    size_t n = strlen(add);
+    if (listed)
+        lineedit_echo(le, le->buf, le->len);    /* the caller printed choices under it */
+    if (n == 0 || le->len + n > LINEEDIT_MAX) {
+        if (!listed)
+            lineedit_echo(le, "\a", 1);
+        return;
+    }
+    memcpy(le->buf + le->len, add, n);
+    le->len += n;
+    le->buf[le->len] = '\0';
+    lineedit_echo(le, add, n);
+}
+
 int lineedit_feed(struct lineedit *le, uint8_t c)
 {
     int cr = le->last_cr;
@@ -122,6 +148,9 @@ int lineedit_feed(struct lineedit *le, uint8_t c)
             le->buf[le->len] = '\0';
             lineedit_echo(le, "\b \b", 3);
         }
+        return 0;
+    case '\t':
+        lineedit_tab(le);
         return 0;
     case 0x15:                          /* ctrl-U */
         lineedit_set(le, "");

@@ -134,6 +134,20 @@ class ConsoleAdmin(unittest.TestCase):
         finally:
             p.quit()
 
+    def test_tab_completes_command_words(self):
+        b = self.boot()
+        b.expect_prompt_settled()
+        b.proc.stdin.write(b"se\tsm\tmax-size 25M\n")
+        b.proc.stdin.flush()
+        b.expect(r"smtp: max-size 26214400 bytes")
+        b.expect_prompt_settled()
+        b.proc.stdin.write(b"s\t")                # several: they are listed
+        b.proc.stdin.flush()
+        b.expect(r"show +set|set +show")
+        b.proc.stdin.write(b"how sto\t\n")
+        b.proc.stdin.flush()
+        b.expect(r"capacity")
+
 
 if __name__ == "__main__":
     unittest.main()
