@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "conn.h"
 #include "imap_mailbox.h"
 #include "imap_session.h"
 
@@ -36,17 +37,12 @@ struct imap_server_config;
 
 /* One connection with its session and mailbox view (about 40 KiB). */
 struct imap_server_slot {
-    struct altcp_pcb *pcb;          /* NULL: slot free */
+    struct conn conn;               /* conn.pcb NULL: slot free */
     struct imap_server_config *cfg;
     struct imap_session session;
     struct imap_mailbox mb;
-    struct pbuf *in;                /* received, not yet read by the session */
     char out[IMAP_SERVER_OUT_BYTES];
-    size_t out_len;
-    uint64_t last_ms;               /* last activity, for the idle timeout */
     uint64_t resume_ms;             /* IMAP_MODE_DELAY: when to answer; 0 unset */
-    bool closing;
-    bool overflow;                  /* a reply did not fit: the session is dropped */
 };
 
 struct imap_server_config {

@@ -1,0 +1,80 @@
+/*
+ * conn.h - the plumbing every server connection shares (SMTP, POP3,
+ * IMAP): a listener (plain, or TLS from the first byte per RFC 8314), the
+ * refusal when a service's pool is full, received data queued until the
+ * session reads it, replies buffered until TCP takes them, STARTTLS, and
+ * an orderly close.  The protocol sessions stay in their services; this
+ * knows nothing of them.
+ *
+ * Flow control: received pbufs wait in conn.in and the TCP window reopens
+ * (altcp_recved) only as the session consumes them, so a client that sends
+ * faster than the flash takes it is slowed down, not buffered without
+ * bound.  Replies collect in the caller's out buffer; a reply that does
+ * not fit even after flushing sets overflow (a client that never reads:
+ * the service drops it rather than lose replies silently).
+ */
+#ifndef CONN_H
+#define CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lwip/altcp.h"
+
+struct altcp_tls_config;
+
+struct conn {
+    struct altcp_pcb *pcb;      /* NULL: not in use */
+    struct pbuf *in;            /* received, not yet read by the session */
+    char *out;                  /* replies not yet handed to TCP (the service's buffer) */
+    size_t out_cap, out_len;
+    uint64_t last_ms;           /* last activity, for idle timeouts */
+    bool closing;               /* closing once out is empty */
+    bool overflow;              /* a reply did not fit: drop the client */
+};
+
+/* Listen on port, TLS from the first byte when implicit (tls must be
+ * given then).  arg goes to accept.  Returns 0, PB_EINVAL, PB_ENOMEM or
+ * PB_EBUSY (the port is taken). */
+int conn_listen(uint16_t port, struct altcp_tls_config *tls, bool implicit, altcp_accept_fn accept,
+                void *arg);
+
+/* The pool is full: send line (a whole reply with CRLF) and hang up.
+ * Returns ERR_OK or ERR_ABRT (return it from the accept callback). */
+err_t conn_refuse(struct altcp_pcb *pcb, const char *line);
+
+/* The peer's address as text ("unknown" if there is none). */
+void conn_peer(struct altcp_pcb *pcb, char *buf, size_t cap);
+
+/* Start using c for pcb with the output buffer out (cap bytes). */
+void conn_init(struct conn *c, struct altcp_pcb *pcb, char *out, size_t cap);
+
+/* Hand buffered replies to TCP as far as its send buffer allows. */
+void conn_flush(struct conn *c);
+
+/* Buffer a reply (see overflow above). */
+void conn_write(struct conn *c, const char *s, size_t n);
+
+/* Received data: queue p (now owned by c). */
+void conn_received(struct conn *c, struct pbuf *p);
+
+/* The session read n bytes from the head of in: free them and reopen the
+ * window by as much. */
+void conn_consumed(struct conn *c, size_t n);
+
+/* STARTTLS/STLS: throw away what the client pipelined behind the command
+ * (the plaintext-injection attack), flush the reply, and wrap the
+ * connection in TLS.  Returns the TLS pcb (now c->pcb; set the callbacks
+ * on it again) or NULL when memory ran out. */
+struct altcp_pcb *conn_starttls(struct conn *c, struct altcp_tls_config *tls);
+
+/* Let go of the pcb: callbacks detached, unread input freed, then closed
+ * (or aborted when abort is set, or when close fails).  Returns ERR_ABRT
+ * when the pcb was aborted (callbacks must then return it). */
+err_t conn_finish(struct conn *c, bool abort);
+
+/* The pcb is gone already (the err callback): free the unread input. */
+void conn_forget(struct conn *c);
+
+#endif
