@@ -253,13 +253,19 @@ bool imap_mailbox_subscribed(struct imap_mailbox *mb, const char *name)
 int imap_mailbox_status(struct imap_mailbox *mb, uint16_t folder, uint32_t *messages,
                         uint32_t *unseen, uint64_t *bytes, struct store_folder_info *fi)
 {
-    int err = store_folder_info(mb->store, folder, fi);
+    return imap_mailbox_totals(mb->store, folder, messages, unseen, bytes, fi);
+}
+
+int imap_mailbox_totals(struct store *s, uint16_t folder, uint32_t *messages, uint32_t *unseen,
+                        uint64_t *bytes, struct store_folder_info *fi)
+{
+    int err = store_folder_info(s, folder, fi);
     if (err)
         return err;
     struct store_msg_info mi;
     uint32_t after = 0, n = 0, u = 0;
     uint64_t b = 0;
-    while (store_msg_next(mb->store, folder, after, &mi) == 0) {
+    while (store_msg_next(s, folder, after, &mi) == 0) {
         after = mi.uid;
         n++;
         u += !(mi.flags & STORE_FLAG_SEEN);

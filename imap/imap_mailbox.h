@@ -95,6 +95,9 @@ const char *imap_mailbox_special_use(const char *name);
 /* Messages, unseen, total bytes of a folder (for STATUS, show mailbox). */
 int imap_mailbox_status(struct imap_mailbox *mb, uint16_t folder, uint32_t *messages,
                         uint32_t *unseen, uint64_t *bytes, struct store_folder_info *fi);
+/* The same without a session, for the console: any folder of the store. */
+int imap_mailbox_totals(struct store *s, uint16_t folder, uint32_t *messages, uint32_t *unseen,
+                        uint64_t *bytes, struct store_folder_info *fi);
 
 /* ---- the selected folder ---- */
 int imap_mailbox_select(struct imap_mailbox *mb, const char *name, bool readonly);
