@@ -596,7 +596,7 @@ const char *imap_capabilities(const struct imap_session *s)
     bool login_ok = s->tls || !s->cfg->tls_available;
     snprintf(caps, sizeof(caps),
              "IMAP4rev1 IMAP4rev2%s%s%s SASL-IR LITERAL+ ENABLE ID NAMESPACE IDLE UIDPLUS MOVE "
-             "UNSELECT SPECIAL-USE CHILDREN APPENDLIMIT=%lu",
+             "UNSELECT SPECIAL-USE CHILDREN LIST-STATUS APPENDLIMIT=%lu",
              s->state == IMAP_STATE_NOTAUTH && !s->tls && s->cfg->tls_available ? " STARTTLS" : "",
              s->state == IMAP_STATE_NOTAUTH && !login_ok ? " LOGINDISABLED" : "",
              s->state == IMAP_STATE_NOTAUTH && login_ok ? " AUTH=PLAIN" : "",
@@ -892,14 +892,92 @@ static bool imap_match(const char *pat, const char *name, int depth)
     return *name == '\0';
 }
 
+/* The STATUS items, in the order LIST-STATUS writes them. */
+static const char *const imap_status_names[] = {
+    "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT",
+};
+#define IMAP_STATUS_NITEMS (sizeof(imap_status_names) / sizeof(imap_status_names[0]))
+
+static int imap_status_bit(const char *item)
+{
+    for (unsigned i = 0; i < IMAP_STATUS_NITEMS; i++)
+        if (strcmp(item, imap_status_names[i]) == 0)
+            return (int)(1u << i);
+    return -1;
+}
+
+/* LIST's return options (RFC 5258 section 6, RFC 5819): "RETURN (opt
+ * ...)".  SUBSCRIBED, CHILDREN and SPECIAL-USE name what every LIST
+ * answer carries anyway; STATUS (items) asks for a STATUS line per folder. */
+static int imap_list_return(struct imap_session *s, struct imap_cmd *c)
+{
+    char opt[IMAP_CMD_ATOM_MAX + 1];
+    s->list_status = 0;
+    if (imap_cmd_at_end(c))
+        return 0;
+    if (imap_cmd_sp(c) || imap_cmd_atom(c, opt, sizeof(opt), true) || strcmp(opt, "RETURN") != 0 ||
+        imap_cmd_sp(c) || !imap_cmd_take(c, '('))
+        return PB_EINVAL;
+    if (imap_cmd_take(c, ')'))
+        return imap_cmd_end(c);
+    do {
+        if (imap_cmd_atom(c, opt, sizeof(opt), true))
+            return PB_EINVAL;
+        if (strcmp(opt, "STATUS") == 0) {
+            if (imap_cmd_sp(c) || !imap_cmd_take(c, '('))
+                return PB_EINVAL;
+            do {
+                int bit = imap_cmd_atom(c, opt, sizeof(opt), true) ? -1 : imap_status_bit(opt);
+                if (bit < 0)
+                    return PB_EINVAL;
+                s->list_status |= (uint8_t)bit;
+            } while (imap_cmd_take(c, ' '));
+            if (!imap_cmd_take(c, ')'))
+                return PB_EINVAL;
+        } else if (strcmp(opt, "SUBSCRIBED") != 0 && strcmp(opt, "CHILDREN") != 0 &&
+                   strcmp(opt, "SPECIAL-USE") != 0) {
+            return PB_EINVAL;
+        }
+    } while (imap_cmd_take(c, ' '));
+    if (!imap_cmd_take(c, ')'))
+        return PB_EINVAL;
+    return imap_cmd_end(c);
+}
+
+/* "* STATUS name (...)" after a LIST line that asked for it. */
+static void imap_list_status(struct imap_session *s, const struct store_folder_info *folder)
+{
+    uint32_t messages, unseen;
+    uint64_t bytes;
+    struct store_folder_info fi;
+    if (imap_mailbox_status(s->mb, folder->id, &messages, &unseen, &bytes, &fi) != 0)
+        return;
+    unsigned long v[IMAP_STATUS_NITEMS] = { messages, fi.uidnext, fi.uidvalidity, unseen,
+                                            0 /* UNFINISHED: DELETED counted as 0 */,
+                                            (unsigned long)bytes, 0 };
+    imap_out(s, "* STATUS ", 9);
+    imap_astring_out(s, fi.name, strlen(fi.name));
+    const char *sep = " (";
+    for (unsigned i = 0; i < IMAP_STATUS_NITEMS; i++) {
+        if (s->list_status & (1u << i)) {
+            imap_printf(s, "%s%s %lu", sep, imap_status_names[i], v[i]);
+            sep = " ";
+        }
+    }
+    imap_out(s, ")\r\n", 3);
+}
+
 static void imap_list(struct imap_session *s, struct imap_cmd *c, bool lsub)
 {
     char ref[STORE_NAME_MAX + 2];
     if (imap_cmd_sp(c) || imap_cmd_astring(c, ref, sizeof(ref), NULL) || imap_cmd_sp(c) ||
-        imap_cmd_list_mailbox(c, s->pattern, sizeof(s->pattern)) || imap_cmd_end(c)) {
-        imap_bad(s, "LIST reference pattern");
+        imap_cmd_list_mailbox(c, s->pattern, sizeof(s->pattern)) ||
+        (lsub ? imap_cmd_end(c) : imap_list_return(s, c))) {
+        imap_bad(s, "LIST reference pattern [RETURN (options)]");
         return;
     }
+    if (lsub)
+        s->list_status = 0;
     if (s->pattern[0] == '\0') {
         imap_printf(s, "* %s (\\Noselect) \"/\" \"\"\r\n", lsub ? "LSUB" : "LIST");
         imap_finish(s, "OK %s completed", lsub ? "LSUB" : "LIST");
@@ -952,6 +1030,8 @@ int imap_list_step(struct imap_session *s)
                 sub && !s->lsub ? " \\Subscribed" : "", use ? " " : "", use ? use : "");
     imap_astring_out(s, fi.name, n);
     imap_out(s, "\r\n", 2);
+    if (s->list_status)
+        imap_list_status(s, &fi);
     return 1;
 }
 

@@ -202,6 +202,34 @@ static void test_list_special_use_and_folders(void **state)
     assert_non_null(strstr(r, "* STATUS \"INBOX\" (MESSAGES 0 UIDNEXT 1 UNSEEN 0)"));
 }
 
+/* LIST-STATUS (RFC 5819): one round trip gives a client every folder with
+ * its counts, the way Thunderbird refreshes its folder pane. */
+static void test_list_status(void **state)
+{
+    (void)state;
+    login(&a);
+    assert_non_null(strstr(say(&a, "a CAPABILITY\r\n"), " LIST-STATUS"));
+    append(&a, "INBOX", msg1);
+    append(&a, "Archive", msg1);
+    assert_non_null(strstr(say(&a, "b STORE 1 +FLAGS (\\Seen)\r\n"), "b BAD")); /* not selected */
+    assert_non_null(strstr(say(&a, "c SELECT Archive\r\n"), "c OK"));
+    assert_non_null(strstr(say(&a, "d STORE 1 +FLAGS (\\Seen)\r\n"), "d OK"));
+    const char *r = say(&a, "e LIST \"\" \"*\" RETURN (STATUS (UNSEEN MESSAGES))\r\n");
+    assert_non_null(strstr(r, "\"/\" \"INBOX\"\r\n* STATUS \"INBOX\" (MESSAGES 1 UNSEEN 1)\r\n"));
+    assert_non_null(strstr(r, "\"/\" \"Archive\"\r\n* STATUS \"Archive\" (MESSAGES 1 UNSEEN 0)\r\n"));
+    assert_non_null(strstr(r, "* STATUS \"Trash\" (MESSAGES 0 UNSEEN 0)\r\n"));
+    assert_non_null(strstr(r, "e OK LIST"));
+    /* Only the folders the pattern matches get a STATUS line. */
+    r = say(&a, "f LIST \"\" \"Sent\" RETURN (SPECIAL-USE STATUS (UIDNEXT SIZE))\r\n");
+    assert_non_null(strstr(r, "* STATUS \"Sent\" (UIDNEXT 1 SIZE 0)\r\n"));
+    assert_null(strstr(r, "\"INBOX\""));
+    /* A plain LIST after it has no STATUS lines; an unknown option is BAD. */
+    r = say(&a, "g LIST \"\" \"*\"\r\n");
+    assert_null(strstr(r, "* STATUS"));
+    assert_non_null(strstr(say(&a, "h LIST \"\" \"*\" RETURN (STATUS (COLOUR))\r\n"), "h BAD"));
+    assert_non_null(strstr(say(&a, "i LIST \"\" \"*\" RETURN (REMOTE)\r\n"), "i BAD"));
+}
+
 static void test_append_select_fetch(void **state)
 {
     (void)state;
@@ -367,6 +395,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_greeting_and_logindisabled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_login_and_authenticate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_special_use_and_folders, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_select_fetch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_literals_and_pipelining, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_copy_move_expunge, setup, teardown),
