@@ -96,6 +96,7 @@ class Imap(unittest.TestCase):
         m.expunge()
         typ, data = m.select("INBOX")
         self.assertEqual(data, [b"1"])
+        self.assertEqual(m.store("1", "+FLAGS", "(Work)")[0], "OK")    # a keyword
         m.logout()
         n.logout()
         # State survives a reboot.
@@ -107,6 +108,8 @@ class Imap(unittest.TestCase):
         typ, data = m.fetch("1", "(FLAGS)")
         self.assertIn(b"\\Flagged", data[0])
         self.assertEqual(m.select("INBOX")[1], [b"1"])
+        typ, data = m.fetch("1", "(FLAGS)")
+        self.assertIn(b"FLAGS (Work)", data[0])
         typ, data = m.fetch("1", "(RFC822.SIZE)")
         inbox_size = int(data[0].split(b"RFC822.SIZE ")[1].rstrip(b")"))
         m.logout()
