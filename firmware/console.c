@@ -20,6 +20,7 @@
 #include "hal_clock.h"
 #include "hal_reset.h"
 #include "hal_uart.h"
+#include "imap_mailbox.h"
 #include "lineedit.h"
 #include "log.h"
 #include "lwip/memp.h"
@@ -79,6 +80,7 @@ static int console_cmd_factory_reset(int argc, char **argv);
 static int console_cmd_set_dns(int argc, char **argv);
 static int console_cmd_show_dns(int argc, char **argv);
 static int console_cmd_dns_lookup(int argc, char **argv);
+static int console_cmd_show_mailbox(int argc, char **argv);
 
 static const struct console_cmd console_cmds[] = {
     { "help", 0, 8, console_cmd_help, "[COMMAND]", "list the commands, or explain one" },
@@ -122,6 +124,8 @@ static const struct console_cmd console_cmds[] = {
       "add a user with a password verifier from 'show config' (the password itself is never shown)" },
     { "user del", 1, 1, console_cmd_user_del, "ADDRESS", "remove a user: the login and the mailbox with all its mail" },
     { "user list", 0, 0, console_cmd_user_list, "", "the users" },
+    { "show mailbox", 1, 1, console_cmd_show_mailbox, "ADDRESS",
+      "a user's folders: messages, unseen, bytes" },
     { "alias add", 2, 16, console_cmd_alias_add, "ADDRESS TARGET[,TARGET...]",
       "deliver ADDRESS's mail to the targets, e.g. sales@example.com alice@example.com,bob@example.com" },
     { "alias del", 1, 1, console_cmd_alias_del, "ADDRESS", "remove an alias" },
@@ -675,6 +679,44 @@ static int console_cmd_user_list(int argc, char **argv)
     }
     if (n == 0)
         console_printf("no users yet: add one with 'user add alice@example.com'\n");
+    return 0;
+}
+
+/* The folders as IMAP shows them, with the totals a user would ask about
+ * ("is my mail there?", "why is my mailbox full?"). */
+static int console_cmd_show_mailbox(int argc, char **argv)
+{
+    (void)argc;
+    struct store *s = storage_get();
+    char user[ACCOUNTS_ADDR_MAX + 1];
+    uint32_t mailbox;
+    if (!s || strlen(argv[0]) >= sizeof(user))
+        return console_accounts_error(PB_EINVAL, "address", argv[0]);
+    strcpy(user, argv[0]);
+    accounts_lower(user);
+    if (!accounts_user_exists(s, user) || store_mailbox_find(s, user, &mailbox) != 0)
+        return console_accounts_error(PB_ENOENT, "user", argv[0]);
+    console_printf("%-24s %8s %8s %10s\n", "folder", "messages", "unseen", "bytes");
+    struct store_folder_info fi;
+    uint16_t after = 0;
+    uint32_t folders = 0, all_n = 0, all_u = 0;
+    uint64_t all_b = 0;
+    while (store_folder_next(s, mailbox, after, &fi) == 0) {
+        after = fi.id;
+        uint32_t n, u;
+        uint64_t b;
+        if (imap_mailbox_totals(s, fi.id, &n, &u, &b, &fi) != 0)
+            continue;
+        const char *use = imap_mailbox_special_use(fi.name);
+        console_printf("%-24s %8lu %8lu %10lu %s\n", fi.name, (unsigned long)n, (unsigned long)u,
+                       (unsigned long)b, use ? use : "");
+        folders++;
+        all_n += n;
+        all_u += u;
+        all_b += b;
+    }
+    console_printf("%lu folders, %lu messages, %lu unseen, %lu bytes\n", (unsigned long)folders,
+                   (unsigned long)all_n, (unsigned long)all_u, (unsigned long)all_b);
     return 0;
 }
 

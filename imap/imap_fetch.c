@@ -20,7 +20,7 @@
  * buffer while the results are written.
  *
  * UNFINISHED: BINARY, SENTBEFORE/SENTON/SENTSINCE compare the internal
- * date (not the Date: field), keywords never match, ESEARCH answers only
+ * date (not the Date: field), ESEARCH answers only
  * ALL (as a list, no MIN/MAX/COUNT), Content-MD5 is NIL.
  */
 #include <stdio.h>
@@ -670,12 +670,12 @@ static const char *const imap_month_names[] = { "Jan", "Feb", "Mar", "Apr", "May
 static bool imap_fetch_small(struct imap_session *s, const struct imap_fetch_item *it)
 {
     struct imap_buf b = { imap_fetch_render, 0, sizeof(imap_fetch_render), false };
-    char f[80];
+    char f[IMAP_FLAGS_TEXT_MAX];
     const struct store_msg_info *mi = &s->f_mi;
     switch (it->kind) {
     case IMAP_FI_FLAGS:
         imap_bstr(&b, "FLAGS (");
-        imap_bstr(&b, imap_flags_text(s->mb->flags[s->it - 1], f, sizeof(f)));
+        imap_bstr(&b, imap_flags_text(s->mb, s->mb->flags[s->it - 1], f, sizeof(f)));
         imap_bstr(&b, ")");
         break;
     case IMAP_FI_UID:
@@ -862,11 +862,11 @@ int imap_fetch_step(struct imap_session *s)
         if (s->f_item < s->nitems)
             imap_out(s, " ", 1);
     }
-    if (s->room < 64)
+    if (s->room < 64 + IMAP_FLAGS_TEXT_MAX)
         return -1;
     if (s->f_set_seen) {
-        char f[80];
-        imap_printf(s, " FLAGS (%s)", imap_flags_text((uint16_t)s->f_mi.flags, f, sizeof(f)));
+        char f[IMAP_FLAGS_TEXT_MAX];
+        imap_printf(s, " FLAGS (%s)", imap_flags_text(s->mb, (uint16_t)s->f_mi.flags, f, sizeof(f)));
     }
     imap_out(s, ")\r\n", 3);
     s->f_open = false;
@@ -1068,9 +1068,14 @@ static int imap_search_key(struct imap_session *s, struct imap_cmd *c, uint32_t 
     }
     if (strcmp(key, "KEYWORD") == 0 || strcmp(key, "UNKEYWORD") == 0) {
         char f[IMAP_CMD_ATOM_MAX + 1];
+        uint16_t bit = 0;
         if (imap_cmd_sp(c) || imap_cmd_atom(c, f, sizeof(f), false))
             return PB_EINVAL;
-        return !mi || key[0] == 'U';    /* no keywords are kept */
+        if (!mi)
+            return 1;
+        /* A keyword no message was ever given matches none. */
+        bool has = imap_mailbox_keyword(s->mb, f, false, &bit) == 0 && (mi->flags & bit);
+        return key[0] == 'U' ? !has : has;
     }
     static const char *const hdr[] = { "FROM", "TO", "CC", "BCC", "SUBJECT" };
     const char *field = NULL;

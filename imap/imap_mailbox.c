@@ -37,6 +37,7 @@ int imap_mailbox_login(struct imap_mailbox *mb, const char *peer, const char *us
     if (err)
         return err;
     mb->logged_in = true;
+    imap_mailbox_keywords_load(mb);     /* none yet is no error; a read error shows later */
     return 0;
 }
 
@@ -253,13 +254,19 @@ bool imap_mailbox_subscribed(struct imap_mailbox *mb, const char *name)
 int imap_mailbox_status(struct imap_mailbox *mb, uint16_t folder, uint32_t *messages,
                         uint32_t *unseen, uint64_t *bytes, struct store_folder_info *fi)
 {
-    int err = store_folder_info(mb->store, folder, fi);
+    return imap_mailbox_totals(mb->store, folder, messages, unseen, bytes, fi);
+}
+
+int imap_mailbox_totals(struct store *s, uint16_t folder, uint32_t *messages, uint32_t *unseen,
+                        uint64_t *bytes, struct store_folder_info *fi)
+{
+    int err = store_folder_info(s, folder, fi);
     if (err)
         return err;
     struct store_msg_info mi;
     uint32_t after = 0, n = 0, u = 0;
     uint64_t b = 0;
-    while (store_msg_next(mb->store, folder, after, &mi) == 0) {
+    while (store_msg_next(s, folder, after, &mi) == 0) {
         after = mi.uid;
         n++;
         u += !(mi.flags & STORE_FLAG_SEEN);
@@ -270,6 +277,131 @@ int imap_mailbox_status(struct imap_mailbox *mb, uint16_t folder, uint32_t *mess
     if (bytes)
         *bytes = b;
     return 0;
+}
+
+/* ----------------------------------------------------------- keywords --- */
+
+/* The keyword record of the mailbox: "kw:<user>". */
+static int imap_mailbox_kwname(const struct imap_mailbox *mb, char *rec)
+{
+    size_t u = strlen(mb->user);
+    if (3 + u > STORE_REC_NAME_MAX)
+        return PB_ERANGE;
+    memcpy(rec, "kw:", 3);
+    memcpy(rec + 3, mb->user, u + 1);
+    return 0;
+}
+
+int imap_mailbox_keywords_load(struct imap_mailbox *mb)
+{
+    char rec[STORE_REC_NAME_MAX + 1];
+    char v[IMAP_MAILBOX_KEYWORDS * (IMAP_MAILBOX_KEYWORD_MAX + 1) + 1];
+    mb->nkeywords = 0;
+    int err = imap_mailbox_kwname(mb, rec);
+    int n = err ? err : store_rec_get(mb->store, STORE_NS_IMAP, rec, v, sizeof(v) - 1);
+    if (n == PB_ENOENT)
+        return 0;
+    if (n < 0)
+        return n;
+    v[n] = '\0';
+    /* Space-separated names; one that does not fit (never written so) is skipped. */
+    for (char *p = v; *p && mb->nkeywords < IMAP_MAILBOX_KEYWORDS;) {
+        size_t len = strcspn(p, " ");
+        if (len > 0 && len <= IMAP_MAILBOX_KEYWORD_MAX) {
+            memcpy(mb->keywords[mb->nkeywords], p, len);
+            mb->keywords[mb->nkeywords++][len] = '\0';
+        }
+        p += len;
+        p += *p == ' ';
+    }
+    return 0;
+}
+
+/* Keywords compare without ASCII case (RFC 3501 section 2.3.2). */
+static bool imap_mailbox_kweq(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = (*a >= 'A' && *a <= 'Z') ? (char)(*a + 32) : *a;
+        char y = (*b >= 'A' && *b <= 'Z') ? (char)(*b + 32) : *b;
+        if (x != y)
+            return false;
+    }
+    return *a == *b;
+}
+
+static int imap_mailbox_kwfind(const struct imap_mailbox *mb, const char *name)
+{
+    for (unsigned i = 0; i < mb->nkeywords; i++)
+        if (imap_mailbox_kweq(mb->keywords[i], name))
+            return (int)i;
+    return -1;
+}
+
+static int imap_mailbox_do_kwput(struct store_txn *txn, const void *arg)
+{
+    const struct imap_mailbox *mb = ((const struct imap_mailbox_op *)arg)->mb;
+    char rec[STORE_REC_NAME_MAX + 1];
+    char v[IMAP_MAILBOX_KEYWORDS * (IMAP_MAILBOX_KEYWORD_MAX + 1) + 1];
+    size_t n = 0;
+    int err = imap_mailbox_kwname(mb, rec);
+    if (err)
+        return err;
+    for (unsigned i = 0; i < mb->nkeywords; i++) {
+        size_t len = strlen(mb->keywords[i]);
+        if (n)
+            v[n++] = ' ';
+        memcpy(v + n, mb->keywords[i], len);
+        n += len;
+    }
+    return store_rec_put(txn, STORE_NS_IMAP, rec, v, n);
+}
+
+int imap_mailbox_keyword(struct imap_mailbox *mb, const char *name, bool create, uint16_t *bit)
+{
+    size_t len = strlen(name);
+    if (!mb->logged_in)
+        return PB_EPERM;
+    if (len == 0 || len > IMAP_MAILBOX_KEYWORD_MAX || name[0] == '\\')
+        return PB_ERANGE;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)name[i] <= ' ' || (unsigned char)name[i] >= 0x7f)
+            return PB_ERANGE;
+    int i = imap_mailbox_kwfind(mb, name);
+    if (i < 0) {
+        /* Another session may have added it since this one last looked. */
+        int err = imap_mailbox_keywords_load(mb);
+        if (err)
+            return err;
+        i = imap_mailbox_kwfind(mb, name);
+    }
+    if (i < 0 && !create)
+        return PB_ENOENT;
+    if (i < 0) {
+        if (mb->nkeywords >= IMAP_MAILBOX_KEYWORDS)
+            return PB_ENOSPC;
+        memcpy(mb->keywords[mb->nkeywords++], name, len + 1);
+        struct imap_mailbox_op op = { mb, NULL, NULL, 0 };
+        int err = imap_mailbox_run(mb, imap_mailbox_do_kwput, &op);
+        if (err) {
+            imap_mailbox_keywords_load(mb);     /* back to what the store holds */
+            return err;
+        }
+        i = (int)mb->nkeywords - 1;
+    }
+    *bit = (uint16_t)(IMAP_MAILBOX_KEYWORD_BIT0 << i);
+    return 0;
+}
+
+const char *imap_mailbox_keyword_name(struct imap_mailbox *mb, uint16_t bit)
+{
+    unsigned i = 0;
+    while (i < IMAP_MAILBOX_KEYWORDS && (IMAP_MAILBOX_KEYWORD_BIT0 << i) != bit)
+        i++;
+    if (i == IMAP_MAILBOX_KEYWORDS)
+        return NULL;
+    if (i >= mb->nkeywords)
+        imap_mailbox_keywords_load(mb);
+    return i < mb->nkeywords ? mb->keywords[i] : NULL;
 }
 
 /* ---------------------------------------------------- selected folder --- */

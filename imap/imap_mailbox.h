@@ -25,9 +25,18 @@
  *
  * Subscriptions are named records "sub:<user>:<folder>" in STORE_NS_IMAP.
  *
- * UNFINISHED: keywords (the store keeps system flags only; custom flags
- * are refused), \Recent (always 0: IMAP4rev2 drops it), a folder of more
- * than IMAP_MAILBOX_MAX_MSGS messages shows its oldest ones only.
+ * Keywords.  The store keeps 16 flag bits per message: the five system
+ * flags in the low bits, and above them up to IMAP_MAILBOX_KEYWORDS
+ * keyword names per mailbox (all folders of a user share them), bit
+ * IMAP_MAILBOX_KEYWORD_BIT0 << i for the i-th name.  The names are one
+ * record "kw:<user>" in STORE_NS_IMAP, space-separated, in the order they
+ * were first used; a name, once given a bit, keeps it (so a session's
+ * cached copy can only miss names, never map one wrongly: a miss reloads).
+ *
+ * UNFINISHED: \Recent (always 0: IMAP4rev2 drops it), a folder of more
+ * than IMAP_MAILBOX_MAX_MSGS messages shows its oldest ones only, keyword
+ * names are never freed (a twelfth name is refused with PB_ENOSPC even
+ * when no message carries some of the eleven any more).
  */
 #ifndef IMAP_MAILBOX_H
 #define IMAP_MAILBOX_H
@@ -40,6 +49,9 @@
 
 #define IMAP_MAILBOX_MAX_MSGS 4096
 #define IMAP_MAILBOX_USER_MAX 254
+#define IMAP_MAILBOX_KEYWORDS 11            /* keyword names per mailbox */
+#define IMAP_MAILBOX_KEYWORD_MAX 31         /* bytes of a keyword name */
+#define IMAP_MAILBOX_KEYWORD_BIT0 0x20u     /* flag bit of the first keyword */
 
 /* What imap_mailbox_sync() reports. */
 enum imap_mailbox_event {
@@ -64,6 +76,9 @@ struct imap_mailbox {
     unsigned count;                         /* messages the client knows */
     uint32_t uids[IMAP_MAILBOX_MAX_MSGS];
     uint16_t flags[IMAP_MAILBOX_MAX_MSGS];
+
+    unsigned nkeywords;                     /* names known to this session */
+    char keywords[IMAP_MAILBOX_KEYWORDS][IMAP_MAILBOX_KEYWORD_MAX + 1];
 
     unsigned txn_ops;                       /* changes in the open batch transaction */
     struct store_txn *append_txn;           /* APPEND in progress */
@@ -95,6 +110,22 @@ const char *imap_mailbox_special_use(const char *name);
 /* Messages, unseen, total bytes of a folder (for STATUS, show mailbox). */
 int imap_mailbox_status(struct imap_mailbox *mb, uint16_t folder, uint32_t *messages,
                         uint32_t *unseen, uint64_t *bytes, struct store_folder_info *fi);
+/* The same without a session, for the console: any folder of the store. */
+int imap_mailbox_totals(struct store *s, uint16_t folder, uint32_t *messages, uint32_t *unseen,
+                        uint64_t *bytes, struct store_folder_info *fi);
+
+/* ---- keywords ---- */
+/* (Re)read the mailbox's keyword names from the store.  0 or PB_E*. */
+int imap_mailbox_keywords_load(struct imap_mailbox *mb);
+/* The flag bit of keyword name (compared without case).  With create, a
+ * new name gets the next free bit, committed before this returns.
+ * PB_ENOENT: unknown (and not create); PB_ENOSPC: all names in use;
+ * PB_ERANGE: name longer than IMAP_MAILBOX_KEYWORD_MAX or not a keyword;
+ * other errors are the store's. */
+int imap_mailbox_keyword(struct imap_mailbox *mb, const char *name, bool create, uint16_t *bit);
+/* The name of keyword bit (one bit at or above IMAP_MAILBOX_KEYWORD_BIT0),
+ * or NULL when none has that bit. */
+const char *imap_mailbox_keyword_name(struct imap_mailbox *mb, uint16_t bit);
 
 /* ---- the selected folder ---- */
 int imap_mailbox_select(struct imap_mailbox *mb, const char *name, bool readonly);

@@ -152,7 +152,7 @@ void imap_astring_out(struct imap_session *s, const char *v, size_t n)
     imap_out(s, "\"", 1);
 }
 
-const char *imap_flags_text(uint16_t flags, char *buf, size_t cap)
+const char *imap_flags_text(struct imap_mailbox *mb, uint16_t flags, char *buf, size_t cap)
 {
     static const struct { uint16_t bit; const char *name; } names[] = {
         { STORE_FLAG_ANSWERED, "\\Answered" }, { STORE_FLAG_FLAGGED, "\\Flagged" },
@@ -162,9 +162,22 @@ const char *imap_flags_text(uint16_t flags, char *buf, size_t cap)
     size_t n = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (flags & names[i].bit)
+        if ((flags & names[i].bit) && n < cap)
             n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? " " : "", names[i].name);
+    for (unsigned i = 0; i < IMAP_MAILBOX_KEYWORDS && n < cap; i++) {
+        uint16_t bit = (uint16_t)(IMAP_MAILBOX_KEYWORD_BIT0 << i);
+        const char *kw = (flags & bit) ? imap_mailbox_keyword_name(mb, bit) : NULL;
+        if (kw)
+            n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? " " : "", kw);
+    }
     return buf;
+}
+
+unsigned imap_sync_budget(const struct imap_session *s, size_t room)
+{
+    /* "* n FETCH (UID n FLAGS (...))": 80 bytes with system flags only. */
+    size_t line = 80 + s->mb->nkeywords * (IMAP_MAILBOX_KEYWORD_MAX + 1);
+    return room > 128 + line ? (unsigned)((room - 128) / line) : 1;
 }
 
 static void imap_log_end(struct imap_session *s, const char *result)
@@ -249,14 +262,14 @@ static void imap_sync_event(void *ctx, enum imap_mailbox_event ev, uint32_t seq,
                             uint16_t flags)
 {
     struct imap_session *s = ctx;
-    char f[80];
+    char f[IMAP_FLAGS_TEXT_MAX];
     switch (ev) {
     case IMAP_EV_EXPUNGE:
         imap_printf(s, "* %lu EXPUNGE\r\n", (unsigned long)seq);
         break;
     case IMAP_EV_FLAGS:
         imap_printf(s, "* %lu FETCH (UID %lu FLAGS (%s))\r\n", (unsigned long)seq,
-                    (unsigned long)uid, imap_flags_text(flags, f, sizeof(f)));
+                    (unsigned long)uid, imap_flags_text(s->mb, flags, f, sizeof(f)));
         break;
     case IMAP_EV_EXISTS:
         imap_printf(s, "* %lu EXISTS\r\n", (unsigned long)seq);
@@ -269,7 +282,7 @@ static int imap_sync_step(struct imap_session *s)
 {
     if (s->room < 256)
         return -1;
-    unsigned budget = (unsigned)((s->room - 128) / 80);
+    unsigned budget = imap_sync_budget(s, s->room);
     int r = imap_mailbox_sync(s->mb, s->allow_expunge, budget, imap_sync_event, s);
     if (r == 1)
         return -1;
@@ -313,7 +326,7 @@ void imap_session_poll(struct imap_session *s)
     if (s->mode != IMAP_MODE_IDLE || !imap_mailbox_changed(s->mb))
         return;
     s->room = 4096;
-    imap_mailbox_sync(s->mb, true, 32, imap_sync_event, s);
+    imap_mailbox_sync(s->mb, true, imap_sync_budget(s, s->room), imap_sync_event, s);
 }
 
 /* --------------------------------------------------------------- init --- */
@@ -596,7 +609,7 @@ const char *imap_capabilities(const struct imap_session *s)
     bool login_ok = s->tls || !s->cfg->tls_available;
     snprintf(caps, sizeof(caps),
              "IMAP4rev1 IMAP4rev2%s%s%s SASL-IR LITERAL+ ENABLE ID NAMESPACE IDLE UIDPLUS MOVE "
-             "UNSELECT SPECIAL-USE CHILDREN APPENDLIMIT=%lu",
+             "UNSELECT SPECIAL-USE CHILDREN LIST-STATUS APPENDLIMIT=%lu",
              s->state == IMAP_STATE_NOTAUTH && !s->tls && s->cfg->tls_available ? " STARTTLS" : "",
              s->state == IMAP_STATE_NOTAUTH && !login_ok ? " LOGINDISABLED" : "",
              s->state == IMAP_STATE_NOTAUTH && login_ok ? " AUTH=PLAIN" : "",
@@ -788,9 +801,15 @@ static void imap_select(struct imap_session *s, struct imap_cmd *c, bool readonl
     }
     struct store_folder_info fi;
     store_folder_info(s->mb->store, s->mb->folder, &fi);
-    static const char flags[] = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
-    imap_printf(s, "* FLAGS (%s)\r\n* OK [PERMANENTFLAGS (%s)] Flags kept\r\n* %u EXISTS\r\n",
-                flags, readonly ? "" : flags, s->mb->count);
+    /* Every flag this mailbox knows: the system flags and the keyword
+     * names given bits so far; \\* while there is a bit for a new one. */
+    char flags[IMAP_FLAGS_TEXT_MAX];
+    imap_mailbox_keywords_load(s->mb);
+    imap_flags_text(s->mb, 0xffffu, flags, sizeof(flags));
+    imap_printf(s, "* FLAGS (%s)\r\n", flags);
+    imap_printf(s, "* OK [PERMANENTFLAGS (%s%s)] Flags kept\r\n* %u EXISTS\r\n",
+                readonly ? "" : flags,
+                !readonly && s->mb->nkeywords < IMAP_MAILBOX_KEYWORDS ? " \\*" : "", s->mb->count);
     if (!s->rev2)
         imap_printf(s, "* 0 RECENT\r\n");
     imap_printf(s, "* OK [UIDVALIDITY %lu] UIDs valid\r\n* OK [UIDNEXT %lu] Predicted next UID\r\n",
@@ -892,14 +911,92 @@ static bool imap_match(const char *pat, const char *name, int depth)
     return *name == '\0';
 }
 
+/* The STATUS items, in the order LIST-STATUS writes them. */
+static const char *const imap_status_names[] = {
+    "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT",
+};
+#define IMAP_STATUS_NITEMS (sizeof(imap_status_names) / sizeof(imap_status_names[0]))
+
+static int imap_status_bit(const char *item)
+{
+    for (unsigned i = 0; i < IMAP_STATUS_NITEMS; i++)
+        if (strcmp(item, imap_status_names[i]) == 0)
+            return (int)(1u << i);
+    return -1;
+}
+
+/* LIST's return options (RFC 5258 section 6, RFC 5819): "RETURN (opt
+ * ...)".  SUBSCRIBED, CHILDREN and SPECIAL-USE name what every LIST
+ * answer carries anyway; STATUS (items) asks for a STATUS line per folder. */
+static int imap_list_return(struct imap_session *s, struct imap_cmd *c)
+{
+    char opt[IMAP_CMD_ATOM_MAX + 1];
+    s->list_status = 0;
+    if (imap_cmd_at_end(c))
+        return 0;
+    if (imap_cmd_sp(c) || imap_cmd_atom(c, opt, sizeof(opt), true) || strcmp(opt, "RETURN") != 0 ||
+        imap_cmd_sp(c) || !imap_cmd_take(c, '('))
+        return PB_EINVAL;
+    if (imap_cmd_take(c, ')'))
+        return imap_cmd_end(c);
+    do {
+        if (imap_cmd_atom(c, opt, sizeof(opt), true))
+            return PB_EINVAL;
+        if (strcmp(opt, "STATUS") == 0) {
+            if (imap_cmd_sp(c) || !imap_cmd_take(c, '('))
+                return PB_EINVAL;
+            do {
+                int bit = imap_cmd_atom(c, opt, sizeof(opt), true) ? -1 : imap_status_bit(opt);
+                if (bit < 0)
+                    return PB_EINVAL;
+                s->list_status |= (uint8_t)bit;
+            } while (imap_cmd_take(c, ' '));
+            if (!imap_cmd_take(c, ')'))
+                return PB_EINVAL;
+        } else if (strcmp(opt, "SUBSCRIBED") != 0 && strcmp(opt, "CHILDREN") != 0 &&
+                   strcmp(opt, "SPECIAL-USE") != 0) {
+            return PB_EINVAL;
+        }
+    } while (imap_cmd_take(c, ' '));
+    if (!imap_cmd_take(c, ')'))
+        return PB_EINVAL;
+    return imap_cmd_end(c);
+}
+
+/* "* STATUS name (...)" after a LIST line that asked for it. */
+static void imap_list_status(struct imap_session *s, const struct store_folder_info *folder)
+{
+    uint32_t messages, unseen;
+    uint64_t bytes;
+    struct store_folder_info fi;
+    if (imap_mailbox_status(s->mb, folder->id, &messages, &unseen, &bytes, &fi) != 0)
+        return;
+    unsigned long v[IMAP_STATUS_NITEMS] = { messages, fi.uidnext, fi.uidvalidity, unseen,
+                                            0 /* UNFINISHED: DELETED counted as 0 */,
+                                            (unsigned long)bytes, 0 };
+    imap_out(s, "* STATUS ", 9);
+    imap_astring_out(s, fi.name, strlen(fi.name));
+    const char *sep = " (";
+    for (unsigned i = 0; i < IMAP_STATUS_NITEMS; i++) {
+        if (s->list_status & (1u << i)) {
+            imap_printf(s, "%s%s %lu", sep, imap_status_names[i], v[i]);
+            sep = " ";
+        }
+    }
+    imap_out(s, ")\r\n", 3);
+}
+
 static void imap_list(struct imap_session *s, struct imap_cmd *c, bool lsub)
 {
     char ref[STORE_NAME_MAX + 2];
     if (imap_cmd_sp(c) || imap_cmd_astring(c, ref, sizeof(ref), NULL) || imap_cmd_sp(c) ||
-        imap_cmd_list_mailbox(c, s->pattern, sizeof(s->pattern)) || imap_cmd_end(c)) {
-        imap_bad(s, "LIST reference pattern");
+        imap_cmd_list_mailbox(c, s->pattern, sizeof(s->pattern)) ||
+        (lsub ? imap_cmd_end(c) : imap_list_return(s, c))) {
+        imap_bad(s, "LIST reference pattern [RETURN (options)]");
         return;
     }
+    if (lsub)
+        s->list_status = 0;
     if (s->pattern[0] == '\0') {
         imap_printf(s, "* %s (\\Noselect) \"/\" \"\"\r\n", lsub ? "LSUB" : "LIST");
         imap_finish(s, "OK %s completed", lsub ? "LSUB" : "LIST");
@@ -952,6 +1049,8 @@ int imap_list_step(struct imap_session *s)
                 sub && !s->lsub ? " \\Subscribed" : "", use ? " " : "", use ? use : "");
     imap_astring_out(s, fi.name, n);
     imap_out(s, "\r\n", 2);
+    if (s->list_status)
+        imap_list_status(s, &fi);
     return 1;
 }
 
@@ -1018,20 +1117,28 @@ static void imap_proceed_status(struct imap_session *s, struct imap_cmd *c)
 
 /* ------------------------------------------------------------ APPEND --- */
 
-/* Flags of a parenthesised list: system flags as bits; keywords are
- * accepted and not kept (UNFINISHED: the store has no keyword bits). */
-int imap_flag_list(struct imap_cmd *c, uint16_t *flags)
+int imap_flag_list(struct imap_session *s, struct imap_cmd *c, uint16_t *flags, bool create)
 {
     char f[IMAP_CMD_ATOM_MAX + 2];
     bool paren = imap_cmd_take(c, '(');
+    int kwerr = 0;
     *flags = 0;
     if (paren && imap_cmd_take(c, ')'))
         return 0;
     do {
         if (imap_cmd_flag(c, f, sizeof(f)))
             return c->err;
-        if (f[0] != '\\')
+        if (f[0] != '\\') {
+            /* The whole list is read before a keyword error is returned,
+             * so that the caller can tell it from bad syntax. */
+            uint16_t bit;
+            int err = imap_mailbox_keyword(s->mb, f, create, &bit);
+            if (err == 0)
+                *flags |= bit;
+            else if (err != PB_ENOENT && !kwerr)
+                kwerr = err;
             continue;
+        }
         static const struct { const char *n; uint16_t bit; } map[] = {
             { "\\SEEN", STORE_FLAG_SEEN }, { "\\ANSWERED", STORE_FLAG_ANSWERED },
             { "\\FLAGGED", STORE_FLAG_FLAGGED }, { "\\DELETED", STORE_FLAG_DELETED },
@@ -1045,12 +1152,12 @@ int imap_flag_list(struct imap_cmd *c, uint16_t *flags)
             if (strcmp(f, map[i].n) == 0)
                 break;
         if (i == sizeof(map) / sizeof(map[0]))
-            return PB_EINVAL;   /* \Recent and unknown system flags cannot be set */
+            return PB_EINVAL;   /* \\Recent and unknown system flags cannot be set */
         *flags |= map[i].bit;
     } while (paren && imap_cmd_take(c, ' '));
     if (paren && !imap_cmd_take(c, ')'))
         return PB_EINVAL;
-    return c->err;
+    return c->err ? c->err : kwerr;
 }
 
 /* The line so far is "tag APPEND mailbox [flags] [date] {n}": the literal
@@ -1070,8 +1177,10 @@ static bool imap_append_start(struct imap_session *s, uint32_t n, bool nonsync)
     if (imap_cmd_sp(&c) || imap_cmd_peek(&c, '{') ||
         imap_cmd_astring(&c, box, sizeof(box), NULL) || imap_cmd_sp(&c))
         return false;
+    int kwerr = 0;
     if (imap_cmd_peek(&c, '(')) {
-        if (imap_flag_list(&c, &flags) || imap_cmd_sp(&c))
+        kwerr = imap_flag_list(s, &c, &flags, s->state != IMAP_STATE_NOTAUTH);
+        if (kwerr == PB_EINVAL || c.err || imap_cmd_sp(&c))
             return false;
     }
     if (imap_cmd_peek(&c, '"')) {
@@ -1092,6 +1201,10 @@ static bool imap_append_start(struct imap_session *s, uint32_t n, bool nonsync)
     }
     if (!err && (err = imap_mailbox_find(s->mb, box, &folder)) != 0)
         why = "[TRYCREATE] No such folder";
+    if (!err && (err = kwerr) != 0)
+        why = err == PB_ENOSPC || err == PB_ERANGE ?
+              "[LIMIT] No room for that keyword (11 per mailbox, 31 bytes each)" :
+              "[SERVERBUG] The store cannot take a keyword now";
     if (!err && (err = imap_mailbox_append_begin(s->mb, folder, flags,
                                                  date < 0 ? 0 : (uint32_t)date)) != 0)
         why = "[SERVERBUG] The store cannot take a message now";
@@ -1165,7 +1278,7 @@ static void imap_proceed_idle(struct imap_session *s, struct imap_cmd *c)
     imap_out(s, "+ idling\r\n", 10);
     s->mode = IMAP_MODE_IDLE;
     s->room = 4096;
-    imap_mailbox_sync(s->mb, true, 32, imap_sync_event, s);
+    imap_mailbox_sync(s->mb, true, imap_sync_budget(s, s->room), imap_sync_event, s);
 }
 
 static void imap_proceed_unselect(struct imap_session *s, struct imap_cmd *c)
@@ -1254,9 +1367,14 @@ static void imap_proceed_store(struct imap_session *s, struct imap_cmd *c)
         return;
     }
     bool silent = strcmp(item, "FLAGS.SILENT") == 0;
-    if (imap_flag_list(c, &flags) || !imap_args_end(s, c)) {
+    /* -FLAGS of a keyword never used has nothing to take away. */
+    int ferr = imap_flag_list(s, c, &flags, op >= 0);
+    if (ferr || !imap_args_end(s, c)) {
         if (s->mode == IMAP_MODE_COMMAND && c->err == 0)
-            imap_finish(s, "NO [CANNOT] Only system flags can be set");
+            imap_finish(s, "NO %s", ferr == PB_EINVAL ? "[CANNOT] \\Recent and unknown system flags cannot be set" :
+                        ferr == PB_ENOSPC || ferr == PB_ERANGE ?
+                        "[LIMIT] No room for that keyword (11 per mailbox, 31 bytes each)" :
+                        "[SERVERBUG] The store cannot take a keyword now");
         else if (c->err)
             imap_bad(s, "Bad flag list");
         return;
@@ -1275,7 +1393,7 @@ static void imap_proceed_store(struct imap_session *s, struct imap_cmd *c)
             continue;
         uint16_t nf = op > 0 ? (uint16_t)(mi.flags | flags) :
                       op < 0 ? (uint16_t)(mi.flags & ~flags) :
-                      (uint16_t)((mi.flags & ~0x1fu) | flags);
+                      flags;
         if (nf != mi.flags)
             err = imap_mailbox_set_flags(s->mb, &txn, seq, nf);
         if (!err && silent)
@@ -1286,11 +1404,11 @@ static void imap_proceed_store(struct imap_session *s, struct imap_cmd *c)
     int cerr = imap_mailbox_commit(s->mb, &txn, err);
     if (!err)
         err = cerr;
-    char f[80];
+    char f[IMAP_FLAGS_TEXT_MAX];
     for (unsigned i = 0; i < nchanged && !err; i++)
         imap_printf(s, "* %lu FETCH (UID %lu FLAGS (%s))\r\n", (unsigned long)changed[i],
                     (unsigned long)s->mb->uids[changed[i] - 1],
-                    imap_flags_text(s->mb->flags[changed[i] - 1], f, sizeof(f)));
+                    imap_flags_text(s->mb, s->mb->flags[changed[i] - 1], f, sizeof(f)));
     s->allow_expunge = s->send_uid;
     if (err)
         imap_finish(s, "NO %s STORE failed: %s", imap_err_code(err), pb_err_str(err));

@@ -129,6 +129,7 @@ struct imap_session {
     struct imap_cmd rest;       /* arguments still to read (LIST pattern, SEARCH keys) */
     char pattern[STORE_NAME_MAX + 2];
     bool lsub;
+    uint8_t list_status;        /* LIST ... RETURN (STATUS (...)): IMAP_STATUS_* bits */
     unsigned nitems;
     struct imap_fetch_item items[IMAP_SESSION_FETCH_ITEMS];
     bool f_open;                /* "* n FETCH (" written */

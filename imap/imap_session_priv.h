@@ -13,13 +13,22 @@ enum imap_send_kind { IMAP_SEND_SYNC, IMAP_SEND_FETCH, IMAP_SEND_SEARCH, IMAP_SE
 void imap_out(struct imap_session *s, const char *data, size_t n);
 void imap_printf(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void imap_astring_out(struct imap_session *s, const char *v, size_t n);
-const char *imap_flags_text(uint16_t flags, char *buf, size_t cap);
+/* The flags (system flags and keyword names) as IMAP writes them, into
+ * buf[cap] (IMAP_FLAGS_TEXT_MAX holds any set). */
+#define IMAP_FLAGS_TEXT_MAX (48 + IMAP_MAILBOX_KEYWORDS * (IMAP_MAILBOX_KEYWORD_MAX + 1))
+const char *imap_flags_text(struct imap_mailbox *mb, uint16_t flags, char *buf, size_t cap);
 void imap_finish(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void imap_bad(struct imap_session *s, const char *text);
 const char *imap_err_code(int err);
 const char *imap_capabilities(const struct imap_session *s);
 bool imap_selected(struct imap_session *s, const struct imap_seqset *set, uint32_t seq);
-int imap_flag_list(struct imap_cmd *c, uint16_t *flags);
+/* A flag list "(\\Seen $Label1)" (or one flag) as bits; keywords get
+ * their bits from imap_mailbox_keyword (created when create is true,
+ * else an unknown keyword is left out).  0; PB_EINVAL bad syntax or a
+ * system flag that cannot be set; the keyword errors of imap_mailbox.h. */
+int imap_flag_list(struct imap_session *s, struct imap_cmd *c, uint16_t *flags, bool create);
+/* How many flag updates (untagged FETCH lines) fit in room bytes. */
+unsigned imap_sync_budget(const struct imap_session *s, size_t room);
 
 /* Long-response steps: 1 progress, 0 finished, -1 no room (come back). */
 int imap_list_step(struct imap_session *s);

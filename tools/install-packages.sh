@@ -8,7 +8,8 @@ gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi
 qemu-system-arm libslirp-dev libglib2.0-dev
 clang libclang-rt-14-dev llvm
 libcmocka-dev python3 openssl
-postfix swaks libnet-ssleay-perl"
+postfix swaks libnet-ssleay-perl
+isync fetchmail curl dovecot-imapd"
 
 missing=""
 for p in $pkgs; do
@@ -24,6 +25,8 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 echo "install-packages: installing$missing"
+# isync, fetchmail and curl are test clients; Dovecot (dovecot-imapd) is the
+# IMAP benchmark's reference, run privately by the bench, never as a service.
 # Postfix is a test peer and a benchmark reference only: the tests run private
 # instances with their own configuration. Tell its installer not to set up or
 # start a system MTA.

@@ -210,6 +210,12 @@ void sim_eth_poll_fill(struct pollfd *fds, int *n, int max, uint32_t *timeout_ms
     sim_eth.pfd_n = 0;
     sim_eth.pfd_max = max - *n;
     slirp_pollfds_fill(sim_eth.slirp, timeout_ms, sim_eth_add_poll, NULL);
+    /* Frames slirp queued while the appliance was sending (ACKs, window
+     * updates) are as good as an interrupt on a real NIC: handle them now
+     * rather than at the next timer.  Without this, a long FETCH or RETR
+     * advanced one send window per lwIP timer tick. */
+    if (sim_eth.head != sim_eth.tail)
+        *timeout_ms = 0;
 
     int64_t now = sim_eth_now_ns() / 1000000;
     for (int i = 0; i < SIM_ETH_TIMERS; i++) {

@@ -96,6 +96,7 @@ class Imap(unittest.TestCase):
         m.expunge()
         typ, data = m.select("INBOX")
         self.assertEqual(data, [b"1"])
+        self.assertEqual(m.store("1", "+FLAGS", "(Work)")[0], "OK")    # a keyword
         m.logout()
         n.logout()
         # State survives a reboot.
@@ -107,7 +108,22 @@ class Imap(unittest.TestCase):
         typ, data = m.fetch("1", "(FLAGS)")
         self.assertIn(b"\\Flagged", data[0])
         self.assertEqual(m.select("INBOX")[1], [b"1"])
+        typ, data = m.fetch("1", "(FLAGS)")
+        self.assertIn(b"FLAGS (Work)", data[0])
+        typ, data = m.fetch("1", "(RFC822.SIZE)")
+        inbox_size = int(data[0].split(b"RFC822.SIZE ")[1].rstrip(b")"))
         m.logout()
+        # The console shows the same folders with their counts and sizes:
+        # INBOX holds the second delivery, Archive the flagged copy, Drafts
+        # the draft (none of them read), the other three folders are empty.
+        out = b.command("show mailbox Alice@Example.test")
+        self.assertRegex(out, r"\nINBOX +1 +1 +%d *\n" % inbox_size)
+        self.assertRegex(out, r"\nArchive +1 +1 +\d+ \\Archive\n")
+        self.assertRegex(out, r"\nDrafts +1 +1 +%d \\Drafts\n" % len(b"Subject: draft\r\n\r\nwip\r\n"))
+        self.assertRegex(out, r"\nTrash +0 +0 +0 \\Trash\n")
+        self.assertIn("6 folders, 3 messages, 3 unseen,", out)
+        self.assertIn("error: user nobody@example.test does not exist",
+                      b.command("show mailbox nobody@example.test"))
 
 
 if __name__ == "__main__":

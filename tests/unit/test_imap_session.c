@@ -202,6 +202,85 @@ static void test_list_special_use_and_folders(void **state)
     assert_non_null(strstr(r, "* STATUS \"INBOX\" (MESSAGES 0 UIDNEXT 1 UNSEEN 0)"));
 }
 
+/* LIST-STATUS (RFC 5819): one round trip gives a client every folder with
+ * its counts, the way Thunderbird refreshes its folder pane. */
+static void test_list_status(void **state)
+{
+    (void)state;
+    login(&a);
+    assert_non_null(strstr(say(&a, "a CAPABILITY\r\n"), " LIST-STATUS"));
+    append(&a, "INBOX", msg1);
+    append(&a, "Archive", msg1);
+    assert_non_null(strstr(say(&a, "b STORE 1 +FLAGS (\\Seen)\r\n"), "b BAD")); /* not selected */
+    assert_non_null(strstr(say(&a, "c SELECT Archive\r\n"), "c OK"));
+    assert_non_null(strstr(say(&a, "d STORE 1 +FLAGS (\\Seen)\r\n"), "d OK"));
+    const char *r = say(&a, "e LIST \"\" \"*\" RETURN (STATUS (UNSEEN MESSAGES))\r\n");
+    assert_non_null(strstr(r, "\"/\" \"INBOX\"\r\n* STATUS \"INBOX\" (MESSAGES 1 UNSEEN 1)\r\n"));
+    assert_non_null(strstr(r, "\"/\" \"Archive\"\r\n* STATUS \"Archive\" (MESSAGES 1 UNSEEN 0)\r\n"));
+    assert_non_null(strstr(r, "* STATUS \"Trash\" (MESSAGES 0 UNSEEN 0)\r\n"));
+    assert_non_null(strstr(r, "e OK LIST"));
+    /* Only the folders the pattern matches get a STATUS line. */
+    r = say(&a, "f LIST \"\" \"Sent\" RETURN (SPECIAL-USE STATUS (UIDNEXT SIZE))\r\n");
+    assert_non_null(strstr(r, "* STATUS \"Sent\" (UIDNEXT 1 SIZE 0)\r\n"));
+    assert_null(strstr(r, "\"INBOX\""));
+    /* A plain LIST after it has no STATUS lines; an unknown option is BAD. */
+    r = say(&a, "g LIST \"\" \"*\"\r\n");
+    assert_null(strstr(r, "* STATUS"));
+    assert_non_null(strstr(say(&a, "h LIST \"\" \"*\" RETURN (STATUS (COLOUR))\r\n"), "h BAD"));
+    assert_non_null(strstr(say(&a, "i LIST \"\" \"*\" RETURN (REMOTE)\r\n"), "i BAD"));
+}
+
+/* Keywords (labels such as Thunderbird's $Label1 or a phone's "Work") are
+ * kept per message, shared by every folder and session of the mailbox,
+ * searchable, and limited to 11 names per mailbox. */
+static void test_keywords(void **state)
+{
+    (void)state;
+    login(&a);
+    login(&b);
+    append(&a, "INBOX", msg1);
+    append(&a, "INBOX", msg2);
+    const char *r = say(&a, "s SELECT INBOX\r\n");
+    assert_non_null(strstr(r, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"));
+    assert_non_null(strstr(r, "[PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)]"));
+    r = say(&a, "k1 STORE 1 +FLAGS ($Label1 Work)\r\n");
+    assert_non_null(strstr(r, "* 1 FETCH (UID 1 FLAGS ($Label1 Work))\r\nk1 OK"));
+    /* Another session sees the names and the flags; names match without case. */
+    r = say(&b, "s SELECT INBOX\r\n");
+    assert_non_null(strstr(r, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Label1 Work)\r\n"));
+    assert_non_null(strstr(say(&b, "f FETCH 1 FLAGS\r\n"), "* 1 FETCH (FLAGS ($Label1 Work))"));
+    assert_non_null(strstr(say(&b, "k2 SEARCH KEYWORD work\r\n"), "* SEARCH 1\r\nk2 OK"));
+    assert_non_null(strstr(say(&b, "k3 SEARCH UNKEYWORD Work\r\n"), "* SEARCH 2\r\nk3 OK"));
+    assert_non_null(strstr(say(&b, "k4 SEARCH KEYWORD Never\r\n"), "* SEARCH\r\nk4 OK"));
+    /* -FLAGS takes one away; FLAGS replaces keywords with the rest. */
+    r = say(&a, "k5 STORE 1 -FLAGS (WORK Unused)\r\n");
+    assert_non_null(strstr(r, "* 1 FETCH (UID 1 FLAGS ($Label1))\r\nk5 OK"));
+    r = say(&a, "k6 STORE 1 FLAGS (\\Seen Other)\r\n");
+    assert_non_null(strstr(r, "* 1 FETCH (UID 1 FLAGS (\\Seen Other))\r\nk6 OK"));
+    /* APPEND keeps its keywords. */
+    const char m3[] = "Subject: todo\r\n\r\nx\r\n";
+    char line[100];
+    snprintf(line, sizeof(line), "ap APPEND INBOX (\\Flagged Todo) {%zu+}\r\n", strlen(m3));
+    say(&a, line);
+    say(&a, m3);
+    assert_non_null(strstr(say(&a, "\r\n"), "ap OK [APPENDUID "));
+    assert_non_null(strstr(say(&a, "f FETCH 3 FLAGS\r\n"), "* 3 FETCH (FLAGS (\\Flagged Todo))"));
+    /* Eleven names in all ($Label1 Work Other Todo and seven more), then no more. */
+    r = say(&a, "k7 STORE 2 +FLAGS.SILENT (K5 K6 K7 K8 K9 K10 K11)\r\n");
+    assert_non_null(strstr(r, "k7 OK"));
+    assert_non_null(strstr(say(&a, "k8 STORE 2 +FLAGS (K12)\r\n"), "k8 NO [LIMIT]"));
+    assert_non_null(strstr(say(&a, "k9 STORE 2 +FLAGS (ThisKeywordIsLongerThan31Bytes.)\r\n"),
+                           "k9 NO [LIMIT]"));
+    r = say(&a, "s SELECT INBOX\r\n");
+    assert_non_null(strstr(r, " K11)] Flags kept"));          /* no \* any more */
+    /* Known names still work when the table is full. */
+    assert_non_null(strstr(say(&a, "k10 STORE 2 +FLAGS (todo)\r\n"), "k10 OK"));
+    r = say(&b, "n NOOP\r\n");      /* b learns of message 3 and the new flags */
+    assert_non_null(strstr(r, "* 2 FETCH (UID 2 FLAGS (Todo K5 K6 K7 K8 K9 K10 K11))\r\n"));
+    assert_non_null(strstr(say(&b, "k11 SEARCH KEYWORD Todo\r\n"), "* SEARCH 2 3\r\n"));
+    assert_non_null(strstr(say(&a, "k12 STORE 2 +FLAGS (\\Recent)\r\n"), "k12 NO [CANNOT]"));
+}
+
 static void test_append_select_fetch(void **state)
 {
     (void)state;
@@ -367,6 +446,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_greeting_and_logindisabled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_login_and_authenticate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_special_use_and_folders, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keywords, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_select_fetch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_literals_and_pipelining, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_copy_move_expunge, setup, teardown),
