@@ -694,6 +694,24 @@ static void test_wipe(void **state)
     assert_int_equal(ss.messages, 1);
 }
 
+/* The record check is CRC-32C: the standard check value, and the same
+ * result however the data is split (the store checksums headers and
+ * payloads in pieces). */
+static void test_crc32c(void **state)
+{
+    (void)state;
+    assert_int_equal(store_crc32c(0, "123456789", 9), 0xE3069283u);
+    assert_int_equal(store_crc32c(0, "", 0), 0);
+    uint8_t buf[1000];
+    for (int i = 0; i < 1000; i++)
+        buf[i] = (uint8_t)(i * 7 + 3);
+    uint32_t whole = store_crc32c(0, buf, sizeof(buf));
+    for (size_t cut = 0; cut <= 9; cut++) {
+        uint32_t c = store_crc32c(0, buf, cut);
+        assert_int_equal(store_crc32c(c, buf + cut, sizeof(buf) - cut), whole);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -708,6 +726,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_folder_rename_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uid_lookups_in_any_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wipe, setup, teardown),
+        cmocka_unit_test(test_crc32c),
         cmocka_unit_test_setup_teardown(test_worn_blocks_are_retired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_geometries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ram_table_full_is_enomem, setup, teardown),
