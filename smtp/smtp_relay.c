@@ -624,11 +624,40 @@ static void relay_tls_log(struct relay_job *j, struct altcp_pcb *pcb)
               relay_dane_name(j));
 }
 
+/* A handshake that completed without the peer check having accepted the
+ * chain (no certificate seen: should not happen with our suites) must
+ * not carry mail where a match is required.  Returns ERR_OK to go on, or
+ * the result of closing the connection. */
+static err_t relay_check_unseen(struct relay_job *j)
+{
+    if ((j->dane != RELAY_DANE_ON && j->dane != RELAY_DANE_PIN) || j->dane_result > 0)
+        return ERR_OK;
+    j->dane_result = PB_EPERM;
+    relay_log("relay: %s: %s: the certificate was never checked; this host is skipped", j->name, j->peer);
+    smtp_client_conn_lost(&j->client, "TLS: the server certificate could not be checked");
+    /* Reset, not close: nothing more may pass, and the caller is told
+     * with ERR_ABRT that the pcb is gone. */
+    struct altcp_pcb *pcb = j->pcb;
+    if (j->in) {
+        pbuf_free(j->in);
+        j->in = NULL;
+    }
+    j->pcb = NULL;
+    if (pcb) {
+        altcp_arg(pcb, NULL);
+        altcp_abort(pcb);
+    }
+    relay_session_over(j);
+    return ERR_ABRT;
+}
+
 static err_t relay_tls_up(void *arg, struct altcp_pcb *pcb, err_t err)
 {
     struct relay_job *j = arg;
     if (!j || err != ERR_OK)
         return ERR_OK;
+    if (relay_check_unseen(j) != ERR_OK)
+        return ERR_ABRT;
     relay_tls_log(j, pcb);
     smtp_client_tls_started(&j->client, tls_version_name(pcb), hal_clock_ms());
     return relay_drive(j);
@@ -723,6 +752,8 @@ static err_t relay_connected(void *arg, struct altcp_pcb *pcb, err_t err)
     j->client.deadline = hal_clock_ms() + SMTP_CLIENT_T_GREETING;
     if (tls_is_tls(pcb)) {
         /* Implicit TLS: the handshake is what just completed. */
+        if (relay_check_unseen(j) != ERR_OK)
+            return ERR_ABRT;
         relay_tls_log(j, pcb);
         relay_copy(j->client.tls_version, sizeof(j->client.tls_version), tls_version_name(pcb),
                    strlen(tls_version_name(pcb)));
