@@ -119,7 +119,18 @@ static int dane_ta_verify(const uint8_t *const *der, const size_t *len, int k)
     return ok ? 0 : PB_EPERM;
 }
 
-int dane_check(const struct dane_tlsa *recs, int n, const uint8_t *const *der, const size_t *len, int count)
+/* RFC 7672 3.2.2: under DANE-TA the server certificate must name one of
+ * the reference identifiers (the MX host, the recipient domain). */
+static bool dane_named(const uint8_t *der, size_t len, const char *const *names, int nnames)
+{
+    for (int i = 0; i < nnames; i++)
+        if (names[i] && x509_names(der, len, names[i]) == 1)
+            return true;
+    return false;
+}
+
+int dane_check(const struct dane_tlsa *recs, int n, const uint8_t *const *der, const size_t *len, int count,
+               const char *const *names, int nnames)
 {
     if (count < 1)
         return PB_EINVAL;
@@ -132,6 +143,8 @@ int dane_check(const struct dane_tlsa *recs, int n, const uint8_t *const *der, c
             if (recs[i].usage != DANE_USAGE_TA || !dane_usable(&recs[i]) || !dane_match_one(&recs[i], der[k], len[k]))
                 continue;
             int err = dane_ta_verify(der, len, k);
+            if (err == 0 && !dane_named(der[0], len[0], names, nnames))
+                return PB_EPERM;    /* the anchor is right, the name is not: no other anchor helps */
             if (err == 0)
                 return DANE_USAGE_TA;
             if (err == PB_ENOMEM)

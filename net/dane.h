@@ -15,11 +15,10 @@
  *     SubjectPublicKeyInfo hashes to the record; no name, date or chain
  *     checks (RFC 7672 3.1.1).
  *   DANE-TA (2): a certificate of the chain other than the server's own
- *     (chain[k], k >= 1) matches, and the chain from chain[0] up to it
+ *     (chain[k], k >= 1) matches, the chain from chain[0] up to it
  *     verifies (signatures and dates) with chain[k] as the only trust
- *     anchor.  UNFINISHED: the reference identifier check of RFC 7672
- *     3.2.2 (the server certificate naming the MX host) is not made, so a
- *     DANE-TA record trusts every certificate its CA issued.
+ *     anchor, and chain[0] names one of the reference identifiers (RFC
+ *     7672 3.2.2: the MX host, the recipient domain; x509_names()).
  *
  * Everything here is bounded by its inputs; certificates are read by
  * x509.h (fuzzed) and by wolfSSL.  Memory: nothing static; DANE-TA
@@ -65,12 +64,14 @@ int dane_from_answer(const struct dns_answer *ans, struct dane_tlsa *out, int ca
 int dane_from_fingerprint(const char *hex, struct dane_tlsa *out);
 
 /* Check the chain (der[i], len[i] for i < count; der[0] the server's
- * certificate) against the records.  Returns DANE_USAGE_EE or
- * DANE_USAGE_TA (the usage of the record that matched, EE tried first),
- * PB_EPERM (none matched, or no usable record), PB_EINVAL (count < 1) or
- * PB_ENOMEM (DANE-TA: no room for the check; not a mismatch). */
+ * certificate) against the records; names[0..nnames) are the reference
+ * identifiers for DANE-TA (NULL entries skipped; none: DANE-TA never
+ * matches).  Returns DANE_USAGE_EE or DANE_USAGE_TA (the usage of the
+ * record that matched, EE tried first), PB_EPERM (none matched, or no
+ * usable record), PB_EINVAL (count < 1) or PB_ENOMEM (DANE-TA: no room
+ * for the check; not a mismatch). */
 int dane_check(const struct dane_tlsa *recs, int n, const uint8_t *const *der, const size_t *len,
-               int count);
+               int count, const char *const *names, int nnames);
 
 /* A record as text for logs: "3 1 1 ab12..." with the data clipped to
  * its first 8 octets ("...").  Returns the length. */

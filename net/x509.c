@@ -11,6 +11,8 @@
  */
 #include "x509.h"
 
+#include <string.h>
+
 #include "pb_err.h"
 
 /* One DER element at p (avail octets): its tag, header size and content
@@ -40,7 +42,15 @@ static int x509_der(const uint8_t *p, size_t avail, uint8_t *tag, size_t *hdr, s
     return 0;
 }
 
-int x509_spki(const uint8_t *cert, size_t len, const uint8_t **spki, size_t *spki_len)
+/* The parts of a certificate this module reads: subject, SPKI (each as a
+ * whole element, header included) and what follows the SPKI inside
+ * tbsCertificate (the optional unique IDs and extensions). */
+struct x509_parts {
+    const uint8_t *subject, *spki, *rest, *end;
+    size_t subject_len, spki_len;
+};
+
+static int x509_parts(const uint8_t *cert, size_t len, struct x509_parts *x)
 {
     uint8_t tag;
     size_t h, c;
@@ -61,11 +71,164 @@ int x509_spki(const uint8_t *cert, size_t len, const uint8_t **spki, size_t *spk
     for (size_t i = 0; i < sizeof(want); i++) {
         if (x509_der(p, (size_t)(end - p), &tag, &h, &c) || tag != want[i])
             return PB_ECORRUPT;
+        x->subject = p;
+        x->subject_len = h + c;
         p += h + c;
     }
     if (x509_der(p, (size_t)(end - p), &tag, &h, &c) || tag != 0x30)
         return PB_ECORRUPT;
-    *spki = p;
-    *spki_len = h + c;
+    x->spki = p;
+    x->spki_len = h + c;
+    x->rest = p + h + c;
+    x->end = end;
     return 0;
+}
+
+int x509_spki(const uint8_t *cert, size_t len, const uint8_t **spki, size_t *spki_len)
+{
+    struct x509_parts x;
+    if (x509_parts(cert, len, &x))
+        return PB_ECORRUPT;
+    *spki = x.spki;
+    *spki_len = x.spki_len;
+    return 0;
+}
+
+static char x509_lower(char ch)
+{
+    return (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+}
+
+/* Does the presented identifier id (len octets, from the certificate)
+ * name host?  Case does not matter; "*.example.net" stands for exactly
+ * one whole left-most label (RFC 6125 6.4.3, RFC 7672 3.2.3). */
+static bool x509_id_matches(const uint8_t *id, size_t len, const char *host)
+{
+    size_t hlen = strlen(host);
+    if (hlen && host[hlen - 1] == '.')
+        hlen--;
+    if (len && id[len - 1] == '.')
+        len--;
+    if (len >= 2 && id[0] == '*' && id[1] == '.') {
+        if (!memchr(id + 2, '.', len - 2))
+            return false;       /* "*.net": too wide to mean anything */
+        const char *dot = memchr(host, '.', hlen);
+        if (!dot || dot == host)
+            return false;
+        size_t skip = (size_t)(dot - host);
+        host += skip;
+        hlen -= skip;
+        id++;
+        len--;
+    }
+    if (len != hlen || len == 0)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (x509_lower((char)id[i]) != x509_lower(host[i]) || id[i] == '*')
+            return false;
+    return true;
+}
+
+/* In the subjectAltName value (a SEQUENCE of GeneralName): 1 if a
+ * dNSName matches, 0 if there are dNSNames and none matches, 2 if there
+ * is none, or PB_ECORRUPT. */
+static int x509_san(const uint8_t *p, size_t len, const char *host)
+{
+    uint8_t tag;
+    size_t h, c;
+    if (x509_der(p, len, &tag, &h, &c) || tag != 0x30)
+        return PB_ECORRUPT;
+    const uint8_t *end = p + h + c;
+    int seen = 0;
+    for (p += h; p < end; p += h + c) {
+        if (x509_der(p, (size_t)(end - p), &tag, &h, &c))
+            return PB_ECORRUPT;
+        if (tag != 0x82)
+            continue;   /* not a dNSName */
+        if (x509_id_matches(p + h, c, host))
+            return 1;
+        seen = 1;
+    }
+    return seen ? 0 : 2;
+}
+
+/* The subject's commonName values: 1 if one matches, else 0. */
+static int x509_cn(const uint8_t *p, size_t len, const char *host)
+{
+    static const uint8_t cn_oid[] = { 0x06, 0x03, 0x55, 0x04, 0x03 };
+    uint8_t tag;
+    size_t h, c, h2, c2;
+    if (x509_der(p, len, &tag, &h, &c) || tag != 0x30)
+        return PB_ECORRUPT;
+    const uint8_t *end = p + h + c;
+    for (p += h; p < end; p += h + c) {
+        /* RelativeDistinguishedName: a SET of AttributeTypeAndValue. */
+        if (x509_der(p, (size_t)(end - p), &tag, &h, &c) || tag != 0x31)
+            return PB_ECORRUPT;
+        const uint8_t *q = p + h, *qend = p + h + c;
+        for (; q < qend; q += h2 + c2) {
+            if (x509_der(q, (size_t)(qend - q), &tag, &h2, &c2) || tag != 0x30)
+                return PB_ECORRUPT;
+            const uint8_t *a = q + h2;
+            size_t alen = c2;
+            if (alen < sizeof(cn_oid) || memcmp(a, cn_oid, sizeof(cn_oid)) != 0)
+                continue;
+            size_t h3, c3;
+            if (x509_der(a + sizeof(cn_oid), alen - sizeof(cn_oid), &tag, &h3, &c3))
+                return PB_ECORRUPT;
+            if ((tag == 0x0c || tag == 0x13 || tag == 0x16) &&
+                x509_id_matches(a + sizeof(cn_oid) + h3, c3, host))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+int x509_names(const uint8_t *cert, size_t len, const char *host)
+{
+    static const uint8_t san_oid[] = { 0x06, 0x03, 0x55, 0x1d, 0x11 };
+    struct x509_parts x;
+    uint8_t tag;
+    size_t h, c;
+    if (x509_parts(cert, len, &x))
+        return PB_ECORRUPT;
+    const uint8_t *p = x.rest;
+    /* issuerUniqueID [1], subjectUniqueID [2], then extensions [3]. */
+    while (p < x.end) {
+        if (x509_der(p, (size_t)(x.end - p), &tag, &h, &c))
+            return PB_ECORRUPT;
+        if (tag == 0xa3)
+            break;
+        p += h + c;
+    }
+    if (p < x.end) {
+        const uint8_t *e = p + h;
+        if (x509_der(e, c, &tag, &h, &c) || tag != 0x30)
+            return PB_ECORRUPT;
+        const uint8_t *eend = e + h + c;
+        for (e += h; e < eend; e += h + c) {
+            if (x509_der(e, (size_t)(eend - e), &tag, &h, &c) || tag != 0x30)
+                return PB_ECORRUPT;
+            const uint8_t *f = e + h, *fend = e + h + c;
+            if (c < sizeof(san_oid) || memcmp(f, san_oid, sizeof(san_oid)) != 0)
+                continue;
+            /* extnID, critical (optional BOOLEAN), extnValue OCTET STRING. */
+            f += sizeof(san_oid);
+            size_t h2, c2;
+            if (x509_der(f, (size_t)(fend - f), &tag, &h2, &c2))
+                return PB_ECORRUPT;
+            if (tag == 0x01) {
+                f += h2 + c2;
+                if (x509_der(f, (size_t)(fend - f), &tag, &h2, &c2))
+                    return PB_ECORRUPT;
+            }
+            if (tag != 0x04)
+                return PB_ECORRUPT;
+            int r = x509_san(f + h2, c2, host);
+            if (r != 2)
+                return r;       /* with dNSNames, the CN does not count (RFC 6125 6.4.4) */
+            break;
+        }
+    }
+    return x509_cn(x.subject, x.subject_len, host);
 }

@@ -613,7 +613,10 @@ static void relay_session_over(struct relay_job *j)
 static int relay_peer_check(void *arg, const uint8_t *const *der, const size_t *len, int count)
 {
     struct relay_job *j = arg;
-    j->dane_result = dane_check(j->tlsa, j->ntlsa, der, len, count);
+    char dom[MAIL_DOMAIN_MAX + 1];
+    relay_copy(dom, sizeof(dom), j->domain, j->domain_len);
+    const char *names[2] = { j->mx[j->imx].name, dom };
+    j->dane_result = dane_check(j->tlsa, j->ntlsa, der, len, count, names, 2);
     return j->dane_result > 0 ? 0 : -1;
 }
 

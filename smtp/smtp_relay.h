@@ -48,7 +48,8 @@
  * UNFINISHED: verification of the relay host's certificate against
  * bundled CA roots (only a pin is checked); DANE only requires the TLSA
  * answer to be validated, not the MX and address answers as RFC 7672
- * 2.2.1 asks, and DANE-TA does not check the server's name (dane.h);
+ * 2.2.1 asks, and takes the MX name as the TLSA base domain without
+ * CNAME expansion; a DANE-TA anchor must be in the chain the server sends;
  * address literals as domains, MX records that point at the appliance
  * itself, delay notices.
  */

@@ -43,6 +43,32 @@ def make_cert(directory, name):
     return cert, key, hashlib.sha256(der).digest(), hashlib.sha256(spki).digest()
 
 
+def make_ca_chain(directory, host):
+    """A CA and a certificate for host (subjectAltName DNS:host) signed by
+    it; returns (chain PEM: leaf then CA, leaf key, sha256 of the CA DER)."""
+    ca, cakey = os.path.join(directory, "ca.pem"), os.path.join(directory, "ca.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", cakey, "-out", ca, "-days", "2", "-subj", "/CN=Test DANE CA",
+                    "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,keyCertSign,cRLSign"], check=True, capture_output=True)
+    key, csr = os.path.join(directory, host + ".key"), os.path.join(directory, host + ".csr")
+    leaf, chain = os.path.join(directory, host + ".pem"), os.path.join(directory, host + "-chain.pem")
+    ext = os.path.join(directory, host + ".ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:%s\n" % host)
+    subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", csr, "-subj", "/CN=" + host], check=True, capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", cakey, "-CAcreateserial",
+                    "-days", "2", "-extfile", ext, "-out", leaf], check=True, capture_output=True)
+    with open(chain, "w") as out:
+        for pem in (leaf, ca):
+            with open(pem) as f:
+                out.write(f.read())
+    with open(ca) as f:
+        ca_der = ssl.PEM_cert_to_DER_cert(f.read())
+    return chain, key, hashlib.sha256(ca_der).digest()
+
+
 class TlsSink:
     """An SMTP server on 127.0.0.1 that offers STARTTLS (or speaks TLS from
     the first byte), optionally requires AUTH PLAIN/LOGIN, and records:
@@ -172,6 +198,7 @@ class Dane(unittest.TestCase):
         cls.certdir = tempfile.mkdtemp(prefix="pillarbox-certs-")
         cls.good = make_cert(cls.certdir, "mx.dane.example.net")
         cls.other = make_cert(cls.certdir, "other.example.net")
+        cls.chain = make_ca_chain(cls.certdir, "mx.ta.example.net")
 
     @classmethod
     def tearDownClass(cls):
@@ -193,8 +220,8 @@ class Dane(unittest.TestCase):
         self.dns.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def sink(self, **kw):
-        s = TlsSink(self.good[0], self.good[1], **kw)
+    def sink(self, cert=None, **kw):
+        s = TlsSink(*(cert or self.good[:2]), **kw)
         self.sinks.append(s)
         return s
 
@@ -262,6 +289,19 @@ class Dane(unittest.TestCase):
         self.assert_no_mail_in_plaintext(sink)
         # The show log lines carry the same.
         self.assertIn("dane=matched(DANE-EE)", b.command("show log 40"))
+        self.poweroff()
+
+    def test_tlsa_dane_ta_match_delivers(self):
+        # 2 0 1: the CA's certificate, sent by the server after its own.
+        self.domain("ta.example.net", "10.0.2.101", b"\x02\x00\x01" + self.chain[2])
+        sink = self.sink(cert=self.chain[:2])
+        b = self.boot([("10.0.2.101:25", sink)])
+        self.provision(b, "bob@ta.example.net")
+        self.send(b)
+        b.expect(r"to=<bob@ta\.example\.net> \S+ tls=TLSv1\.[23] dane=matched\(DANE-TA\) status=sent",
+                 timeout=60)
+        time.sleep(1)
+        self.assertEqual(len(sink.messages), 1)
         self.poweroff()
 
     def test_tlsa_mismatch_defers_and_sends_nothing(self):

@@ -25,6 +25,7 @@
 #include <wolfssl/wolfcrypt/sha512.h>
 
 #include "dane.h"
+#include "identity.h"
 #include "pb_err.h"
 #include "tls.h"
 #include "x509.h"
@@ -38,7 +39,7 @@ struct made {
 };
 
 static WC_RNG rng;
-static struct made ca, leaf, self, other_ca, rogue;
+static struct made ca, leaf, self, other_ca, rogue, wild;
 
 /* A P-256 certificate for cn, signed by issuer (NULL: self-signed). */
 static void make_cert(struct made *m, const char *cn, int is_ca, struct made *issuer)
@@ -75,6 +76,7 @@ static int group_setup(void **state)
     make_cert(&self, "mx2.example.test", 0, NULL);
     make_cert(&other_ca, "Other CA", 1, NULL);
     make_cert(&rogue, "mx1.example.test", 0, &other_ca);
+    make_cert(&wild, "*.Wild.Example", 0, NULL);
     return 0;
 }
 
@@ -103,7 +105,8 @@ static int check1(const struct dane_tlsa *r, int n, const struct made *const *ch
         der[i] = chain[i]->der;
         len[i] = chain[i]->len;
     }
-    return dane_check(r, n, der, len, count);
+    static const char *const names[] = { "mx1.example.test", "example.test" };
+    return dane_check(r, n, der, len, count, names, 2);
 }
 
 /* The SPKI the parser finds is exactly the key's own encoding. */
@@ -200,6 +203,44 @@ static void test_ta_mismatch(void **state)
     assert_int_equal(check1(&r, 1, chain, 2), PB_EPERM);
 }
 
+/* DANE-TA: a chain that verifies to the anchor still fails when the
+ * server's certificate names neither the MX host nor the domain. */
+static void test_ta_wrong_name(void **state)
+{
+    (void)state;
+    const uint8_t *der[2] = { leaf.der, ca.der };
+    size_t len[2] = { leaf.len, ca.len };
+    struct dane_tlsa r = rec(2, 0, 1, ca.der, ca.len);
+    const char *const other[] = { "mx9.example.test", "example.org" };
+    assert_int_equal(dane_check(&r, 1, der, len, 2, other, 2), PB_EPERM);
+    const char *const second[] = { NULL, "MX1.example.test." };
+    assert_int_equal(dane_check(&r, 1, der, len, 2, second, 2), DANE_USAGE_TA);
+    assert_int_equal(dane_check(&r, 1, der, len, 2, NULL, 0), PB_EPERM);
+    /* DANE-EE ignores names (RFC 7672 3.1.1). */
+    r = rec(3, 1, 1, leaf.spki, leaf.spki_len);
+    assert_int_equal(dane_check(&r, 1, der, len, 2, other, 2), DANE_USAGE_EE);
+}
+
+/* Names: the subjectAltName of an identity certificate, the subject CN
+ * when there is no dNSName, wildcards for exactly one left label. */
+static void test_x509_names(void **state)
+{
+    (void)state;
+    static struct identity id;
+    assert_int_equal(identity_generate("mail.example.test", &id), 0);
+    assert_int_equal(x509_names(id.cert_der, id.cert_len, "mail.example.test"), 1);
+    assert_int_equal(x509_names(id.cert_der, id.cert_len, "MAIL.Example.Test."), 1);
+    assert_int_equal(x509_names(id.cert_der, id.cert_len, "mx.example.test"), 0);
+    assert_int_equal(x509_names(id.cert_der, id.cert_len, "example.test"), 0);
+    assert_int_equal(x509_names(leaf.der, leaf.len, "mx1.example.test"), 1);
+    assert_int_equal(x509_names(leaf.der, leaf.len, "mx1.example.tes"), 0);
+    assert_int_equal(x509_names(wild.der, wild.len, "mx.wild.example"), 1);
+    assert_int_equal(x509_names(wild.der, wild.len, "a.mx.wild.example"), 0);
+    assert_int_equal(x509_names(wild.der, wild.len, "wild.example"), 0);
+    for (size_t cut = 0; cut < 120; cut += 11)
+        assert_int_equal(x509_names(id.cert_der, cut, "mail.example.test"), PB_ECORRUPT);
+}
+
 /* A pinned fingerprint is the SHA-256 of the certificate, with or without
  * colons, any case; anything else is refused. */
 static void test_fingerprint(void **state)
@@ -265,6 +306,8 @@ int main(void)
         cmocka_unit_test(test_ee_mismatch),
         cmocka_unit_test(test_ta_matches),
         cmocka_unit_test(test_ta_mismatch),
+        cmocka_unit_test(test_ta_wrong_name),
+        cmocka_unit_test(test_x509_names),
         cmocka_unit_test(test_fingerprint),
         cmocka_unit_test(test_from_answer),
     };
