@@ -111,6 +111,9 @@ dep = $(patsubst $(DEPS)/%.c,$(B)/$(1)/dep/%.o,$(2))
 
 LIBS_HOST := $(SLIRP_LD) -lm
 
+# wolfSSL is configured by net/user_settings.h: a change there rebuilds it.
+$(foreach v,sim test fuzz arm,$(call dep,$(v),$(WOLF_HOST) $(WOLF_ARM))): net/user_settings.h
+
 # ------------------------------------------------------------ the targets ---
 
 .PHONY: all sim arm run size test unit fuzz e2e qemu powerloss powerloss-long bench packages deps clean

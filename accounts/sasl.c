@@ -95,3 +95,40 @@ int sasl_plain_decode(const char *b64, size_t len, char *user, size_t ucap,
     pass[plen] = '\0';
     return 0;
 }
+
+int sasl_base64_encode(const unsigned char *in, size_t len, char *out, size_t cap)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t need = (len + 2) / 3 * 4;
+    if (need + 1 > cap)
+        return PB_ERANGE;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)in[i] << 16;
+        if (i + 1 < len)
+            v |= (unsigned)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        out[o++] = alphabet[(v >> 18) & 63];
+        out[o++] = alphabet[(v >> 12) & 63];
+        out[o++] = i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < len ? alphabet[v & 63] : '=';
+    }
+    out[o] = '\0';
+    return (int)o;
+}
+
+int sasl_plain_encode(const char *user, const char *pass, char *out, size_t cap)
+{
+    unsigned char raw[2 * SASL_CRED_MAX + 2];
+    size_t ul = strlen(user), pl = strlen(pass);
+    if (ul == 0 || pl == 0 || ul > SASL_CRED_MAX || pl > SASL_CRED_MAX)
+        return PB_EINVAL;
+    raw[0] = 0;     /* no authzid: the user acts as themself */
+    memcpy(raw + 1, user, ul);
+    raw[1 + ul] = 0;
+    memcpy(raw + 2 + ul, pass, pl);
+    int n = sasl_base64_encode(raw, ul + pl + 2, out, cap);
+    memset(raw, 0, sizeof(raw));
+    return n;
+}

@@ -132,6 +132,32 @@ int config_load(void)
     } else if (rn != PB_ENOENT && !first) {
         first = rn;
     }
+    uint32_t implicit = 0;
+    int e6 = config_load_u32(s, "relayhost.tls", 0, 1, &implicit);
+    config_state.relay_implicit = implicit != 0;
+    if (e6 && !first)
+        first = e6;
+    char user[SASL_CRED_MAX + 1], pass[SASL_CRED_MAX + 1], fpr[CONFIG_FINGERPRINT_MAX + 1];
+    int un = store_setting_get(s, "relayhost.user", NULL, user, sizeof(user) - 1);
+    int pn = store_setting_get(s, "relayhost.pass", NULL, pass, sizeof(pass) - 1);
+    if (un >= 0 && pn >= 0) {
+        user[un] = '\0';
+        pass[pn] = '\0';
+        strcpy(config_state.relay_user, user);
+        strcpy(config_state.relay_pass, pass);
+    } else if (un != PB_ENOENT && !first) {
+        first = un < 0 ? un : pn;
+    }
+    int fn = store_setting_get(s, "relayhost.fingerprint", NULL, fpr, sizeof(fpr) - 1);
+    if (fn >= 0) {
+        fpr[fn] = '\0';
+        if (!fn || smtp_relay_fingerprint_valid(fpr) == 0)
+            strcpy(config_state.relay_fpr, fpr);
+        else if (!first)
+            first = PB_ECORRUPT;
+    } else if (fn != PB_ENOENT && !first) {
+        first = fn;
+    }
     char dns[DNS_SERVERS_TEXT_MAX];
     int n = store_setting_get(s, "dns", NULL, dns, sizeof(dns) - 1);
     if (n >= 0) {
@@ -191,6 +217,60 @@ int config_set_relayhost(const char *spec)
     if (err)
         return err;
     strcpy(config_state.relayhost, value);
+    return 0;
+}
+
+int config_set_relayhost_auth(const char *user, const char *pass)
+{
+    bool off = strcmp(user, "off") == 0 || !*user;
+    if (!off && (!pass || !*pass || strlen(user) > SASL_CRED_MAX || strlen(pass) > SASL_CRED_MAX))
+        return PB_EINVAL;
+    const char *u = off ? "" : user, *p = off ? "" : pass;
+    struct store *s = storage_get();
+    if (s) {
+        struct store_txn *t;
+        int err = store_txn_begin(s, &t);
+        if (err)
+            return err;
+        if ((err = store_setting_set(t, "relayhost.user", STORE_T_STR, u, strlen(u))) ||
+            (err = store_setting_set(t, "relayhost.pass", STORE_T_STR, p, strlen(p)))) {
+            store_txn_abort(t);
+            return err;
+        }
+        if ((err = store_txn_commit(t)))
+            return err;
+    }
+    strcpy(config_state.relay_user, u);
+    strcpy(config_state.relay_pass, p);
+    return 0;
+}
+
+int config_set_relayhost_tls(const char *mode)
+{
+    bool implicit;
+    if (strcmp(mode, "starttls") == 0)
+        implicit = false;
+    else if (strcmp(mode, "implicit") == 0)
+        implicit = true;
+    else
+        return PB_EINVAL;
+    int err = config_save_u32("relayhost.tls", implicit);
+    if (err)
+        return err;
+    config_state.relay_implicit = implicit;
+    return 0;
+}
+
+int config_set_relayhost_fingerprint(const char *hex)
+{
+    bool off = strcmp(hex, "off") == 0 || !*hex;
+    if (!off && (strlen(hex) > CONFIG_FINGERPRINT_MAX || smtp_relay_fingerprint_valid(hex) != 0))
+        return PB_EINVAL;
+    const char *v = off ? "" : hex;
+    int err = config_save("relayhost.fingerprint", STORE_T_STR, v, strlen(v));
+    if (err)
+        return err;
+    strcpy(config_state.relay_fpr, v);
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "dns.h"
+#include "sasl.h"
 #include "net.h"
 
 /* Limits of the SMTP server's settings. */
@@ -22,6 +23,7 @@
 #define CONFIG_SMTP_TIMEOUT_MAX  3600u
 
 #define CONFIG_RELAYHOST_MAX     263    /* "[host]:port" */
+#define CONFIG_FINGERPRINT_MAX   95     /* "AB:CD:..." 32 octets */
 #define CONFIG_LIFETIME_MIN      3600u          /* 1 hour */
 #define CONFIG_LIFETIME_MAX      (30u * 86400u) /* 30 days */
 #define CONFIG_LIFETIME_DEFAULT  (5u * 86400u)  /* 5 days */
@@ -39,6 +41,10 @@ struct config {
     struct config_smtp smtp;
     char dns[DNS_SERVERS_TEXT_MAX];        /* resolver servers (dns.h syntax); "" = DHCP's */
     char relayhost[CONFIG_RELAYHOST_MAX + 1];  /* all outbound mail goes there ("" = MX) */
+    char relay_user[SASL_CRED_MAX + 1];    /* relay host AUTH ("" = none) */
+    char relay_pass[SASL_CRED_MAX + 1];    /* kept in the clear: AUTH PLAIN/LOGIN send it */
+    bool relay_implicit;                   /* relay host: implicit TLS (else STARTTLS) */
+    char relay_fpr[CONFIG_FINGERPRINT_MAX + 1];  /* relay host certificate pin ("" = none) */
     uint32_t queue_lifetime;               /* seconds an outbound message is tried */
 };
 
@@ -75,6 +81,16 @@ int config_set_dns(const char *list);
  * PB_EINVAL / PB_ERANGE), committed to the store before they return. */
 int config_set_relayhost(const char *spec);
 int config_set_queue_lifetime(uint32_t seconds);
+
+/* Relay host login (user and password, 1..SASL_CRED_MAX octets each, in
+ * one commit; user "off" for none), TLS mode ("starttls" or "implicit")
+ * and certificate pin (SHA-256 hex, colons allowed, or "off").  Each is
+ * committed to the store before it returns; PB_EINVAL for a bad value,
+ * changing nothing.  The password is stored in the clear (AUTH PLAIN and
+ * LOGIN need it) and is never shown. */
+int config_set_relayhost_auth(const char *user, const char *pass);
+int config_set_relayhost_tls(const char *mode);
+int config_set_relayhost_fingerprint(const char *hex);
 
 /* Whether name is a valid hostname (the check config_set_hostname makes). */
 int config_hostname_valid(const char *name);

@@ -69,6 +69,9 @@ static int console_cmd_queue_flush(int argc, char **argv);
 static int console_cmd_queue_retry(int argc, char **argv);
 static int console_cmd_queue_delete(int argc, char **argv);
 static int console_cmd_set_relayhost(int argc, char **argv);
+static int console_cmd_set_relayhost_auth(int argc, char **argv);
+static int console_cmd_set_relayhost_tls(int argc, char **argv);
+static int console_cmd_set_relayhost_fingerprint(int argc, char **argv);
 static int console_cmd_set_queue(int argc, char **argv);
 static int console_cmd_set_smtp(int argc, char **argv);
 static int console_cmd_set_submission(int argc, char **argv);
@@ -99,7 +102,13 @@ static const struct console_cmd console_cmds[] = {
     { "queue delete", 1, 1, console_cmd_queue_delete, "ID",
       "drop the queued message ID (or every ID.N) without telling the sender" },
     { "set relayhost", 1, 1, console_cmd_set_relayhost, "HOST[:PORT]|off",
-      "send all outbound mail through HOST (STARTTLS required); off: to each domain's MX" },
+      "send all outbound mail through HOST (TLS required); off: to each domain's MX" },
+    { "set relayhost-auth", 1, 2, console_cmd_set_relayhost_auth, "USER PASSWORD|off",
+      "log in to the relay host (AUTH PLAIN or LOGIN, only over TLS); off: no login" },
+    { "set relayhost-tls", 1, 1, console_cmd_set_relayhost_tls, "starttls|implicit",
+      "TLS with the relay host: STARTTLS (default) or TLS from the first byte (port 465)" },
+    { "set relayhost-fingerprint", 1, 1, console_cmd_set_relayhost_fingerprint, "HEX|off",
+      "accept only the relay host certificate with this SHA-256 fingerprint; off: not checked" },
     { "set queue", 2, 2, console_cmd_set_queue, "lifetime DURATION",
       "how long outbound mail is tried before it bounces, e.g. 5d, 12h (1h..30d, default 5d)" },
     { "storage check", 0, 0, console_cmd_storage_check, "", "full read-only consistency check of the store" },
@@ -1047,10 +1056,76 @@ static int console_cmd_set_relayhost(int argc, char **argv)
     }
     services_apply_config();
     if (config_get()->relayhost[0])
-        console_printf("relayhost %s: all outbound mail goes there, STARTTLS required\n", config_get()->relayhost);
+        console_printf("relayhost %s: all outbound mail goes there, %s required\n", config_get()->relayhost,
+                       config_get()->relay_implicit ? "implicit TLS" : "STARTTLS");
     else
         console_printf("relayhost off: outbound mail goes to each domain's MX\n");
     log_printf("console: relayhost set to %s", config_get()->relayhost[0] ? config_get()->relayhost : "off");
+    return 0;
+}
+
+static int console_cmd_set_relayhost_auth(int argc, char **argv)
+{
+    bool off = argc == 1 && strcmp(argv[0], "off") == 0;
+    if (!off && argc != 2) {
+        console_printf("usage: set relayhost-auth USER PASSWORD|off\n");
+        return PB_EINVAL;
+    }
+    int err = config_set_relayhost_auth(argv[0], off ? NULL : argv[1]);
+    if (err == PB_EINVAL) {
+        console_printf("error: the user name and password must each be 1..%d characters\n", SASL_CRED_MAX);
+        return err;
+    }
+    if (err) {
+        console_printf("error: could not save the setting: %s\n", pb_err_str(err));
+        return err;
+    }
+    services_apply_config();
+    if (off)
+        console_printf("relayhost-auth off: no login to the relay host\n");
+    else
+        console_printf("relayhost-auth %s: AUTH PLAIN or LOGIN after TLS\n", config_get()->relay_user);
+    /* The password stays out of logs. */
+    log_printf("console: relayhost-auth %s", off ? "off" : config_get()->relay_user);
+    return 0;
+}
+
+static int console_cmd_set_relayhost_tls(int argc, char **argv)
+{
+    (void)argc;
+    int err = config_set_relayhost_tls(argv[0]);
+    if (err == PB_EINVAL) {
+        console_printf("error: '%s' is not 'starttls' or 'implicit'\n", argv[0]);
+        return err;
+    }
+    if (err) {
+        console_printf("error: could not save the setting: %s\n", pb_err_str(err));
+        return err;
+    }
+    services_apply_config();
+    console_printf("relayhost-tls %s\n", argv[0]);
+    log_printf("console: relayhost-tls %s", argv[0]);
+    return 0;
+}
+
+static int console_cmd_set_relayhost_fingerprint(int argc, char **argv)
+{
+    (void)argc;
+    int err = config_set_relayhost_fingerprint(argv[0]);
+    if (err == PB_EINVAL) {
+        console_printf("error: not a SHA-256 fingerprint (64 hex digits, colons allowed) or 'off'\n");
+        return err;
+    }
+    if (err) {
+        console_printf("error: could not save the setting: %s\n", pb_err_str(err));
+        return err;
+    }
+    services_apply_config();
+    if (config_get()->relay_fpr[0])
+        console_printf("relayhost-fingerprint set: only that certificate is accepted\n");
+    else
+        console_printf("relayhost-fingerprint off: the relay host's certificate is not checked\n");
+    log_printf("console: relayhost-fingerprint %s", config_get()->relay_fpr[0] ? config_get()->relay_fpr : "off");
     return 0;
 }
 

@@ -102,6 +102,9 @@ void services_apply_config(void)
     services_imaps.session.max_size = c->smtp.max_size;
     services_relay.lifetime = c->queue_lifetime;
     smtp_relay_set_host(c->relayhost);
+    smtp_relay_set_auth(c->relay_user, c->relay_pass);
+    smtp_relay_set_tls(c->relay_implicit ? "implicit" : "starttls");
+    smtp_relay_set_fingerprint(c->relay_fpr);
 }
 
 /* 587 and, with a TLS identity, 465; returns the listeners opened. */

@@ -87,6 +87,8 @@ struct tls_conn {
     uint32_t win_back;          /* bytes altcp_recved() on the inner pcb */
     uint32_t rx_in;             /* ciphertext received from the inner pcb */
     uint32_t pt_unacked;        /* plaintext written, not yet reported sent */
+    tls_peer_check_fn check;    /* client: judges the server's chain (tls_set_peer_check) */
+    void *check_arg;
 };
 
 static const struct altcp_functions tls_functions;
@@ -1107,6 +1109,47 @@ int tls_set_sni(struct altcp_pcb *conn, const char *name)
         return PB_ENOMEM;
     if (wolfSSL_check_domain_name(st->ssl, name) != WOLFSSL_SUCCESS)
         return PB_ENOMEM;
+    return 0;
+}
+
+/* wolfSSL's verify callback, installed only on pcbs with a peer check.
+ * WOLFSSL_ALWAYS_VERIFY_CB makes wolfSSL call it for the leaf certificate
+ * even when the chain is not verified against a CA; store->certs then holds
+ * the whole chain as the server sent it (leaf first), pointing into the
+ * handshake message, so nothing is copied.  Returning 0 fails the
+ * handshake; returning 1 overrides wolfSSL's own verdict, which is what
+ * DANE-EE wants (RFC 7672 3.1.1: no name or date checks). */
+static int tls_verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
+{
+    const uint8_t *der[TLS_PEER_CHAIN_MAX];
+    size_t len[TLS_PEER_CHAIN_MAX];
+    struct tls_conn *st;
+    int n;
+
+    (void)preverify;
+    if (store == NULL || store->error_depth != 0)
+        return 1;   /* intermediates: judged together with the leaf */
+    st = tls_state((struct altcp_pcb *)store->userCtx);
+    if (st == NULL || st->check == NULL || store->certs == NULL)
+        return 0;
+    n = store->totalCerts < TLS_PEER_CHAIN_MAX ? store->totalCerts : TLS_PEER_CHAIN_MAX;
+    for (int i = 0; i < n; i++) {
+        der[i] = store->certs[i].buffer;
+        len[i] = store->certs[i].length;
+    }
+    return st->check(st->check_arg, der, len, n) == 0 ? 1 : 0;
+}
+
+int tls_set_peer_check(struct altcp_pcb *conn, tls_peer_check_fn fn, void *arg)
+{
+    struct tls_conn *st = tls_state(conn);
+
+    if (st == NULL || st->ssl == NULL || st->conf->is_server || fn == NULL || (st->flags & TLS_F_DONE))
+        return PB_EINVAL;
+    st->check = fn;
+    st->check_arg = arg;
+    wolfSSL_SetCertCbCtx(st->ssl, conn);
+    wolfSSL_set_verify(st->ssl, WOLFSSL_VERIFY_NONE, tls_verify_cb);
     return 0;
 }
 

@@ -91,6 +91,26 @@ int tls_set_sni(struct altcp_pcb *conn, const char *name);
  * callback).  If fn returns ERR_ABRT it must have aborted conn. */
 void tls_on_handshake(struct altcp_pcb *conn, altcp_connected_fn fn);
 
+/* Server certificates handed to a peer check at most (leaf first). */
+#define TLS_PEER_CHAIN_MAX 10
+
+/* A judge of the server's certificate chain: der[i] (len[i] octets) for
+ * i < count, der[0] the server's own certificate, the rest as the server
+ * sent them.  The pointers are valid only during the call.  Return 0 to
+ * accept the chain, anything else to fail the handshake (the pcb then
+ * fails as with a bad certificate: err callback with ERR_CLSD). */
+typedef int (*tls_peer_check_fn)(void *arg, const uint8_t *const *der, const size_t *len, int count);
+
+/* Client pcb: have fn(arg, ...) judge the server's chain during the
+ * handshake, INSTEAD of the config's CA verification (with a CA config,
+ * the chain's verification result is overridden by fn's verdict: fn
+ * alone decides).  For DANE (RFC 7672) and pinned fingerprints.  Call
+ * before the server's certificate can arrive: before altcp_connect(), or
+ * right after tls_wrap_sni() in the same callback.  fn runs once per
+ * handshake (before the handshake completes).  Returns 0 or PB_EINVAL
+ * (not a TLS client pcb, fn NULL, or the handshake is over). */
+int tls_set_peer_check(struct altcp_pcb *conn, tls_peer_check_fn fn, void *arg);
+
 /* 1 once the handshake has completed, else 0. */
 int tls_handshake_done(struct altcp_pcb *conn);
 

@@ -39,6 +39,7 @@
 #define NO_SESSION_CACHE            /* saves ~ 30 KiB of static RAM */
 #define NO_OLD_TLS
 #define WOLFSSL_NO_ATOMICS
+#define WOLFSSL_ALWAYS_VERIFY_CB    /* the peer check of tls_set_peer_check runs even unverified (DANE, pins) */
 
 #ifdef PB_BOARD_MPS2
 #define WOLFSSL_GENERAL_ALIGNMENT 4

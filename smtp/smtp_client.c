@@ -14,10 +14,12 @@
 #include <string.h>
 
 #include "pb_err.h"
+#include "sasl.h"
 
 static void smtp_client_queue(struct smtp_client *c, enum smtp_client_cmd cmd, int arg);
 static void smtp_client_finish(struct smtp_client *c, const char *why);
 static void smtp_client_quit(struct smtp_client *c);
+static int smtp_client_auth_line(const struct smtp_client *c, int step, char *out, size_t cap);
 
 static const char *const smtp_client_state_names[] = {
     "greeting", "commands", "tls", "body", "done",
@@ -130,7 +132,21 @@ static void smtp_client_ehlo_line(struct smtp_client *c, const char *text, size_
         c->eightbit = true;
     else if (smtp_client_keyword(text, tlen, "SMTPUTF8", &arg, &alen))
         c->smtputf8 = true;
-    else if (smtp_client_keyword(text, tlen, "SIZE", &arg, &alen)) {
+    else if (smtp_client_keyword(text, tlen, "AUTH", &arg, &alen)) {
+        /* Mechanisms separated by spaces (RFC 4954 3). */
+        for (size_t i = 0; i < alen;) {
+            size_t j = i;
+            while (j < alen && arg[j] != ' ')
+                j++;
+            const char *m;
+            size_t ml;
+            if (smtp_client_keyword(arg + i, j - i, "PLAIN", &m, &ml))
+                c->auth_plain = true;
+            else if (smtp_client_keyword(arg + i, j - i, "LOGIN", &m, &ml))
+                c->auth_login = true;
+            i = j + 1;
+        }
+    } else if (smtp_client_keyword(text, tlen, "SIZE", &arg, &alen)) {
         uint64_t v = 0;
         size_t i = 0;
         for (; i < alen && i < 19 && arg[i] >= '0' && arg[i] <= '9'; i++)
@@ -204,6 +220,13 @@ static bool smtp_client_format(struct smtp_client *c)
     case SMTP_CLIENT_QUIT:
         n = snprintf(c->out, cap, "QUIT\r\n");
         break;
+    case SMTP_CLIENT_AUTH:
+        n = smtp_client_auth_line(c, c->queue[c->sent].arg, c->out, cap);
+        if (n < 0) {
+            smtp_client_finish(c, "the relay host credentials cannot be sent (too long)");
+            return false;
+        }
+        break;
     case SMTP_CLIENT_DOT:
         return false;   /* the body pump wrote it */
     }
@@ -214,6 +237,35 @@ static bool smtp_client_format(struct smtp_client *c)
                  cmd == SMTP_CLIENT_QUIT ? SMTP_CLIENT_T_QUIT : SMTP_CLIENT_T_CMD;
     c->deadline = c->now + t;
     return true;
+}
+
+/* The AUTH line of step (PLAIN, LOGIN, LOGIN's user, LOGIN's password)
+ * into out, CRLF included; its length or a negative error. */
+static int smtp_client_auth_line(const struct smtp_client *c, int step, char *out, size_t cap)
+{
+    char b64[SMTP_CLIENT_CMD_MAX];
+    int n;
+    switch (step) {
+    case SMTP_CLIENT_AUTH_PLAIN:
+        n = sasl_plain_encode(c->cfg.auth_user, c->cfg.auth_pass, b64, sizeof(b64));
+        if (n < 0)
+            return n;
+        n = snprintf(out, cap, "AUTH PLAIN %s\r\n", b64);
+        break;
+    case SMTP_CLIENT_AUTH_LOGIN:
+        n = snprintf(out, cap, "AUTH LOGIN\r\n");
+        break;
+    default: {
+        const char *v = step == SMTP_CLIENT_AUTH_LOGIN_USER ? c->cfg.auth_user : c->cfg.auth_pass;
+        n = sasl_base64_encode((const unsigned char *)v, strlen(v), b64, sizeof(b64));
+        if (n < 0)
+            return n;
+        n = snprintf(out, cap, "%s\r\n", b64);
+        break;
+    }
+    }
+    memset(b64, 0, sizeof(b64));
+    return n;
 }
 
 /* ---------------------------------------------------------------- body --- */
@@ -367,6 +419,20 @@ static void smtp_client_transaction(struct smtp_client *c)
         snprintf(c->error, sizeof(c->error), "TLS is required and the server does not offer STARTTLS");
         return;
     }
+    if (c->cfg.auth_user && !c->authenticated) {
+        if (!c->tls) {
+            smtp_client_quit(c);
+            snprintf(c->error, sizeof(c->error), "AUTH is never sent without TLS");
+        } else if (c->auth_plain) {
+            smtp_client_queue(c, SMTP_CLIENT_AUTH, SMTP_CLIENT_AUTH_PLAIN);
+        } else if (c->auth_login) {
+            smtp_client_queue(c, SMTP_CLIENT_AUTH, SMTP_CLIENT_AUTH_LOGIN);
+        } else {
+            smtp_client_quit(c);
+            snprintf(c->error, sizeof(c->error), "the server offers neither AUTH PLAIN nor AUTH LOGIN");
+        }
+        return;
+    }
     if (c->cfg.body_8bit && !c->eightbit) {
         smtp_client_refuse(c, 554, "5.6.3", "The message has 8-bit content and the receiving server "
                            "does not accept 8BITMIME; it was not converted");
@@ -497,6 +563,17 @@ static void smtp_client_reply(struct smtp_client *c)
     case SMTP_CLIENT_QUIT:
         c->state = SMTP_CLIENT_DONE;
         break;
+    case SMTP_CLIENT_AUTH:
+        if (r->code == 235) {
+            c->authenticated = true;
+            smtp_client_transaction(c);
+        } else if (r->code == 334 && arg != SMTP_CLIENT_AUTH_PLAIN && arg != SMTP_CLIENT_AUTH_LOGIN_PASS) {
+            smtp_client_queue(c, SMTP_CLIENT_AUTH, arg + 1);
+        } else {
+            snprintf(c->error, sizeof(c->error), "AUTH: %d %s %s", r->code, r->enh, r->text);
+            smtp_client_quit(c);
+        }
+        break;
     }
 }
 
@@ -543,6 +620,7 @@ size_t smtp_client_input(struct smtp_client *c, const uint8_t *data, size_t len,
             c->line[c->line_len] = '\0';
             if (!c->in_reply && c->head < c->sent && c->queue[c->head].cmd == SMTP_CLIENT_EHLO) {
                 c->pipelining = c->starttls = c->eightbit = c->smtputf8 = c->has_size = false;
+                c->auth_plain = c->auth_login = false;
                 c->size_max = 0;
             }
             smtp_client_line(c);
@@ -572,6 +650,7 @@ void smtp_client_init(struct smtp_client *c, const struct smtp_client_config *cf
     c->read = read;
     c->read_ctx = read_ctx;
     c->state = SMTP_CLIENT_GREETING;
+    c->tls = cfg->tls_implicit;
     c->now = now;
     c->deadline = now + SMTP_CLIENT_T_GREETING;
 }

@@ -26,6 +26,12 @@
  *     does not offer STARTTLS or it fails: no answer (code 0), with
  *     smtp_client.error saying why; nothing is sent in plaintext past EHLO.
  *
+ * With credentials (a relay host), after TLS and EHLO: AUTH PLAIN (RFC
+ * 4616) if offered, else AUTH LOGIN; never over plaintext.  A refusal,
+ * or a server that offers neither, ends the session with no answer (code
+ * 0: the message is deferred, not bounced, since wrong credentials are
+ * ours to fix); smtp_client.error says why and never holds the password.
+ *
  * Timeouts (RFC 5321 4.5.3.2): 5 minutes for the greeting, EHLO, MAIL and
  * each RCPT; 2 minutes for DATA's 354; 3 minutes per body block handed
  * to the transport; 10 minutes for the reply to the final dot.  The caller
@@ -87,6 +93,9 @@ struct smtp_client_config {
     const char *helo;           /* our name for EHLO/HELO */
     bool tls_available;         /* the caller can wrap the connection in TLS */
     bool tls_required;          /* no delivery without TLS (relay host, DANE) */
+    bool tls_implicit;          /* the connection is TLS from the start (port 465): no STARTTLS */
+    const char *auth_user;      /* log in with AUTH PLAIN or LOGIN (relay host); NULL: no AUTH */
+    const char *auth_pass;      /* with auth_user; both caller-owned, at most SASL_CRED_MAX octets */
     bool body_8bit;             /* the body has octets over 127 */
     bool smtputf8;              /* the envelope has non-ASCII addresses */
     uint64_t size;              /* octets of the message (for SIZE=) */
@@ -103,8 +112,11 @@ enum smtp_client_state {
 /* A command sent (or to send) whose reply is awaited, in order. */
 enum smtp_client_cmd {
     SMTP_CLIENT_EHLO, SMTP_CLIENT_HELO, SMTP_CLIENT_STARTTLS, SMTP_CLIENT_MAIL, SMTP_CLIENT_RCPT,
-    SMTP_CLIENT_DATA, SMTP_CLIENT_DOT, SMTP_CLIENT_QUIT,
+    SMTP_CLIENT_DATA, SMTP_CLIENT_DOT, SMTP_CLIENT_QUIT, SMTP_CLIENT_AUTH,
 };
+
+/* The steps of AUTH (the arg of SMTP_CLIENT_AUTH). */
+enum { SMTP_CLIENT_AUTH_PLAIN, SMTP_CLIENT_AUTH_LOGIN, SMTP_CLIENT_AUTH_LOGIN_USER, SMTP_CLIENT_AUTH_LOGIN_PASS };
 
 #define SMTP_CLIENT_QUEUE (SMTP_CLIENT_RCPTS + 4)
 
@@ -139,9 +151,10 @@ struct smtp_client {
     struct smtp_client_reply reply;
 
     /* What the server offers (from the last EHLO). */
-    bool esmtp, pipelining, starttls, eightbit, smtputf8, has_size;
+    bool esmtp, pipelining, starttls, eightbit, smtputf8, has_size, auth_plain, auth_login;
     uint64_t size_max;
     bool tls;                   /* TLS is up */
+    bool authenticated;         /* 235 to AUTH */
     char tls_version[16];
 
     bool mail_ok;               /* MAIL accepted */

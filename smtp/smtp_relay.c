@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dane.h"
 #include "dns.h"
 #include "hal_clock.h"
 #include "lwip/altcp.h"
@@ -26,6 +27,7 @@
 #include "lwip/altcp_tls.h"
 #include "lwip/timeouts.h"
 #include "pb_err.h"
+#include "sasl.h"
 #include "smtp_client.h"
 #include "smtp_dsn.h"
 #include "smtp_queue.h"
@@ -35,6 +37,7 @@ enum relay_state {
     RELAY_FREE,
     RELAY_MX,           /* asking for the domain's MX */
     RELAY_HOST,         /* asking for the current host's addresses */
+    RELAY_TLSA,         /* asking for the current host's TLSA records (DANE) */
     RELAY_CONNECT,      /* connect to the current address (then SESSION) */
     RELAY_SESSION,      /* connecting or talking SMTP */
     RELAY_NEXT,         /* nobody answered: the next address or host */
@@ -56,6 +59,14 @@ struct relay_job {
     uint16_t port;
     bool tls_required;
 
+    /* DANE of the current host (RFC 7672), or the relay host's pin. */
+    bool addr_secure;                   /* its A answer came validated (AD) */
+    bool tlsa_failed;                   /* the TLSA lookup failed (not NXDOMAIN/no data) */
+    enum { RELAY_DANE_NONE, RELAY_DANE_ON, RELAY_DANE_NOUSE, RELAY_DANE_PIN } dane;
+    struct dane_tlsa tlsa[DANE_TLSA_MAX];
+    int ntlsa;
+    int dane_result;                    /* the peer check: DANE_USAGE_*, PB_E*, 0 not run */
+
     /* The DNS question under way: its type, and what came back. */
     uint16_t qtype;
     bool dns_wait, dns_done;
@@ -75,6 +86,11 @@ static const struct smtp_relay_config *relay_cfg;
 static struct altcp_tls_config *relay_tls;
 static char relay_host[SMTP_RELAY_HOST_MAX + 1];
 static uint16_t relay_port;
+static bool relay_implicit;                     /* relay host: TLS from the first byte */
+static char relay_user[SASL_CRED_MAX + 1];      /* relay host AUTH; "" for none */
+static char relay_pass[SASL_CRED_MAX + 1];
+static struct dane_tlsa relay_pin;              /* relay host certificate pin (3 0 1) */
+static bool relay_pinned;
 static uint64_t relay_next_scan;
 static bool relay_timer;
 
@@ -85,7 +101,7 @@ static void relay_settle(struct relay_job *j);
 static void relay_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void relay_log(const char *fmt, ...)
 {
-    char line[200];
+    char line[256];
     va_list ap;
     if (!relay_cfg || !relay_cfg->log)
         return;
@@ -193,6 +209,68 @@ int smtp_relay_set_host(const char *spec)
     strcpy(relay_host, host);
     relay_port = port;
     return 0;
+}
+
+int smtp_relay_set_auth(const char *user, const char *pass)
+{
+    if (!user || !*user || strcmp(user, "off") == 0) {
+        memset(relay_user, 0, sizeof(relay_user));
+        memset(relay_pass, 0, sizeof(relay_pass));
+        return 0;
+    }
+    if (!pass || !*pass || strlen(user) > SASL_CRED_MAX || strlen(pass) > SASL_CRED_MAX)
+        return PB_EINVAL;
+    strcpy(relay_user, user);
+    strcpy(relay_pass, pass);
+    return 0;
+}
+
+int smtp_relay_set_tls(const char *mode)
+{
+    if (strcmp(mode, "starttls") == 0)
+        relay_implicit = false;
+    else if (strcmp(mode, "implicit") == 0)
+        relay_implicit = true;
+    else
+        return PB_EINVAL;
+    return 0;
+}
+
+int smtp_relay_set_fingerprint(const char *hex)
+{
+    struct dane_tlsa pin;
+    if (!*hex || strcmp(hex, "off") == 0) {
+        relay_pinned = false;
+        return 0;
+    }
+    if (dane_from_fingerprint(hex, &pin) != 0)
+        return PB_EINVAL;
+    relay_pin = pin;
+    relay_pinned = true;
+    return 0;
+}
+
+int smtp_relay_fingerprint_valid(const char *hex)
+{
+    struct dane_tlsa pin;
+    return dane_from_fingerprint(hex, &pin);
+}
+
+/* How the certificate was judged, for the log lines of an attempt. */
+static const char *relay_dane_name(const struct relay_job *j)
+{
+    switch (j->dane) {
+    case RELAY_DANE_ON:
+        return j->dane_result == DANE_USAGE_EE ? "dane=matched(DANE-EE)" :
+               j->dane_result == DANE_USAGE_TA ? "dane=matched(DANE-TA)" :
+               j->dane_result < 0 ? "dane=MISMATCH" : "dane=required";
+    case RELAY_DANE_NOUSE:
+        return "dane=tls-only(no usable TLSA)";
+    case RELAY_DANE_PIN:
+        return j->dane_result > 0 ? "pin=matched" : j->dane_result < 0 ? "pin=MISMATCH" : "pin=required";
+    default:
+        return j->tls_required ? "cert=unchecked" : "dane=no";
+    }
 }
 
 /* ------------------------------------------------------------ the jobs --- */
@@ -343,7 +421,13 @@ static void relay_start(struct relay_job *j, const char *name)
         return;
     }
     if (j->tls_required) {
-        /* A relay host: one host, its port, TLS required. */
+        /* A relay host: one host, its port, TLS required; its pin is a
+         * DANE-EE 3 0 1 record. */
+        if (relay_pinned) {
+            j->tlsa[0] = relay_pin;
+            j->ntlsa = 1;
+            j->dane = RELAY_DANE_PIN;
+        }
         relay_copy(j->mx[0].name, sizeof(j->mx[0].name), relay_host, strlen(relay_host));
         j->nmx = 1;
         j->port = relay_port;
@@ -408,6 +492,25 @@ static void relay_dns_cb(int err, const struct dns_answer *ans, void *arg)
         j->qtype = 0;
         return;
     }
+    if (j->qtype == DNS_T_TLSA) {
+        /* RFC 7672 2.2: only a validated answer with records turns DANE
+         * on; NXDOMAIN and "no data" mean no DANE; anything else is a
+         * failure that relay_step weighs. */
+        if (err < 0 || !ans || (ans->rcode != DNS_RCODE_NOERROR && ans->rcode != DNS_RCODE_NXDOMAIN)) {
+            j->tlsa_failed = true;
+            return;
+        }
+        int have = 0;
+        for (int i = 0; i < ans->count; i++)
+            have += ans->rr[i].type == DNS_T_TLSA;
+        if (ans->rcode == DNS_RCODE_NOERROR && ans->ad && have) {
+            j->ntlsa = dane_from_answer(ans, j->tlsa, DANE_TLSA_MAX);
+            j->dane = j->ntlsa ? RELAY_DANE_ON : RELAY_DANE_NOUSE;
+        }
+        return;
+    }
+    if (j->qtype == DNS_T_A && err == 0 && ans)
+        j->addr_secure = ans->ad;
     /* A or AAAA of the current host: collect, whatever the outcome. */
     if (err == 0 && ans && ans->rcode == DNS_RCODE_NOERROR) {
         for (int i = 0; i < ans->count && j->naddr < SMTP_RELAY_ADDRS; i++) {
@@ -443,6 +546,8 @@ static void relay_ask(struct relay_job *j, const char *name, uint16_t type)
     } else if (r < 0) {
         j->dns_wait = false;
         j->dns_done = true;
+        if (type == DNS_T_TLSA)
+            j->tlsa_failed = true;
         if (type == DNS_T_MX)
             relay_answer_all(j, 451, "4.4.3", "DNS: no resolver to ask");
     }
@@ -502,11 +607,61 @@ static void relay_session_over(struct relay_job *j)
     }
 }
 
+/* The peer check of tls_set_peer_check: the server's chain against the
+ * host's TLSA records (or the relay host's pin).  Only records the
+ * verdict; the handshake fails on a mismatch and relay_err reports it. */
+static int relay_peer_check(void *arg, const uint8_t *const *der, const size_t *len, int count)
+{
+    struct relay_job *j = arg;
+    char dom[MAIL_DOMAIN_MAX + 1];
+    relay_copy(dom, sizeof(dom), j->domain, j->domain_len);
+    const char *names[2] = { j->mx[j->imx].name, dom };
+    j->dane_result = dane_check(j->tlsa, j->ntlsa, der, len, count, names, 2);
+    return j->dane_result > 0 ? 0 : -1;
+}
+
+/* TLS is up (after STARTTLS, or at connect for implicit TLS). */
+static void relay_tls_log(struct relay_job *j, struct altcp_pcb *pcb)
+{
+    relay_log("relay: %s: %s: %s %s, %s", j->name, j->peer, tls_version_name(pcb), tls_cipher_name(pcb),
+              relay_dane_name(j));
+}
+
+/* A handshake that completed without the peer check having accepted the
+ * chain (no certificate seen: should not happen with our suites) must
+ * not carry mail where a match is required.  Returns ERR_OK to go on, or
+ * the result of closing the connection. */
+static err_t relay_check_unseen(struct relay_job *j)
+{
+    if ((j->dane != RELAY_DANE_ON && j->dane != RELAY_DANE_PIN) || j->dane_result > 0)
+        return ERR_OK;
+    j->dane_result = PB_EPERM;
+    relay_log("relay: %s: %s: the certificate was never checked; this host is skipped", j->name, j->peer);
+    smtp_client_conn_lost(&j->client, "TLS: the server certificate could not be checked");
+    /* Reset, not close: nothing more may pass, and the caller is told
+     * with ERR_ABRT that the pcb is gone. */
+    struct altcp_pcb *pcb = j->pcb;
+    if (j->in) {
+        pbuf_free(j->in);
+        j->in = NULL;
+    }
+    j->pcb = NULL;
+    if (pcb) {
+        altcp_arg(pcb, NULL);
+        altcp_abort(pcb);
+    }
+    relay_session_over(j);
+    return ERR_ABRT;
+}
+
 static err_t relay_tls_up(void *arg, struct altcp_pcb *pcb, err_t err)
 {
     struct relay_job *j = arg;
     if (!j || err != ERR_OK)
         return ERR_OK;
+    if (relay_check_unseen(j) != ERR_OK)
+        return ERR_ABRT;
+    relay_tls_log(j, pcb);
     smtp_client_tls_started(&j->client, tls_version_name(pcb), hal_clock_ms());
     return relay_drive(j);
 }
@@ -530,6 +685,10 @@ static err_t relay_starttls(struct relay_job *j)
     j->pcb = tls;
     relay_callbacks(j, tls);
     tls_on_handshake(tls, relay_tls_up);
+    /* The server's certificate cannot have arrived yet: the check is in
+     * place before it does. */
+    if (j->dane == RELAY_DANE_ON || j->dane == RELAY_DANE_PIN)
+        tls_set_peer_check(tls, relay_peer_check, j);
     return ERR_OK;
 }
 
@@ -594,6 +753,14 @@ static err_t relay_connected(void *arg, struct altcp_pcb *pcb, err_t err)
         return ERR_OK;
     j->connected = true;
     j->client.deadline = hal_clock_ms() + SMTP_CLIENT_T_GREETING;
+    if (tls_is_tls(pcb)) {
+        /* Implicit TLS: the handshake is what just completed. */
+        if (relay_check_unseen(j) != ERR_OK)
+            return ERR_ABRT;
+        relay_tls_log(j, pcb);
+        relay_copy(j->client.tls_version, sizeof(j->client.tls_version), tls_version_name(pcb),
+                   strlen(tls_version_name(pcb)));
+    }
     return relay_drive(j);
 }
 
@@ -664,9 +831,19 @@ static void relay_err(void *arg, err_t err)
         pbuf_free(j->in);
         j->in = NULL;
     }
-    char why[64];
-    relay_fmt(why, sizeof(why), "%s (lwIP error %d)", j->connected ? "connection lost" : "connect failed",
-             (int)err);
+    char why[96];
+    if (j->dane_result < 0 && j->dane == RELAY_DANE_PIN)
+        relay_fmt(why, sizeof(why), "TLS: the certificate does not match the pinned fingerprint");
+    else if (j->dane_result == PB_ENOMEM)
+        relay_fmt(why, sizeof(why), "DANE: no memory to check the certificate chain");
+    else if (j->dane_result < 0)
+        relay_fmt(why, sizeof(why), "DANE: the certificate matches no TLSA record");
+    else
+        relay_fmt(why, sizeof(why), "%s (lwIP error %d)", j->connected ? "connection lost" : "connect failed",
+                  (int)err);
+    if (j->dane_result < 0)
+        relay_log("relay: %s: %s: %s; this host is skipped, nothing was sent in plaintext", j->name, j->peer,
+                  why);
     smtp_client_conn_lost(&j->client, why);
     relay_session_over(j);
 }
@@ -677,15 +854,29 @@ static void relay_connect(struct relay_job *j)
     const ip_addr_t *a = &j->addr[j->iaddr];
     ipaddr_ntoa_r(a, ip, sizeof(ip));
     relay_fmt(j->peer, sizeof(j->peer), "%s[%s]:%u", j->mx[j->imx].name, ip, (unsigned)j->port);
-    /* A fresh session for this server. */
+    /* A fresh session for this server.  DANE (usable records or not)
+     * makes TLS mandatory; the relay host adds its TLS mode and login. */
     struct smtp_client_config cc = j->client.cfg;
+    cc.tls_required = j->tls_required || j->dane != RELAY_DANE_NONE;
+    bool implicit = j->tls_required && relay_implicit && relay_tls;
+    cc.tls_implicit = implicit;
+    cc.auth_user = j->tls_required && relay_user[0] ? relay_user : NULL;
+    cc.auth_pass = cc.auth_user ? relay_pass : NULL;
+    j->dane_result = 0;
     smtp_client_init(&j->client, &cc, j->e.from, j->e.from_len, relay_read, j, hal_clock_ms());
     for (int i = 0; i < j->e.nrcpt; i++)
         smtp_client_add_rcpt(&j->client, j->e.rcpt[i].addr, j->e.rcpt[i].len);
     j->connected = false;
     j->deadline = hal_clock_ms() + SMTP_RELAY_CONNECT_MS;
     j->state = RELAY_SESSION;
-    struct altcp_pcb *pcb = altcp_tcp_new_ip_type(IP_GET_TYPE(a));
+    struct altcp_pcb *pcb = implicit ? altcp_tls_new(relay_tls, IP_GET_TYPE(a)) : altcp_tcp_new_ip_type(IP_GET_TYPE(a));
+    if (pcb && implicit) {
+        ip_addr_t lit;
+        if (!ipaddr_aton(j->mx[j->imx].name, &lit))
+            tls_set_sni(pcb, j->mx[j->imx].name);
+        if (j->dane == RELAY_DANE_PIN)
+            tls_set_peer_check(pcb, relay_peer_check, j);
+    }
     if (!pcb) {
         smtp_client_conn_lost(&j->client, "no connection free (out of memory)");
         relay_session_over(j);
@@ -735,9 +926,9 @@ static void relay_settle(struct relay_job *j)
         int code = r->code;
         const char *what = code >= 200 && code < 300 ? "sent" : code >= 500 ? "bounced" :
                            expired ? "expired" : "deferred";
-        relay_log("relay: %s to=<%.*s> relay=%s tls=%s status=%s (%d %s %s)", j->name,
-                  (int)j->e.rcpt[i].len, j->e.rcpt[i].addr, j->peer[0] ? j->peer : "none", tls, what,
-                  code, r->enh, r->text);
+        relay_log("relay: %s to=<%.*s> relay=%s tls=%s %s status=%s (%d %s %s)", j->name,
+                  (int)j->e.rcpt[i].len, j->e.rcpt[i].addr, j->peer[0] ? j->peer : "none", tls,
+                  relay_dane_name(j), what, code, r->enh, r->text);
         if (code >= 200 && code < 300) {
             nsent++;
             continue;
@@ -867,6 +1058,7 @@ static void relay_step(struct relay_job *j)
             }
             if (j->qtype == 0) {
                 j->naddr = 0;
+                j->addr_secure = false;
                 if (ipaddr_aton(j->mx[j->imx].name, &j->addr[0])) {
                     j->naddr = 1;
                     j->qtype = DNS_T_AAAA;
@@ -900,6 +1092,46 @@ static void relay_step(struct relay_job *j)
                 continue;
             }
             j->iaddr = 0;
+            j->state = j->tls_required ? RELAY_CONNECT : RELAY_TLSA;
+            continue;
+        case RELAY_TLSA:
+            if (j->dns_wait) {
+                if (now < j->dns_deadline)
+                    return;
+                dns_cancel(relay_dns_cb, j);
+                j->dns_wait = false;
+                j->dns_done = true;
+                j->tlsa_failed = true;
+            }
+            if (j->qtype == 0) {
+                char q[DNS_NAME_TEXT_MAX + 16];
+                j->dane = RELAY_DANE_NONE;
+                j->ntlsa = 0;
+                j->tlsa_failed = false;
+                relay_fmt(q, sizeof(q), "_25._tcp.%s", j->mx[j->imx].name);
+                relay_ask(j, q, DNS_T_TLSA);
+                if (j->qtype == 0)
+                    return;     /* resolver busy */
+                continue;
+            }
+            if (!j->dns_done)
+                return;
+            j->qtype = 0;
+            if (j->tlsa_failed && j->addr_secure) {
+                /* RFC 7672 2.2: with signed addresses a failed TLSA lookup
+                 * may hide DANE; the host is not used. */
+                relay_fmt(j->error, sizeof(j->error), "DNS: the TLSA lookup for %s failed", j->mx[j->imx].name);
+                relay_log("relay: %s: %s; host skipped", j->name, j->error);
+                if (++j->imx >= j->nmx) {
+                    relay_answer_all(j, 451, "4.7.5", j->error);
+                    continue;
+                }
+                j->state = RELAY_HOST;
+                continue;
+            }
+            if (j->dane != RELAY_DANE_NONE)
+                relay_log("relay: %s: %s: validated TLSA, %d usable record(s): TLS required", j->name,
+                          j->mx[j->imx].name, j->ntlsa);
             j->state = RELAY_CONNECT;
             continue;
         case RELAY_CONNECT:

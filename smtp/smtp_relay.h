@@ -9,9 +9,26 @@
  * domain itself, RFC 5321 5.1), then the hosts' A and AAAA addresses, and
  * connects in preference order, falling back across hosts and addresses
  * while no server has answered for the recipients.  The session is
- * smtp_client.h (opportunistic STARTTLS, certificate not checked, RFC
- * 7435).  With a relay host set, every entry goes there instead, on its
- * port, and TLS is required.
+ * smtp_client.h.
+ *
+ * TLS to an MX host (RFC 7672, DANE): before connecting, the TLSA records
+ * of _25._tcp.<host> are asked for.  A validated answer (AD) with usable
+ * records makes TLS mandatory and the server's certificate must match one
+ * (dane.h: DANE-EE 3 x x, DANE-TA 2 x x); a validated answer whose
+ * records are all unusable makes TLS mandatory but unauthenticated.  A
+ * mismatch, or a host that does not offer STARTTLS, fails that host (the
+ * next address or MX is tried; the message is deferred, never sent in
+ * plaintext).  A TLSA lookup that fails (SERVFAIL, timeout) skips the
+ * host when its A answer was validated, else counts as no DANE.  Without
+ * validated TLSA: opportunistic STARTTLS, certificate not checked (RFC
+ * 7435).  The log lines of an attempt say which (dane=no,
+ * dane=matched(DANE-EE), dane=MISMATCH, ...).
+ *
+ * With a relay host set, every entry goes there instead, on its port:
+ * TLS required (STARTTLS, or implicit TLS from the first byte), AUTH
+ * PLAIN or LOGIN with the credentials if set, and the certificate checked
+ * against a pinned SHA-256 fingerprint if set (pin=matched); without a
+ * pin the relay host's certificate is NOT verified (cert=unchecked).
  *
  * Per recipient: 2xx delivered, 5xx failed (a DSN to the sender, see
  * smtp_dsn.h, unless the sender is <>), 4xx or no answer tried again.
@@ -28,10 +45,13 @@
  * power cut between that reply and the commit's end delivers again on the
  * next attempt (RFC 5321 6.1 accepts duplicates, never losses).
  *
- * UNFINISHED: DANE (TLSA with AD: TLS mandatory and the certificate
- * matched), relay host credentials (AUTH) and certificate verification
- * against CA roots, implicit TLS to a relay host, address literals as
- * domains, MX records that point at the appliance itself, delay notices.
+ * UNFINISHED: verification of the relay host's certificate against
+ * bundled CA roots (only a pin is checked); DANE only requires the TLSA
+ * answer to be validated, not the MX and address answers as RFC 7672
+ * 2.2.1 asks, and takes the MX name as the TLSA base domain without
+ * CNAME expansion; a DANE-TA anchor must be in the chain the server sends;
+ * address literals as domains, MX records that point at the appliance
+ * itself, delay notices.
  */
 #ifndef SMTP_RELAY_H
 #define SMTP_RELAY_H
@@ -78,6 +98,22 @@ int smtp_relay_delete(const char *name);
 /* The relay host: "host", "host:port" or "[ip]:port"; "" or "off" for
  * none.  Returns 0 or PB_EINVAL.  The text is copied. */
 int smtp_relay_set_host(const char *spec);
+
+/* Relay host login: user and password (each 1..SASL_CRED_MAX octets,
+ * copied), or user "" / "off" for none.  Returns 0 or PB_EINVAL. */
+int smtp_relay_set_auth(const char *user, const char *pass);
+
+/* Relay host TLS: "starttls" (the default) or "implicit" (TLS from the
+ * first byte, as on port 465).  Returns 0 or PB_EINVAL. */
+int smtp_relay_set_tls(const char *mode);
+
+/* Relay host certificate pin: the SHA-256 of its certificate (DER) as 64
+ * hex digits, colons allowed; "" or "off" for none.  Returns 0 or
+ * PB_EINVAL. */
+int smtp_relay_set_fingerprint(const char *hex);
+
+/* Check a pin without using it: 0 or PB_EINVAL. */
+int smtp_relay_fingerprint_valid(const char *hex);
 
 /* Check a relay host spec without using it. */
 int smtp_relay_host_valid(const char *spec);

@@ -161,7 +161,7 @@ class Outbound(unittest.TestCase):
         b = self.boot()
         self.provision(b)
         self.send(b)
-        b.expect(r"relay: \S+ to=<bob@example\.net> relay=mx\.example\.net\[10\.0\.2\.100\]:25 tls=no "
+        b.expect(r"relay: \S+ to=<bob@example\.net> relay=mx\.example\.net\[10\.0\.2\.100\]:25 tls=no dane=no "
                  r"status=sent \(250 2\.0\.0 Ok: queued\)", timeout=60)
         b.expect(r"relay: \S+: done, 1 sent, 0 failed")
         self.assertIn("the queue is empty", b.command("show queue"))

@@ -1,4 +1,4 @@
-// fuzz-links: smtp/smtp_client.c
+// fuzz-links: smtp/smtp_client.c accounts/sasl.c
 /*
  * fuzz_smtp_client.c - libFuzzer target for the SMTP client's reply
  * parser and state machine: whatever a server sends (the input, cut into
@@ -42,6 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct smtp_client_config cfg = {
         .helo = "fuzz.example", .tls_available = data[0] & 1, .tls_required = (data[0] >> 1) & 1,
         .body_8bit = (data[0] >> 2) & 1, .size = sizeof(fuzz_body) - 1,
+        .tls_implicit = (data[0] >> 3) & 1,
+        .auth_user = (data[0] >> 4) & 1 ? "fuzz-user" : NULL, .auth_pass = "fuzz-pass",
     };
     data++;
     size--;
@@ -71,6 +73,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
     }
     if (finals > 1 || dots > 1)
+        abort();
+    /* No mail is sent before the login with credentials. */
+    if (cfg.auth_user && dots && !c.authenticated)
         abort();
     for (int i = 0; i < c.nrcpt; i++) {
         int code = c.rcpt[i].reply.code;

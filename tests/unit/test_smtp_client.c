@@ -186,6 +186,82 @@ static void test_starttls_not_offered(void **state)
     assert_false(smtp_client_answered(&cl));
 }
 
+static void start_auth(bool implicit)
+{
+    static const char *rcpt = "bob@example.net";
+    struct smtp_client_config cfg = { .helo = "mail.example.test", .tls_available = true,
+                                      .tls_required = true, .tls_implicit = implicit,
+                                      .auth_user = "relay-user", .auth_pass = "s3cret pass",
+                                      .size = strlen(body_text) };
+    smtp_client_init(&cl, &cfg, "alice@example.test", 18, body_read, NULL, now);
+    assert_int_equal(smtp_client_add_rcpt(&cl, rcpt, strlen(rcpt)), 0);
+}
+
+/* Relay host over STARTTLS: AUTH PLAIN only after TLS, then MAIL. */
+static void test_auth_plain_after_starttls(void **state)
+{
+    (void)state;
+    body_text = "x\r\n";
+    start_auth(false);
+    in("220 relay\r\n");
+    assert_string_equal(out(), "EHLO mail.example.test\r\n");
+    /* AUTH offered before TLS is not used before TLS. */
+    in("250-relay\r\n250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n");
+    assert_string_equal(out(), "STARTTLS\r\n");
+    in("220 go ahead\r\n");
+    smtp_client_tls_started(&cl, "TLSv1.3", now);
+    assert_string_equal(out(), "EHLO mail.example.test\r\n");
+    in("250-relay\r\n250-auth login plain\r\n250 PIPELINING\r\n");
+    /* base64("\0relay-user\0s3cret pass") */
+    assert_string_equal(out(), "AUTH PLAIN AHJlbGF5LXVzZXIAczNjcmV0IHBhc3M=\r\n");
+    in("235 2.7.0 Authentication successful\r\n");
+    assert_true(cl.authenticated);
+    assert_string_equal(out(), "MAIL FROM:<alice@example.test>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n");
+}
+
+/* Implicit TLS (465): no STARTTLS; AUTH LOGIN when PLAIN is not offered. */
+static void test_auth_login_implicit_tls(void **state)
+{
+    (void)state;
+    body_text = "x\r\n";
+    start_auth(true);
+    in("220 relay\r\n");
+    out();
+    in("250-relay\r\n250-STARTTLS\r\n250 AUTH LOGIN\r\n");
+    assert_string_equal(out(), "AUTH LOGIN\r\n");
+    in("334 VXNlcm5hbWU6\r\n");
+    assert_string_equal(out(), "cmVsYXktdXNlcg==\r\n");
+    in("334 UGFzc3dvcmQ6\r\n");
+    assert_string_equal(out(), "czNjcmV0IHBhc3M=\r\n");
+    in("235 ok\r\n");
+    assert_string_equal(out(), "MAIL FROM:<alice@example.test>\r\n");
+}
+
+/* Refused credentials, or no mechanism we speak: nobody is answered (the
+ * message waits), the reason is kept, the password is not in it. */
+static void test_auth_refused_defers(void **state)
+{
+    (void)state;
+    body_text = "x\r\n";
+    start_auth(true);
+    in("220 relay\r\n");
+    out();
+    in("250-relay\r\n250 AUTH PLAIN\r\n");
+    out();
+    in("535 5.7.8 Authentication credentials invalid\r\n");
+    assert_string_equal(out(), "QUIT\r\n");
+    assert_false(smtp_client_answered(&cl));
+    assert_non_null(strstr(cl.error, "535 5.7.8"));
+    assert_null(strstr(cl.error, "s3cret"));
+    start_auth(true);
+    in("220 relay\r\n");
+    out();
+    in("250-relay\r\n250 AUTH CRAM-MD5\r\n");
+    assert_string_equal(out(), "QUIT\r\n");
+    assert_false(smtp_client_answered(&cl));
+    assert_non_null(strstr(cl.error, "neither AUTH PLAIN nor AUTH LOGIN"));
+}
+
 static void test_ehlo_refused_falls_back_to_helo(void **state)
 {
     (void)state;
@@ -320,6 +396,9 @@ int main(void)
         cmocka_unit_test(test_all_recipients_refused_no_data),
         cmocka_unit_test(test_starttls_offered_then_ehlo_again),
         cmocka_unit_test(test_starttls_not_offered),
+        cmocka_unit_test(test_auth_plain_after_starttls),
+        cmocka_unit_test(test_auth_login_implicit_tls),
+        cmocka_unit_test(test_auth_refused_defers),
         cmocka_unit_test(test_ehlo_refused_falls_back_to_helo),
         cmocka_unit_test(test_refused_without_asking),
         cmocka_unit_test(test_malformed_replies_end_the_session),

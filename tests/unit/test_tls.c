@@ -405,6 +405,91 @@ static void test_wrong_ca_fails_cleanly(void **state)
     assert_pools_back(&before);
 }
 
+/* ----- A peer check (DANE, pins) judges the server's chain. ----- */
+
+static int check_calls, check_count;
+static bool check_saw_server_cert;
+
+static int check_pin(void *arg, const uint8_t *const *der, const size_t *len, int count)
+{
+    const struct identity *want = arg;
+    check_calls++;
+    check_count = count;
+    check_saw_server_cert = count >= 1 && len[0] == server_id.cert_len &&
+                            memcmp(der[0], server_id.cert_der, len[0]) == 0;
+    return count >= 1 && len[0] == want->cert_len && memcmp(der[0], want->cert_der, len[0]) == 0 ? 0 : -1;
+}
+
+static void peer_check_run(const struct identity *pin, bool ca_config)
+{
+    ip_addr_t lo;
+    struct altcp_pcb *l;
+
+    check_calls = check_count = 0;
+    check_saw_server_cert = false;
+    assert_int_equal(identity_server_config(&server_id, &srv_conf), 0);
+    /* With a CA config of the wrong CA, the check alone still decides. */
+    cli_conf = ca_config ? altcp_tls_create_config_client(wrong_id.cert_der, wrong_id.cert_len)
+                         : altcp_tls_create_config_client(NULL, 0);
+    assert_non_null(cli_conf);
+    l = tls_listener();
+    IP_ADDR4(&lo, 127, 0, 0, 1);
+    cli.pcb = altcp_tls_new(cli_conf, IPADDR_TYPE_V4);
+    assert_non_null(cli.pcb);
+    peer_attach(&cli, cli.pcb);
+    assert_int_equal(tls_set_peer_check(cli.pcb, check_pin, (void *)pin), 0);
+    assert_int_equal(altcp_connect(cli.pcb, &lo, PORT, cli_connected), ERR_OK);
+    assert_true(pump_until(bulk_done));
+    assert_int_equal(check_calls, 1);
+    assert_int_equal(check_count, 1);
+    assert_true(check_saw_server_cert);
+    if (pin == &server_id) {
+        assert_false(cli.err_called);
+        assert_int_equal(cli.rcvd, BULK);
+        close_both();
+    } else {
+        assert_true(cli.err_called);
+        assert_int_equal(cli.err, ERR_CLSD);
+        assert_false(cli.handshaken);
+        assert_int_equal(cli.rcvd, 0);
+        assert_null(srv.pcb);
+    }
+    assert_int_equal(altcp_close(l), ERR_OK);
+    free_configs();
+}
+
+static void test_peer_check_accepts(void **state)
+{
+    struct pool_snapshot before;
+
+    (void)state;
+    pools_snapshot(&before);
+    peer_check_run(&server_id, false);
+    assert_pools_back(&before);
+}
+
+static void test_peer_check_overrides_ca(void **state)
+{
+    struct pool_snapshot before;
+
+    (void)state;
+    pools_snapshot(&before);
+    peer_check_run(&server_id, true);
+    assert_pools_back(&before);
+}
+
+static void test_peer_check_refuses(void **state)
+{
+    struct pool_snapshot before;
+
+    (void)state;
+    pools_snapshot(&before);
+    peer_check_run(&wrong_id, false);
+    assert_pools_back(&before);
+    /* Not a TLS pcb: refused. */
+    assert_int_equal(tls_set_peer_check(NULL, check_pin, NULL), PB_EINVAL);
+}
+
 /* ----- STARTTLS: cleartext lines first, then both ends wrap. ----- */
 
 static bool line_is(struct peer *pe, const char *want)
@@ -874,6 +959,9 @@ int main(void)
         cmocka_unit_test_setup(test_tls13_bulk, test_setup),
         cmocka_unit_test_setup(test_starttls_bulk, test_setup),
         cmocka_unit_test_setup(test_wrong_ca_fails_cleanly, test_setup),
+        cmocka_unit_test_setup(test_peer_check_accepts, test_setup),
+        cmocka_unit_test_setup(test_peer_check_overrides_ca, test_setup),
+        cmocka_unit_test_setup(test_peer_check_refuses, test_setup),
         cmocka_unit_test_setup(test_tls12_forced, test_setup),
         cmocka_unit_test_setup(test_listener_closed_mid_handshake, test_setup),
         cmocka_unit_test_setup(test_peer_closes_mid_handshake, test_setup),
