@@ -30,6 +30,7 @@ static struct altcp_tls_config *services_tls;
 /* A snapshot of up to 4096 messages per POP3 session (32 KiB each): with
  * the store's tables, in external RAM on the reference board. */
 static struct pop3_maildrop services_maildrops[POP3_SERVER_SESSIONS] PB_STORE_SECTION;
+static struct pop3_server_slot services_pop3_slots[POP3_SERVER_SESSIONS] PB_STORE_SECTION;
 static struct pop3_backend services_pop3_backends[POP3_SERVER_SESSIONS];
 
 /* IMAP sessions with their snapshots (about 40 KiB each): external RAM. */
@@ -154,6 +155,7 @@ static int services_start_pop3(void)
     int n = 0;
     pop3_maildrop_init(services_maildrops, services_pop3_backends, POP3_SERVER_SESSIONS,
                        storage_get());
+    pop3_server_init(services_pop3_slots);
     services_pop3.session.hostname = config_get()->hostname;
     services_pop3.tls = services_tls;
     int err = pop3_server_start(&services_pop3);

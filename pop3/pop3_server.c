@@ -21,15 +21,15 @@
 #include "pb_err.h"
 #include "tls.h"
 
-struct pop3_conn {
-    struct conn conn;               /* conn.pcb NULL: slot free */
-    struct pop3_server_config *cfg;
-    struct pop3_session session;
-    char out[POP3_SERVER_OUT_BYTES];
-    uint64_t resume_ms;             /* POP3_STATE_DELAY: when to answer; 0 unset */
-};
+#define pop3_conn pop3_server_slot
 
-static struct pop3_conn pop3_conns[POP3_SERVER_SESSIONS];
+static struct pop3_server_slot *pop3_conns;     /* the caller's pool */
+
+void pop3_server_init(struct pop3_server_slot *slots)
+{
+    memset(slots, 0, POP3_SERVER_SESSIONS * sizeof(*slots));
+    pop3_conns = slots;
+}
 
 static err_t pop3_conn_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err_t err);
 static err_t pop3_conn_sent(void *arg, struct altcp_pcb *pcb, u16_t len);
@@ -54,7 +54,7 @@ static void pop3_server_log(struct pop3_server_config *cfg, const char *fmt, ...
 int pop3_server_sessions_in_use(void)
 {
     int n = 0;
-    for (int i = 0; i < POP3_SERVER_SESSIONS; i++)
+    for (int i = 0; pop3_conns && i < POP3_SERVER_SESSIONS; i++)
         n += pop3_conns[i].conn.pcb != NULL;
     return n;
 }
@@ -256,7 +256,7 @@ static err_t pop3_server_accept(void *arg, struct altcp_pcb *pcb, err_t err)
         return ERR_VAL;
     struct pop3_conn *c = NULL;
     int slot = 0;
-    for (; slot < POP3_SERVER_SESSIONS; slot++) {
+    for (; pop3_conns && slot < POP3_SERVER_SESSIONS; slot++) {
         if (!pop3_conns[slot].conn.pcb) {
             c = &pop3_conns[slot];
             break;

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "conn.h"
 #include "pop3_session.h"
 
 #define POP3_SERVER_SESSIONS       8       /* concurrent sessions, all ports */
@@ -28,6 +29,21 @@
 #define POP3_SERVER_LOGIN_DELAY_MS 1500
 
 struct altcp_tls_config;
+struct pop3_server_config;
+
+/* One session of the pool (about 6 KiB): the caller places the pool, so a
+ * board can keep it in external RAM. */
+struct pop3_server_slot {
+    struct conn conn;               /* conn.pcb NULL: slot free */
+    struct pop3_server_config *cfg;
+    struct pop3_session session;
+    char out[POP3_SERVER_OUT_BYTES];
+    uint64_t resume_ms;             /* POP3_STATE_DELAY: when to answer; 0 unset */
+};
+
+/* The pool: POP3_SERVER_SESSIONS slots, shared by the ports.  Call once
+ * before pop3_server_start. */
+void pop3_server_init(struct pop3_server_slot *slots);
 
 struct pop3_server_config {
     uint16_t port;
