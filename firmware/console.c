@@ -729,23 +729,32 @@ static int console_cmd_show_mailbox(int argc, char **argv)
     return 0;
 }
 
+/* The words argv[0..argc) joined by sep into buf (cap bytes); PB_ERANGE
+ * when they do not fit. */
+static int console_join(int argc, char **argv, char sep, char *buf, size_t cap)
+{
+    size_t len = 0;
+    for (int i = 0; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+        if (len + n + 2 > cap)
+            return PB_ERANGE;
+        if (len)
+            buf[len++] = sep;
+        memcpy(buf + len, argv[i], n);
+        len += n;
+    }
+    buf[len] = '\0';
+    return 0;
+}
+
 static int console_cmd_alias_add(int argc, char **argv)
 {
     /* Targets may come as one comma-separated word or as several words. */
     char targets[STORE_REC_VALUE_MAX];
-    size_t len = 0;
-    for (int i = 1; i < argc; i++) {
-        size_t n = strlen(argv[i]);
-        if (len + n + 2 > sizeof(targets)) {
-            console_printf("error: too many targets\n");
-            return PB_ERANGE;
-        }
-        if (len)
-            targets[len++] = ',';
-        memcpy(targets + len, argv[i], n);
-        len += n;
+    if (console_join(argc - 1, argv + 1, ',', targets, sizeof(targets))) {
+        console_printf("error: too many targets\n");
+        return PB_ERANGE;
     }
-    targets[len] = '\0';
     int err = accounts_alias_add(storage_get(), argv[0], targets);
     if (err == PB_EINVAL && accounts_domain_exists(storage_get(), strrchr(argv[0], '@') ?
                                                    strrchr(argv[0], '@') + 1 : "")) {
@@ -1186,19 +1195,10 @@ static int console_cmd_set_catchall(int argc, char **argv)
 static int console_cmd_set_dns(int argc, char **argv)
 {
     char list[DNS_SERVERS_TEXT_MAX];
-    size_t len = 0;
-    for (int i = 0; i < argc; i++) {
-        size_t n = strlen(argv[i]);
-        if (len + n + 2 > sizeof(list)) {
-            console_printf("error: too long a list of servers\n");
-            return PB_ERANGE;
-        }
-        if (len)
-            list[len++] = ' ';
-        memcpy(list + len, argv[i], n);
-        len += n;
+    if (console_join(argc, argv, ' ', list, sizeof(list))) {
+        console_printf("error: too long a list of servers\n");
+        return PB_ERANGE;
     }
-    list[len] = '\0';
     int err = config_set_dns(list);
     if (err == PB_EINVAL) {
         console_printf("error: '%s' is not a list of IP[:PORT] servers, e.g. 192.0.2.53 or "

@@ -9,7 +9,6 @@
  */
 #include "imap_server.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,20 +30,6 @@ static err_t imap_conn_sent(void *arg, struct altcp_pcb *pcb, u16_t len);
 static err_t imap_conn_poll(void *arg, struct altcp_pcb *pcb);
 static void imap_conn_err(void *arg, err_t err);
 static err_t imap_conn_process(struct imap_conn *c);
-
-static void imap_server_log(struct imap_server_config *cfg, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void imap_server_log(struct imap_server_config *cfg, const char *fmt, ...)
-{
-    char line[200];
-    va_list ap;
-    if (!cfg->log)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    cfg->log(line);
-}
 
 void imap_server_init(struct imap_server_slot *slots, struct store *store)
 {
@@ -168,7 +153,7 @@ static err_t imap_conn_process(struct imap_conn *c)
             break;
     }
     if (c->conn.overflow) {
-        imap_server_log(c->cfg, "imap: %s: dropped, it sends without reading replies",
+        conn_log(c->cfg->log, "imap: %s: dropped, it sends without reading replies",
                         c->session.peer_ip);
         return imap_conn_drop(c, "dropped (not reading replies)");
     }
@@ -189,10 +174,7 @@ static err_t imap_conn_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, er
     struct imap_conn *c = arg;
     (void)err;
     if (!c) {
-        if (p) {
-            altcp_recved(pcb, p->tot_len);
-            pbuf_free(p);
-        }
+        conn_discard(pcb, p);
         return ERR_OK;
     }
     if (!p) {
@@ -274,7 +256,7 @@ static err_t imap_server_accept(void *arg, struct altcp_pcb *pcb, err_t err)
     if (!c || !imap_conns) {
         /* Pool empty: say so and hang up, leaving the others alone. */
         static const char busy[] = "* BYE Too many connections, try again later\r\n";
-        imap_server_log(cfg, "imap: connection refused, %d sessions busy", IMAP_SERVER_SESSIONS);
+        conn_log(cfg->log, "imap: connection refused, %d sessions busy", IMAP_SERVER_SESSIONS);
         return conn_refuse(pcb, busy);
     }
     conn_init(&c->conn, pcb, c->out, sizeof(c->out));
@@ -283,7 +265,7 @@ static err_t imap_server_accept(void *arg, struct altcp_pcb *pcb, err_t err)
     char ip[IPADDR_STRLEN_MAX];
     conn_peer(pcb, ip, sizeof(ip));
     imap_conn_callbacks(c, pcb);
-    imap_server_log(cfg, "imap: session from %s on port %u", ip, cfg->port);
+    conn_log(cfg->log, "imap: session from %s on port %u", ip, cfg->port);
     imap_session_init(&c->session, &cfg->session, &c->mb, imap_conn_write, c, ip,
                       cfg->implicit_tls ? tls_version_name(pcb) : NULL);
     imap_conn_flush(c);

@@ -3,6 +3,7 @@
  */
 #include "conn.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -117,6 +118,26 @@ struct altcp_pcb *conn_starttls(struct conn *c, struct altcp_tls_config *tls)
     if (t)
         c->pcb = t;
     return t;
+}
+
+void conn_discard(struct altcp_pcb *pcb, struct pbuf *p)
+{
+    if (p) {
+        altcp_recved(pcb, p->tot_len);
+        pbuf_free(p);
+    }
+}
+
+void conn_log(void (*sink)(const char *line), const char *fmt, ...)
+{
+    char line[200];
+    va_list ap;
+    if (!sink)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    sink(line);
 }
 
 void conn_forget(struct conn *c)

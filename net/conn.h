@@ -74,6 +74,14 @@ struct altcp_pcb *conn_starttls(struct conn *c, struct altcp_tls_config *tls);
  * when the pcb was aborted (callbacks must then return it). */
 err_t conn_finish(struct conn *c, bool abort);
 
+/* Data for a pcb whose connection was already let go: taken and
+ * dropped (p may be NULL). */
+void conn_discard(struct altcp_pcb *pcb, struct pbuf *p);
+
+/* One log line through sink (NULL: none), printf-style, at most 199
+ * characters. */
+void conn_log(void (*sink)(const char *line), const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The pcb is gone already (the err callback): free the unread input. */
 void conn_forget(struct conn *c);
 

@@ -9,7 +9,6 @@
  */
 #include "pop3_server.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,20 +35,6 @@ static err_t pop3_conn_sent(void *arg, struct altcp_pcb *pcb, u16_t len);
 static err_t pop3_conn_poll(void *arg, struct altcp_pcb *pcb);
 static void pop3_conn_err(void *arg, err_t err);
 static err_t pop3_conn_process(struct pop3_conn *c);
-
-static void pop3_server_log(struct pop3_server_config *cfg, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void pop3_server_log(struct pop3_server_config *cfg, const char *fmt, ...)
-{
-    char line[200];
-    va_list ap;
-    if (!cfg->log)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    cfg->log(line);
-}
 
 int pop3_server_sessions_in_use(void)
 {
@@ -161,7 +146,7 @@ static err_t pop3_conn_process(struct pop3_conn *c)
             break;
     }
     if (c->conn.overflow) {
-        pop3_server_log(c->cfg, "pop3: %s: dropped, it sends without reading replies",
+        conn_log(c->cfg->log, "pop3: %s: dropped, it sends without reading replies",
                         c->session.peer_ip);
         return pop3_conn_drop(c, "dropped (not reading replies)");
     }
@@ -182,10 +167,7 @@ static err_t pop3_conn_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, er
     struct pop3_conn *c = arg;
     (void)err;
     if (!c) {
-        if (p) {
-            altcp_recved(pcb, p->tot_len);
-            pbuf_free(p);
-        }
+        conn_discard(pcb, p);
         return ERR_OK;
     }
     if (!p) {
@@ -265,7 +247,7 @@ static err_t pop3_server_accept(void *arg, struct altcp_pcb *pcb, err_t err)
     if (!c) {
         /* Pool empty: say so and hang up, leaving the others alone. */
         static const char busy[] = "-ERR [SYS/TEMP] too many connections, try again later\r\n";
-        pop3_server_log(cfg, "pop3: connection refused, %d sessions busy", POP3_SERVER_SESSIONS);
+        conn_log(cfg->log, "pop3: connection refused, %d sessions busy", POP3_SERVER_SESSIONS);
         return conn_refuse(pcb, busy);
     }
     memset(c, 0, sizeof(*c));
@@ -274,7 +256,7 @@ static err_t pop3_server_accept(void *arg, struct altcp_pcb *pcb, err_t err)
     char ip[IPADDR_STRLEN_MAX];
     conn_peer(pcb, ip, sizeof(ip));
     pop3_conn_callbacks(c, pcb);
-    pop3_server_log(cfg, "pop3: session from %s on port %u", ip, cfg->port);
+    conn_log(cfg->log, "pop3: session from %s on port %u", ip, cfg->port);
     pop3_session_init(&c->session, &cfg->session, &cfg->backends[slot], pop3_conn_write, c, ip,
                       cfg->implicit_tls ? tls_version_name(pcb) : NULL);
     pop3_conn_flush(c);

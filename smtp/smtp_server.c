@@ -7,7 +7,6 @@
  */
 #include "smtp_server.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,20 +42,6 @@ static err_t smtp_conn_sent(void *arg, struct altcp_pcb *pcb, u16_t len);
 static err_t smtp_conn_poll(void *arg, struct altcp_pcb *pcb);
 static void smtp_conn_err(void *arg, err_t err);
 static err_t smtp_conn_process(struct smtp_conn *c);
-
-static void smtp_server_log(struct smtp_server_config *cfg, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void smtp_server_log(struct smtp_server_config *cfg, const char *fmt, ...)
-{
-    char line[200];
-    va_list ap;
-    if (!cfg->log)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    cfg->log(line);
-}
 
 int smtp_server_sessions_in_use(void)
 {
@@ -105,7 +90,7 @@ static err_t smtp_conn_close(struct smtp_conn *c)
     if (c->conn.out_len > 0)
         return ERR_OK;              /* the sent callback comes back here */
     smtp_session_end(&c->session);
-    smtp_server_log(c->cfg, "smtp: session with %s closed, %lu message(s)",
+    conn_log(c->cfg->log, "smtp: session with %s closed, %lu message(s)",
                     c->session.peer_ip, c->session.messages);
     return smtp_conn_release(c, false);
 }
@@ -135,7 +120,7 @@ static err_t smtp_conn_starttls(struct smtp_conn *c)
 {
     struct altcp_pcb *tls = conn_starttls(&c->conn, c->cfg->tls);
     if (!tls) {
-        smtp_server_log(c->cfg, "smtp: %s: STARTTLS failed (out of memory)", c->session.peer_ip);
+        conn_log(c->cfg->log, "smtp: %s: STARTTLS failed (out of memory)", c->session.peer_ip);
         smtp_session_end(&c->session);
         return smtp_conn_close(c);
     }
@@ -165,7 +150,7 @@ static err_t smtp_conn_process(struct smtp_conn *c)
             break;
     }
     if (k->overflow) {
-        smtp_server_log(c->cfg, "smtp: %s: dropped, it sends without reading replies",
+        conn_log(c->cfg->log, "smtp: %s: dropped, it sends without reading replies",
                         c->session.peer_ip);
         smtp_session_end(&c->session);
         return smtp_conn_release(c, true);
@@ -187,10 +172,7 @@ static err_t smtp_conn_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, er
     struct smtp_conn *c = arg;
     (void)err;
     if (!c) {
-        if (p) {
-            altcp_recved(pcb, p->tot_len);
-            pbuf_free(p);
-        }
+        conn_discard(pcb, p);
         return ERR_OK;
     }
     if (!p) {
@@ -241,7 +223,7 @@ static err_t smtp_conn_poll(void *arg, struct altcp_pcb *pcb)
         int n = snprintf(buf, sizeof(buf), "421 4.4.2 %s Timeout, closing the connection\r\n",
                          c->cfg->session.hostname);
         smtp_conn_write(c, buf, (size_t)n);
-        smtp_server_log(c->cfg, "smtp: %s: idle timeout", c->session.peer_ip);
+        conn_log(c->cfg->log, "smtp: %s: idle timeout", c->session.peer_ip);
         smtp_session_end(&c->session);
         return smtp_conn_close(c);
     }
@@ -256,7 +238,7 @@ static void smtp_conn_err(void *arg, err_t err)
         return;
     /* The pcb is gone already. */
     smtp_session_end(&c->session);
-    smtp_server_log(c->cfg, "smtp: session with %s reset", c->session.peer_ip);
+    conn_log(c->cfg->log, "smtp: session with %s reset", c->session.peer_ip);
     if (c->rdns_pending)
         dns_cancel(smtp_conn_rdns, c);
     conn_forget(&c->conn);
@@ -290,7 +272,7 @@ static err_t smtp_conn_start(struct smtp_conn *c, int verdict)
                           c, ip);
         if (c->cfg->implicit_tls)   /* names filled in once the handshake is done */
             smtp_session_tls_started(&c->session, tls_version_name(c->conn.pcb), tls_cipher_name(c->conn.pcb));
-        smtp_server_log(c->cfg, "smtp: session from %s on port %u", ip, c->cfg->port);
+        conn_log(c->cfg->log, "smtp: session from %s on port %u", ip, c->cfg->port);
         return smtp_conn_process(c);
     }
     char buf[200];
@@ -300,7 +282,7 @@ static err_t smtp_conn_start(struct smtp_conn *c, int verdict)
         snprintf(buf, sizeof(buf), "421 4.7.25 %s Cannot check the reverse DNS of %s now; try again "
                  "later\r\n", c->cfg->session.hostname, ip);
     smtp_conn_write(c, buf, (size_t)n);
-    smtp_server_log(c->cfg, "smtp: %s: refused, %s (require-rdns on)", ip,
+    conn_log(c->cfg->log, "smtp: %s: refused, %s (require-rdns on)", ip,
                     verdict == SMTP_RDNS_NONE ? "no reverse DNS" : "reverse DNS lookup failed");
     return smtp_conn_close(c);
 }
@@ -332,7 +314,7 @@ static err_t smtp_server_accept(void *arg, struct altcp_pcb *pcb, err_t err)
     }
     if (!c) {
         /* Pool empty: say so and hang up, leaving the others alone. */
-        smtp_server_log(cfg, "smtp: connection refused, %d sessions busy", SMTP_SERVER_SESSIONS);
+        conn_log(cfg->log, "smtp: connection refused, %d sessions busy", SMTP_SERVER_SESSIONS);
         return conn_refuse(pcb, "421 4.3.2 Too many connections, try again later\r\n");
     }
     memset(c, 0, sizeof(*c));
@@ -350,7 +332,7 @@ static err_t smtp_server_accept(void *arg, struct altcp_pcb *pcb, err_t err)
         int r = dns_query_ptr(peer, smtp_conn_rdns, c);
         c->in_accept = false;
         if (r == 0) {
-            smtp_server_log(cfg, "smtp: %s: checking reverse DNS", ip);
+            conn_log(cfg->log, "smtp: %s: checking reverse DNS", ip);
             return ERR_OK;      /* smtp_conn_rdns starts the session */
         }
         return smtp_conn_start(c, r == 1 ? c->rdns_verdict : SMTP_RDNS_TEMP);
