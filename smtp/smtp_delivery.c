@@ -49,6 +49,12 @@ static bool smtp_delivery_may_send_as(struct store *s, const char *user, const s
     accounts_lower(addr);
     if (strcmp(addr, user) == 0)
         return true;
+    /* Only a named alias counts: a domain's catch-all would otherwise let
+     * its target send as every address nobody has. */
+    char targets[8];    /* only whether it exists: PB_ERANGE says it does */
+    int rc = accounts_alias_get(s, addr, targets, sizeof(targets));
+    if (rc != 0 && rc != PB_ERANGE)
+        return false;
     struct smtp_delivery_owner o = { user, false };
     return accounts_resolve(s, from, smtp_delivery_owner_target, &o) == 0 && o.mine;
 }

@@ -71,7 +71,13 @@ class Submission(unittest.TestCase):
                 s.sendmail("bob@example.test", ["bob@example.test"], body)
             self.assertEqual(e.exception.smtp_code, 553)
             self.assertIn(b"5.7.1", e.exception.smtp_error)
-        b.expect(r"smtp: 10\.0\.2\.2: logged in as alice@example\.test")
+            b.expect(r"smtp: 10\.0\.2\.2: logged in as alice@example\.test")
+            # A catch-all reaching her does not make every address hers.
+            self.assertNotIn("error:", b.command("set catchall example.test alice@example.test"))
+            with self.assertRaises(smtplib.SMTPSenderRefused) as e:
+                s.sendmail("ceo@example.test", ["bob@example.test"], body)
+            self.assertEqual(e.exception.smtp_code, 553)
+            self.assertNotIn("error:", b.command("set catchall example.test off"))
         self.assertIn("carol@far.example", b.command("show queue"))
         self.poweroff()
 
