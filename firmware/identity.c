@@ -276,8 +276,10 @@ int identity_info(const struct identity *id, struct identity_info *info)
         info->self_signed = memcmp(dc->issuerHash, dc->subjectHash, sizeof(dc->subjectHash)) == 0;
         info->not_after_s = identity_days(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday) * 86400 +
                             tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
-        snprintf(info->not_after, sizeof(info->not_after), "%04d-%02d-%02d %02d:%02d:%02d UTC",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        snprintf(info->not_after, sizeof(info->not_after), "%04u-%02u-%02u %02u:%02u:%02u UTC",
+                 (unsigned short)(tm.tm_year + 1900), (unsigned char)(tm.tm_mon + 1),
+                 (unsigned char)tm.tm_mday, (unsigned char)tm.tm_hour, (unsigned char)tm.tm_min,
+                 (unsigned char)tm.tm_sec);
         ret = 0;
     } else {
         ret = ret == MEMORY_E ? PB_ENOMEM : PB_ECORRUPT;

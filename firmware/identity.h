@@ -78,7 +78,7 @@ int identity_save(struct store *s, const struct identity *id);
 /* What `show tls` and the web page show about an identity. */
 struct identity_info {
     char subject[IDENTITY_SUBJECT_MAX + 1];  /* subject commonName ("" if none) */
-    char not_after[24];                      /* "2036-11-27 02:03:38 UTC" */
+    char not_after[32];                      /* "2036-11-27 02:03:38 UTC" */
     int64_t not_after_s;                     /* the same, seconds since 1970 */
     bool self_signed;                        /* issuer name == subject name */
 };
