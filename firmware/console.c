@@ -190,10 +190,16 @@ static struct {
     bool pem_reading;       /* tls import: collecting PEM lines */
     bool tls_pending;       /* a new identity is on flash, in use after reboot */
     size_t pem_len;
-    char pem[IDENTITY_PEM_MAX + 1];
     char pw_addr[ACCOUNTS_ADDR_MAX + 1];
     char pw_first[PASSWORD_MAX + 1];
 } console;
+
+#ifndef PB_EXTRAM
+#define PB_EXTRAM
+#endif
+/* Work areas of tls import, dns records and dns check (one command runs
+ * at a time): about 25 KiB, in external RAM where the board has it. */
+static char console_pem[IDENTITY_PEM_MAX + 1] PB_EXTRAM;
 
 /* ------------------------------------------------------------- output --- */
 
@@ -1595,10 +1601,9 @@ static void console_login_line(const char *line)
 
 /* ------------------------------------------------- dns records, tls --- */
 
-/* Work areas of the commands below: one command runs at a time. */
-static struct identity console_id;
-static struct dnsrec console_recs[DNSREC_MAX];
-static struct dnsrec_check console_check;
+static struct identity console_id PB_EXTRAM;
+static struct dnsrec console_recs[DNSREC_MAX] PB_EXTRAM;
+static struct dnsrec_check console_check PB_EXTRAM;
 static char console_check_domain[MAIL_DOMAIN_MAX + 1];
 
 /* The identity kept on flash and what its certificate says. */
@@ -1831,7 +1836,7 @@ static void console_pem_end(void)
 {
     console.pem_reading = false;
     lineedit_set_secret(&console.le, false);
-    memset(console.pem, 0, sizeof(console.pem));
+    memset(console_pem, 0, sizeof(console_pem));
     console.pem_len = 0;
 }
 
@@ -1845,14 +1850,14 @@ static void console_pem_line(const char *line)
             console_pem_end();
             return;
         }
-        memcpy(console.pem + console.pem_len, line, n);
+        memcpy(console_pem + console.pem_len, line, n);
         console.pem_len += n;
-        console.pem[console.pem_len++] = '\n';
+        console_pem[console.pem_len++] = '\n';
         return;
     }
     bool host_ok = false;
     const char *host = config_get()->hostname;
-    int err = identity_import_pem(console.pem, console.pem_len, console.pem, console.pem_len, host,
+    int err = identity_import_pem(console_pem, console.pem_len, console_pem, console.pem_len, host,
                                   hal_clock_wall(), &console_id, &host_ok);
     console_pem_end();
     switch (err) {
