@@ -17,6 +17,24 @@ struct auth_guard_entry {
 };
 
 static struct auth_guard_entry auth_guard_table[AUTH_GUARD_SLOTS];
+static uint32_t auth_guard_max_fails = AUTH_GUARD_MAX_FAILS;
+static uint32_t auth_guard_lock_ms = AUTH_GUARD_LOCK_MS;
+
+int auth_guard_set_limits(uint32_t max_fails, uint32_t lock_ms)
+{
+    if (max_fails < AUTH_GUARD_FAILS_MIN || max_fails > AUTH_GUARD_FAILS_MAX ||
+        lock_ms < AUTH_GUARD_LOCK_MIN_MS || lock_ms > AUTH_GUARD_LOCK_MAX_MS)
+        return PB_ERANGE;
+    auth_guard_max_fails = max_fails;
+    auth_guard_lock_ms = lock_ms;
+    return 0;
+}
+
+void auth_guard_limits(uint32_t *max_fails, uint32_t *lock_ms)
+{
+    *max_fails = auth_guard_max_fails;
+    *lock_ms = auth_guard_lock_ms;
+}
 
 static struct auth_guard_entry *auth_guard_find(const char *peer)
 {
@@ -76,8 +94,8 @@ void auth_guard_failed(const char *peer, uint64_t now_ms)
         e->first_ms = now_ms;
     }
     e->last_ms = now_ms;
-    if (++e->fails >= AUTH_GUARD_MAX_FAILS && !auth_guard_locked(e, now_ms))
-        e->locked_until_ms = now_ms + AUTH_GUARD_LOCK_MS;
+    if (++e->fails >= auth_guard_max_fails && !auth_guard_locked(e, now_ms))
+        e->locked_until_ms = now_ms + auth_guard_lock_ms;
 }
 
 void auth_guard_succeeded(const char *peer)

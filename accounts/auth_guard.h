@@ -8,8 +8,9 @@
  *
  * Contract:
  *   - An address (the peer as text, e.g. "192.0.2.7" or "2001:db8::1") that
- *     failed AUTH_GUARD_MAX_FAILS logins within AUTH_GUARD_WINDOW_MS is
- *     locked for AUTH_GUARD_LOCK_MS: auth_guard_check() returns PB_EBUSY,
+ *     failed max_fails logins within AUTH_GUARD_WINDOW_MS is locked for
+ *     lock_ms (auth_guard_set_limits; by default AUTH_GUARD_MAX_FAILS and
+ *     AUTH_GUARD_LOCK_MS): auth_guard_check() returns PB_EBUSY,
  *     and the service must refuse the login without checking the password
  *     (so a locked-out guesser learns nothing, not even by timing).
  *   - A successful login clears the address's count.
@@ -31,6 +32,10 @@
 #define AUTH_GUARD_MAX_FAILS    10
 #define AUTH_GUARD_WINDOW_MS    (15u * 60u * 1000u)
 #define AUTH_GUARD_LOCK_MS      (15u * 60u * 1000u)
+#define AUTH_GUARD_FAILS_MIN    1
+#define AUTH_GUARD_FAILS_MAX    1000
+#define AUTH_GUARD_LOCK_MIN_MS  1000u                   /* 1 s */
+#define AUTH_GUARD_LOCK_MAX_MS  (7u * 86400u * 1000u)   /* one week */
 #define AUTH_GUARD_PEER_MAX     47      /* characters of an address as text */
 
 /* 0 if peer may try a password now, PB_EBUSY while it is locked out. */
@@ -42,7 +47,15 @@ void auth_guard_failed(const char *peer, uint64_t now_ms);
 /* peer logged in: its count is cleared. */
 void auth_guard_succeeded(const char *peer);
 
-/* Forget everything (boot, tests). */
+/* The limits (settings `set auth max-failures` and `set auth lockout`):
+ * max_fails within AUTH_GUARD_FAILS_MIN..AUTH_GUARD_FAILS_MAX, lock_ms
+ * within AUTH_GUARD_LOCK_MIN_MS..AUTH_GUARD_LOCK_MAX_MS, else PB_ERANGE
+ * and nothing changes.  Lockouts under way keep their end time; counts
+ * are kept and judged against the new limit at the next failure. */
+int auth_guard_set_limits(uint32_t max_fails, uint32_t lock_ms);
+void auth_guard_limits(uint32_t *max_fails, uint32_t *lock_ms);
+
+/* Forget everything (boot, tests).  The limits stay. */
 void auth_guard_reset(void);
 
 #endif

@@ -3,9 +3,11 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "address.h"
+#include "auth_guard.h"
 #include "pb_err.h"
 #include "smtp_relay.h"
 #include "storage.h"
@@ -22,6 +24,50 @@ void config_init(void)
     config_state.smtp.timeout = CONFIG_SMTP_TIMEOUT_MIN;
     config_state.smtp.require_rdns = false;
     config_state.queue_lifetime = CONFIG_LIFETIME_DEFAULT;
+    config_state.auth_max_failures = CONFIG_AUTH_FAILS_DEFAULT;
+    config_state.auth_lockout = CONFIG_AUTH_LOCKOUT_DEFAULT;
+    auth_guard_set_limits(config_state.auth_max_failures, config_state.auth_lockout * 1000u);
+}
+
+/* "ADDR/PREFIX GATEWAY" into a static configuration; false if it is not
+ * one that can work (see config.h). */
+static bool config_parse_ip(const char *text, struct net_config *net)
+{
+    char a[16], g[16];
+    unsigned prefix;
+    char extra;
+    if (sscanf(text, "%15[0-9.]/%u %15[0-9.] %c", a, &prefix, g, &extra) != 3)
+        return false;
+    ip4_addr_t addr, gw;
+    if (!ip4addr_aton(a, &addr) || !ip4addr_aton(g, &gw) || prefix < 1 || prefix > 30)
+        return false;
+    uint32_t mask = 0xffffffffu << (32 - prefix);
+    uint32_t ha = lwip_ntohl(ip4_addr_get_u32(&addr)), hg = lwip_ntohl(ip4_addr_get_u32(&gw));
+    uint32_t host = ha & ~mask, ghost = hg & ~mask;
+    if (host == 0 || host == ~mask || (ha & mask) != (hg & mask) || ghost == 0 || ghost == ~mask ||
+        ha == hg || (ha >> 24) == 0 || (ha >> 24) == 127 || (ha >> 24) >= 224)
+        return false;
+    net->dhcp = false;
+    net->addr = addr;
+    net->gateway = gw;
+    ip4_addr_set_u32(&net->netmask, lwip_htonl(mask));
+    return true;
+}
+
+void config_ip_text(const struct net_config *net, char *buf, size_t cap)
+{
+    if (net->dhcp) {
+        snprintf(buf, cap, "dhcp");
+        return;
+    }
+    char a[IP4ADDR_STRLEN_MAX], g[IP4ADDR_STRLEN_MAX];
+    uint32_t mask = lwip_ntohl(ip4_addr_get_u32(&net->netmask));
+    unsigned prefix = 0;
+    while (prefix < 32 && (mask & (0x80000000u >> prefix)))
+        prefix++;
+    ip4addr_ntoa_r(&net->addr, a, sizeof(a));
+    ip4addr_ntoa_r(&net->gateway, g, sizeof(g));
+    snprintf(buf, cap, "%s/%u %s", a, prefix, g);
 }
 
 /* Settings kept as 32-bit numbers ("smtp.max-size", ...). */
@@ -121,6 +167,27 @@ int config_load(void)
     int e5 = config_load_u32(s, "queue.lifetime", CONFIG_LIFETIME_MIN, CONFIG_LIFETIME_MAX,
                              &config_state.queue_lifetime);
     int first = e1 ? e1 : e2 ? e2 : e3 ? e3 : e4 ? e4 : e5;
+    int e7 = config_load_u32(s, "auth.max-failures", AUTH_GUARD_FAILS_MIN, AUTH_GUARD_FAILS_MAX,
+                             &config_state.auth_max_failures);
+    int e8 = config_load_u32(s, "auth.lockout", CONFIG_AUTH_LOCKOUT_MIN, CONFIG_AUTH_LOCKOUT_MAX,
+                             &config_state.auth_lockout);
+    if (!first)
+        first = e7 ? e7 : e8;
+    auth_guard_set_limits(config_state.auth_max_failures, config_state.auth_lockout * 1000u);
+    char ip[CONFIG_IP_TEXT_MAX + 1];
+    int in = store_setting_get(s, "net.ipv4", NULL, ip, sizeof(ip) - 1);
+    if (in >= 0) {
+        ip[in] = '\0';
+        struct net_config net = config_state.net;
+        if (strcmp(ip, "dhcp") == 0)
+            config_state.net.dhcp = true;
+        else if (config_parse_ip(ip, &net))
+            config_state.net = net;
+        else if (!first)
+            first = PB_ECORRUPT;
+    } else if (in != PB_ENOENT && !first) {
+        first = in;
+    }
     char relay[CONFIG_RELAYHOST_MAX + 1];
     int rn = store_setting_get(s, "relayhost", NULL, relay, sizeof(relay) - 1);
     if (rn >= 0) {
@@ -293,5 +360,43 @@ int config_set_hostname(const char *name)
         return err;
     strcpy(config_state.hostname, name);
     strcpy(config_state.net.hostname, name);
+    return 0;
+}
+
+int config_set_auth_max_failures(uint32_t n)
+{
+    if (n < AUTH_GUARD_FAILS_MIN || n > AUTH_GUARD_FAILS_MAX)
+        return PB_ERANGE;
+    int err = config_save_u32("auth.max-failures", n);
+    if (err)
+        return err;
+    config_state.auth_max_failures = n;
+    return auth_guard_set_limits(n, config_state.auth_lockout * 1000u);
+}
+
+int config_set_auth_lockout(uint32_t seconds)
+{
+    if (seconds < CONFIG_AUTH_LOCKOUT_MIN || seconds > CONFIG_AUTH_LOCKOUT_MAX)
+        return PB_ERANGE;
+    int err = config_save_u32("auth.lockout", seconds);
+    if (err)
+        return err;
+    config_state.auth_lockout = seconds;
+    return auth_guard_set_limits(config_state.auth_max_failures, seconds * 1000u);
+}
+
+int config_set_ip(const char *text)
+{
+    struct net_config net = config_state.net;
+    char canon[CONFIG_IP_TEXT_MAX + 1];
+    if (strcmp(text, "dhcp") == 0)
+        net.dhcp = true;
+    else if (strlen(text) > CONFIG_IP_TEXT_MAX || !config_parse_ip(text, &net))
+        return PB_EINVAL;
+    config_ip_text(&net, canon, sizeof(canon));
+    int err = config_save("net.ipv4", STORE_T_STR, canon, strlen(canon));
+    if (err)
+        return err;
+    config_state.net = net;
     return 0;
 }

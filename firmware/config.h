@@ -9,6 +9,7 @@
 #define CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "dns.h"
@@ -35,6 +36,13 @@ struct config_smtp {
     bool hide_client;       /* submission: Received: without the client's address */
 };
 
+/* Lockout of password guessers (accounts/auth_guard.h). */
+#define CONFIG_AUTH_FAILS_DEFAULT   10u
+#define CONFIG_AUTH_LOCKOUT_DEFAULT 900u            /* seconds: 15 minutes */
+#define CONFIG_AUTH_LOCKOUT_MIN     1u
+#define CONFIG_AUTH_LOCKOUT_MAX     (7u * 86400u)   /* one week */
+#define CONFIG_IP_TEXT_MAX          40              /* "255.255.255.255/32 255.255.255.255" */
+
 struct config {
     char hostname[NET_HOSTNAME_MAX + 1];   /* FQDN used in greetings and the certificate */
     struct net_config net;                 /* addressing: DHCP by default */
@@ -46,6 +54,8 @@ struct config {
     bool relay_implicit;                   /* relay host: implicit TLS (else STARTTLS) */
     char relay_fpr[CONFIG_FINGERPRINT_MAX + 1];  /* relay host certificate pin ("" = none) */
     uint32_t queue_lifetime;               /* seconds an outbound message is tried */
+    uint32_t auth_max_failures;            /* failed logins from one address before the lockout */
+    uint32_t auth_lockout;                 /* seconds the address is then refused */
 };
 
 /* Defaults: hostname "pillarbox", DHCP. */
@@ -91,6 +101,26 @@ int config_set_queue_lifetime(uint32_t seconds);
 int config_set_relayhost_auth(const char *user, const char *pass);
 int config_set_relayhost_tls(const char *mode);
 int config_set_relayhost_fingerprint(const char *hex);
+
+/* Lockout of an address after failed logins (IMAP, POP3, submission and
+ * the web sign-in share it): failures 1..1000, lockout seconds within the
+ * limits above; PB_ERANGE otherwise.  Committed to the store and given to
+ * auth_guard before it returns. */
+int config_set_auth_max_failures(uint32_t n);
+int config_set_auth_lockout(uint32_t seconds);
+
+/* IPv4 addressing: DHCP, or a static address.  text is "dhcp" or
+ * "ADDR/PREFIX GATEWAY" (prefix 1..30, the gateway inside the network,
+ * the address neither the network's nor its broadcast address).
+ * Committed to the store before it returns; the network takes it at the
+ * next boot (lwIP's interface is brought up once, in net_init).  Returns
+ * 0, PB_EINVAL (not that syntax or not a usable address) or the store's
+ * error, changing nothing. */
+int config_set_ip(const char *text);
+
+/* The IPv4 setting as config_set_ip takes it ("dhcp" or
+ * "10.0.2.15/24 10.0.2.2") into buf (CONFIG_IP_TEXT_MAX + 1 bytes). */
+void config_ip_text(const struct net_config *net, char *buf, size_t cap);
 
 /* Whether name is a valid hostname (the check config_set_hostname makes). */
 int config_hostname_valid(const char *name);

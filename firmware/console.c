@@ -16,10 +16,13 @@
 #include "cmdline.h"
 #include "config.h"
 #include "dns.h"
+#include "dnsrec.h"
 #include "hal_board.h"
 #include "hal_clock.h"
 #include "hal_reset.h"
 #include "hal_uart.h"
+#include "identity.h"
+#include "auth_guard.h"
 #include "imap_mailbox.h"
 #include "lineedit.h"
 #include "log.h"
@@ -84,13 +87,21 @@ static int console_cmd_set_dns(int argc, char **argv);
 static int console_cmd_show_dns(int argc, char **argv);
 static int console_cmd_dns_lookup(int argc, char **argv);
 static int console_cmd_show_mailbox(int argc, char **argv);
+static int console_cmd_dns_records(int argc, char **argv);
+static int console_cmd_dns_check(int argc, char **argv);
+static int console_cmd_show_tls(int argc, char **argv);
+static int console_cmd_tls_regenerate(int argc, char **argv);
+static int console_cmd_tls_import(int argc, char **argv);
+static int console_cmd_set_ip(int argc, char **argv);
+static int console_cmd_set_auth(int argc, char **argv);
 
 static const struct console_cmd console_cmds[] = {
     { "help", 0, 8, console_cmd_help, "[COMMAND]", "list the commands, or explain one" },
     { "show version", 0, 0, console_cmd_show_version, "", "firmware version and board" },
     { "show status", 0, 0, console_cmd_show_status, "",
       "uptime, memory pools in use, addresses, gateway and DNS" },
-    { "show log", 0, 1, console_cmd_show_log, "[N]", "the newest N log lines (default 20)" },
+    { "show log", 0, 1, console_cmd_show_log, "[N]|follow",
+      "the newest N log lines (default 20); follow: new lines as they come, until a key is pressed" },
     { "show storage", 0, 0, console_cmd_show_storage, "",
       "flash store: capacity, used, free, live/dead bytes, erase counts, mount time" },
     { "show config", 0, 0, console_cmd_show_config, "",
@@ -123,6 +134,20 @@ static const struct console_cmd console_cmds[] = {
     { "show dns", 0, 0, console_cmd_show_dns, "", "resolver servers, queries in flight, cache" },
     { "dns lookup", 2, 2, console_cmd_dns_lookup, "TYPE NAME",
       "ask the resolver; TYPE: a, aaaa, mx, txt, tlsa, ptr (NAME may be an IP for ptr)" },
+    { "dns records", 0, 1, console_cmd_dns_records, "[DOMAIN]",
+      "the DNS records to publish at the registrar for DOMAIN (every domain when omitted)" },
+    { "dns check", 1, 1, console_cmd_dns_check, "DOMAIN",
+      "look the records of DOMAIN up through the resolver: present, missing or different" },
+    { "show tls", 0, 0, console_cmd_show_tls, "",
+      "the TLS certificate: SHA-256 fingerprint, subject, expiry, self-signed or not" },
+    { "tls regenerate", 0, 0, console_cmd_tls_regenerate, "",
+      "make a new self-signed key and certificate (asks for confirmation; used from the next reboot)" },
+    { "tls import", 0, 0, console_cmd_tls_import, "",
+      "paste a PEM certificate and its ECDSA private key, then a line '.' (used from the next reboot)" },
+    { "set ip", 1, 2, console_cmd_set_ip, "dhcp | ADDR/PREFIX GATEWAY",
+      "IPv4 by DHCP (default) or static, e.g. 192.168.1.20/24 192.168.1.1 (applied at the next reboot)" },
+    { "set auth", 2, 2, console_cmd_set_auth, "max-failures N | lockout DURATION",
+      "refuse logins from an address for DURATION (e.g. 15m, 1h) after N failed ones (default 10, 15m)" },
     { "domain add", 1, 1, console_cmd_domain_add, "DOMAIN", "receive mail for DOMAIN, e.g. example.com" },
     { "domain del", 1, 1, console_cmd_domain_del, "DOMAIN", "stop receiving mail for DOMAIN (no users or aliases left)" },
     { "domain list", 0, 0, console_cmd_domain_list, "", "the domains and their catch-all addresses" },
@@ -159,9 +184,22 @@ static struct {
     int pw_kind;            /* CONSOLE_PW_*: what the password is for */
     bool locked;            /* an admin password is set and nobody has typed it */
     bool confirm_reset;     /* factory-reset asked for its confirmation */
+    bool confirm_tls;       /* tls regenerate asked for its confirmation */
+    bool following;         /* show log follow: log lines until a key is pressed */
+    bool follow_lf;         /* ... and the LF of the command's own CRLF is not that key */
+    bool pem_reading;       /* tls import: collecting PEM lines */
+    bool tls_pending;       /* a new identity is on flash, in use after reboot */
+    size_t pem_len;
     char pw_addr[ACCOUNTS_ADDR_MAX + 1];
     char pw_first[PASSWORD_MAX + 1];
 } console;
+
+#ifndef PB_EXTRAM
+#define PB_EXTRAM
+#endif
+/* Work areas of tls import, dns records and dns check (one command runs
+ * at a time): about 25 KiB, in external RAM where the board has it. */
+static char console_pem[IDENTITY_PEM_MAX + 1] PB_EXTRAM;
 
 /* ------------------------------------------------------------- output --- */
 
@@ -207,6 +245,8 @@ static void console_prompt(void)
     const char *p = console.locked ? "login: " : console.pw_state == 1 ? "Password: " :
                     console.pw_state == 2 ? "Password again: " :
                     console.confirm_reset ? "Type 'erase' to erase everything, anything else to keep it: " :
+                    console.confirm_tls ? "Type 'regenerate' to replace the TLS key, anything else to keep it: " :
+                    console.pem_reading ? "" :
                     CONSOLE_PROMPT;
     console_write(p, strlen(p));
 }
@@ -234,7 +274,7 @@ void console_print(const char *s, size_t n)
 
 void console_log_sink(const char *line, size_t len)
 {
-    if (!console.started || console.busy) {
+    if (!console.started || console.busy || console.following) {
         console_write(line, len);
         console_write("\r\n", 2);
         return;
@@ -391,6 +431,9 @@ static int console_cmd_show_status(int argc, char **argv)
     char servers[DNS_SERVERS_TEXT_MAX];
     dns_servers_text(servers, sizeof(servers));
     console_printf("  %-12s %s\n", "dns", servers);
+    char ip[CONFIG_IP_TEXT_MAX + 1];
+    config_ip_text(&config_get()->net, ip, sizeof(ip));
+    console_printf("  %-12s %s (set ip; applied at boot)\n", "configured", ip);
 
     console_printf("memory (in use / size, peak)\n");
 #if MEM_STATS
@@ -421,11 +464,19 @@ static void console_show_log_line(void *ctx, const char *line)
 static int console_cmd_show_log(int argc, char **argv)
 {
     int n = 20;
+    if (argc == 1 && strcmp(argv[0], "follow") == 0) {
+        /* New lines reach the console through console_log_sink; following
+         * only leaves the prompt away so they read as one stream. */
+        console_printf("following the log; press any key to stop\n");
+        console.following = true;
+        console.follow_lf = true;
+        return 0;
+    }
     if (argc == 1) {
         char *end;
         long v = strtol(argv[0], &end, 10);
         if (*end || v <= 0 || v > 10000) {
-            console_printf("error: N must be a number from 1 to 10000\n");
+            console_printf("error: N must be a number from 1 to 10000, or 'follow'\n");
             return PB_EINVAL;
         }
         n = (int)v;
@@ -903,6 +954,13 @@ static int console_cmd_show_config(int argc, char **argv)
     console_printf("set submission hide-client %s\n", c->smtp.hide_client ? "on" : "off");
     console_printf("set relayhost %s\n", c->relayhost[0] ? c->relayhost : "off");
     console_printf("set queue lifetime %lus\n", (unsigned long)c->queue_lifetime);
+    char ip[CONFIG_IP_TEXT_MAX + 1];
+    config_ip_text(&c->net, ip, sizeof(ip));
+    console_printf("set ip %s\n", ip);
+    console_printf("set auth max-failures %lu\n", (unsigned long)c->auth_max_failures);
+    console_printf("set auth lockout %lus\n", (unsigned long)c->auth_lockout);
+    /* The TLS key is not printed: a private key has no place in a text
+     * that is pasted around; 'tls import' moves a certificate. */
     if (!storage_get())
         return 0;
     console_each(STORE_NS_DOMAIN, console_config_domain);
@@ -1541,6 +1599,370 @@ static void console_login_line(const char *line)
     }
 }
 
+/* ------------------------------------------------- dns records, tls --- */
+
+static struct identity console_id PB_EXTRAM;
+static struct dnsrec console_recs[DNSREC_MAX] PB_EXTRAM;
+static struct dnsrec_check console_check PB_EXTRAM;
+static char console_check_domain[MAIL_DOMAIN_MAX + 1];
+
+/* The identity kept on flash and what its certificate says. */
+static int console_identity(struct identity_info *info)
+{
+    struct store *s = storage_get();
+    int err = s ? identity_load(s, &console_id) : PB_ENOTSUP;
+    if (!err)
+        err = identity_info(&console_id, info);
+    return err;
+}
+
+/* The office's public address, when the appliance has one itself (not
+ * behind NAT): else the records show a placeholder. */
+static bool console_public_ipv4(char *buf, size_t cap)
+{
+    struct net_status st;
+    net_status(&st);
+    if (!st.ipv4_up)
+        return false;
+    uint32_t a = lwip_ntohl(ip4_addr_get_u32(&st.addr));
+    if ((a >> 24) == 10 || (a >> 24) == 127 || (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 ||
+        (a >> 16) == 0xa9fe || (a >> 22) == (100u << 2 | 1u))
+        return false;
+    ip4addr_ntoa_r(&st.addr, buf, (int)cap);
+    return true;
+}
+
+static int console_dnsrec_input(const char *domain, struct dnsrec_input *in, char *pub, size_t cap)
+{
+    struct identity_info info;
+    memset(in, 0, sizeof(*in));
+    in->domain = domain;
+    in->hostname = config_get()->hostname;
+    in->public_ipv4 = console_public_ipv4(pub, cap) ? pub : NULL;
+    in->self_signed = true;
+    if (console_identity(&info) == 0) {
+        in->cert_der = console_id.cert_der;
+        in->cert_len = console_id.cert_len;
+        in->self_signed = info.self_signed;
+    }
+    if (!accounts_domain_exists(storage_get(), domain)) {
+        console_printf("error: domain %s is not configured; add it with 'domain add %s'\n", domain, domain);
+        return PB_ENOENT;
+    }
+    return 0;
+}
+
+static int console_dns_records_one(const char *domain)
+{
+    struct dnsrec_input in;
+    char pub[IP4ADDR_STRLEN_MAX], text[DNSREC_NAME_MAX + DNSREC_VALUE_MAX + 16];
+    int err = console_dnsrec_input(domain, &in, pub, sizeof(pub));
+    if (err)
+        return err;
+    int n = dnsrec_build(&in, console_recs, DNSREC_MAX);
+    if (n < 0) {
+        console_printf("error: no records for %s: %s\n", domain, pb_err_str(n));
+        return n;
+    }
+    console_printf("# %s: the records to publish at the registrar\n", domain);
+    for (int i = 0; i < n; i++) {
+        if (dnsrec_format(&console_recs[i], text, sizeof(text)) > 0)
+            console_printf("%s\n", text);
+    }
+    for (int i = 0; i < n; i++)
+        if (console_recs[i].placeholder)
+            console_printf("# A: the appliance does not know the office's public address (it is "
+                           "behind NAT): put it in place of %s\n", DNSREC_PLACEHOLDER_A);
+    if (!in.cert_der)
+        console_printf("# TLSA: no TLS certificate on flash, so no TLSA record\n");
+    char policy[DNSREC_POLICY_MAX];
+    if (dnsrec_mta_sts_policy(in.hostname, in.self_signed, policy, sizeof(policy)) > 0) {
+        console_printf("# MTA-STS policy, served at https://mta-sts.%s/.well-known/mta-sts.txt%s:\n",
+                       domain, in.self_signed ? " (mode testing: the certificate is self-signed)" : "");
+        for (char *p = policy, *e; *p; p = e + 2) {
+            e = strstr(p, "\r\n");
+            console_printf("#   %.*s\n", (int)(e - p), p);
+        }
+    }
+    console_printf("# %s\n", DNSREC_DKIM_NOTE);
+    return 0;
+}
+
+static int console_cmd_dns_records(int argc, char **argv)
+{
+    if (argc == 1)
+        return console_dns_records_one(argv[0]);
+    char name[MAIL_DOMAIN_MAX + 1] = "";
+    int n = 0, err = 0;
+    while (accounts_next(storage_get(), STORE_NS_DOMAIN, name, name, sizeof(name)) >= 0) {
+        int e = console_dns_records_one(name);
+        err = err ? err : e;
+        n++;
+    }
+    if (n == 0)
+        console_printf("no domains yet: add one with 'domain add example.com'\n");
+    return err;
+}
+
+static void console_dns_check_done(struct dnsrec_check *c, void *arg)
+{
+    (void)arg;
+    char text[DNSREC_NAME_MAX + DNSREC_VALUE_MAX + 16];
+    int ok = 0;
+    console_async_begin();
+    console_printf("dns check %s:\n", console_check_domain);
+    for (int i = 0; i < c->count; i++) {
+        dnsrec_format(&c->rec[i], text, sizeof(text));
+        console_printf("  %-9s %s\n", dnsrec_status_name(c->status[i]), text);
+        if (c->status[i] == DNSREC_DIFFERENT || c->status[i] == DNSREC_FAILED)
+            console_printf("            %s %s\n", c->status[i] == DNSREC_DIFFERENT ? "found:" : "why:",
+                           c->found[i]);
+        ok += c->status[i] == DNSREC_PRESENT;
+    }
+    console_printf("%d of %d records present\n", ok, c->count);
+    console_async_end();
+}
+
+static int console_cmd_dns_check(int argc, char **argv)
+{
+    (void)argc;
+    if (console_check.busy) {
+        console_printf("error: a check of %s is under way; wait for its answer\n", console_check_domain);
+        return PB_EBUSY;
+    }
+    struct dnsrec_input in;
+    char pub[IP4ADDR_STRLEN_MAX];
+    int err = console_dnsrec_input(argv[0], &in, pub, sizeof(pub));
+    if (err)
+        return err;
+    snprintf(console_check_domain, sizeof(console_check_domain), "%s", argv[0]);
+    console_printf("checking the records of %s\n", argv[0]);
+    err = dnsrec_check_start(&console_check, &in, console_dns_check_done, NULL);
+    if (err)
+        console_printf("error: no records for %s: %s\n", argv[0], pb_err_str(err));
+    return err;
+}
+
+static int console_cmd_show_tls(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    struct identity_info info;
+    int err = console_identity(&info);
+    if (err == PB_ENOENT || err == PB_ENOTSUP) {
+        console_printf("error: no TLS certificate on flash; 'tls regenerate' makes one\n");
+        return err;
+    }
+    if (err) {
+        console_printf("error: the TLS certificate cannot be read: %s\n", pb_err_str(err));
+        return err;
+    }
+    console_printf("fingerprint %s (SHA-256)\n", console_id.fingerprint);
+    console_printf("subject     CN=%s\n", info.subject);
+    console_printf("not after   %s%s\n", info.not_after,
+                   info.not_after_s <= hal_clock_wall() ? " (EXPIRED)" : "");
+    console_printf("issuer      %s\n", info.self_signed ? "self-signed" : "a certificate authority");
+    console_printf("in use      %s\n", console.tls_pending ? "from the next reboot ('reboot')" : "yes");
+    return 0;
+}
+
+static int console_cmd_tls_regenerate(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    if (!storage_get()) {
+        console_printf("error: no flash store: a new key could not be kept\n");
+        return PB_ENOTSUP;
+    }
+    console_printf("tls regenerate: a new key and self-signed certificate for %s replace the "
+                   "current ones; clients that pinned the old fingerprint will refuse the new one\n",
+                   config_get()->hostname);
+    console.confirm_tls = true;
+    return 0;
+}
+
+/* Keep a new identity and say what changes. */
+static void console_tls_keep(const char *what)
+{
+    int err = identity_save(storage_get(), &console_id);
+    if (err) {
+        console_printf("error: could not keep the certificate on flash: %s; nothing was changed\n",
+                       pb_err_str(err));
+        return;
+    }
+    console.tls_pending = true;
+    console_printf("%s, SHA-256 fingerprint %s\n", what, console_id.fingerprint);
+    console_printf("the services use it from the next reboot: type 'reboot'\n");
+    log_printf("console: TLS certificate replaced (%s), fingerprint %s", what, console_id.fingerprint);
+}
+
+static void console_tls_confirm_line(const char *line)
+{
+    console.confirm_tls = false;
+    if (strcmp(line, "regenerate") != 0) {
+        console_printf("the TLS key was kept\n");
+        return;
+    }
+    int err = identity_generate(config_get()->hostname, &console_id);
+    if (err == PB_EINVAL) {
+        console_printf("error: the hostname is longer than %d characters, too long for the "
+                       "certificate\n", IDENTITY_HOSTNAME_MAX);
+        return;
+    }
+    if (err) {
+        console_printf("error: could not make a key: %s\n", pb_err_str(err));
+        return;
+    }
+    console_tls_keep("new self-signed certificate");
+}
+
+static int console_cmd_tls_import(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    if (!storage_get()) {
+        console_printf("error: no flash store: the certificate could not be kept\n");
+        return PB_ENOTSUP;
+    }
+    console_printf("paste the certificate and its private key (PEM, at most %d bytes), then a line "
+                   "with only '.'; the text is not shown\n", IDENTITY_PEM_MAX);
+    console.pem_reading = true;
+    console.pem_len = 0;
+    lineedit_set_secret(&console.le, true);
+    return 0;
+}
+
+static void console_pem_end(void)
+{
+    console.pem_reading = false;
+    lineedit_set_secret(&console.le, false);
+    memset(console_pem, 0, sizeof(console_pem));
+    console.pem_len = 0;
+}
+
+/* A line of pasted PEM text. */
+static void console_pem_line(const char *line)
+{
+    size_t n = strlen(line);
+    if (strcmp(line, ".") != 0) {
+        if (console.pem_len + n + 1 > IDENTITY_PEM_MAX) {
+            console_printf("error: more than %d bytes of PEM; nothing was changed\n", IDENTITY_PEM_MAX);
+            console_pem_end();
+            return;
+        }
+        memcpy(console_pem + console.pem_len, line, n);
+        console.pem_len += n;
+        console_pem[console.pem_len++] = '\n';
+        return;
+    }
+    bool host_ok = false;
+    const char *host = config_get()->hostname;
+    int err = identity_import_pem(console_pem, console.pem_len, console_pem, console.pem_len, host,
+                                  hal_clock_wall(), &console_id, &host_ok);
+    console_pem_end();
+    switch (err) {
+    case 0:
+        if (!host_ok)
+            console_printf("warning: the certificate does not name %s (set hostname to the name it "
+                           "carries, or clients will warn)\n", host);
+        console_tls_keep("certificate imported");
+        break;
+    case PB_EPERM:
+        console_printf("error: the private key does not belong to the certificate; nothing was changed\n");
+        break;
+    case PB_ETIMEDOUT:
+        console_printf("error: the certificate has expired; nothing was changed\n");
+        break;
+    case PB_ERANGE:
+        console_printf("error: the certificate or key is too large (certificate at most %d bytes, "
+                       "key %d bytes of DER: ECDSA keys); nothing was changed\n",
+                       IDENTITY_CERT_MAX, IDENTITY_KEY_MAX);
+        break;
+    case PB_EINVAL:
+        console_printf("error: no PEM certificate and ECDSA private key found; nothing was changed\n");
+        break;
+    default:
+        console_printf("error: could not import: %s; nothing was changed\n", pb_err_str(err));
+        break;
+    }
+}
+
+/* ------------------------------------------------------- ip, auth --- */
+
+static int console_cmd_set_ip(int argc, char **argv)
+{
+    char text[CONFIG_IP_TEXT_MAX + 2];
+    int err = console_join(argc, argv, ' ', text, sizeof(text)) ? PB_EINVAL : config_set_ip(text);
+    if (err == PB_EINVAL) {
+        console_printf("error: 'set ip dhcp' or 'set ip ADDR/PREFIX GATEWAY' with the gateway in the "
+                       "same network, e.g. set ip 192.168.1.20/24 192.168.1.1\n");
+        return err;
+    }
+    if (err) {
+        console_printf("error: could not save the setting: %s\n", pb_err_str(err));
+        return err;
+    }
+    config_ip_text(&config_get()->net, text, sizeof(text));
+    console_printf("ip %s: applied at the next reboot\n", text);
+    log_printf("console: ip set to %s (from the next boot)", text);
+    return 0;
+}
+
+/* "90", "90s", "15m", "2h", "1d": seconds, or 0 when not a duration. */
+static uint32_t console_duration(const char *s)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10), mult = 1;
+    if (end == s || s[0] == '-')
+        return 0;
+    if (*end == 'd')
+        mult = 86400, end++;
+    else if (*end == 'h')
+        mult = 3600, end++;
+    else if (*end == 'm')
+        mult = 60, end++;
+    else if (*end == 's')
+        end++;
+    if (*end || v > UINT32_MAX / mult)
+        return 0;
+    return (uint32_t)(v * mult);
+}
+
+static int console_cmd_set_auth(int argc, char **argv)
+{
+    (void)argc;
+    int err;
+    if (strcmp(argv[0], "max-failures") == 0) {
+        char *end;
+        unsigned long v = strtoul(argv[1], &end, 10);
+        err = (*end || end == argv[1] || argv[1][0] == '-' || v > UINT32_MAX) ? PB_ERANGE :
+              config_set_auth_max_failures((uint32_t)v);
+        if (err == PB_ERANGE) {
+            console_printf("error: '%s' is not a number of failures from %d to %d\n", argv[1],
+                           AUTH_GUARD_FAILS_MIN, AUTH_GUARD_FAILS_MAX);
+            return err;
+        }
+    } else if (strcmp(argv[0], "lockout") == 0) {
+        uint32_t secs = console_duration(argv[1]);
+        err = secs ? config_set_auth_lockout(secs) : PB_ERANGE;
+        if (err == PB_ERANGE) {
+            console_printf("error: '%s' is not a duration from 1s to 7d (e.g. 15m, 1h)\n", argv[1]);
+            return err;
+        }
+    } else {
+        console_printf("error: unknown auth setting '%s' (max-failures, lockout)\n", argv[0]);
+        return PB_EINVAL;
+    }
+    if (err) {
+        console_printf("error: could not save the setting: %s\n", pb_err_str(err));
+        return err;
+    }
+    console_printf("auth: after %lu failed logins an address is refused for %lu s\n",
+                   (unsigned long)config_get()->auth_max_failures, (unsigned long)config_get()->auth_lockout);
+    log_printf("console: auth %s set to %s", argv[0], argv[1]);
+    return 0;
+}
+
 /* The answer to factory-reset's question. */
 static void console_confirm_line(const char *line)
 {
@@ -1571,6 +1993,17 @@ int console_poll(void)
     if (n <= 0)
         return 0;
     for (int i = 0; i < n; i++) {
+        if (console.following) {
+            /* Any key ends it, Ctrl-C included; the key is not typed. */
+            bool lf = console.follow_lf && buf[i] == '\n';
+            console.follow_lf = false;
+            if (lf)
+                continue;
+            console.following = false;
+            console_printf("stopped following the log\n");
+            console_prompt();
+            continue;
+        }
         if (lineedit_feed(&console.le, buf[i])) {
             char line[LINEEDIT_MAX + 1];
             memcpy(line, console.le.buf, sizeof(line));
@@ -1581,11 +2014,16 @@ int console_poll(void)
                 console_password_line(line);
             else if (console.confirm_reset)
                 console_confirm_line(line);
+            else if (console.confirm_tls)
+                console_tls_confirm_line(line);
+            else if (console.pem_reading)
+                console_pem_line(line);
             else
                 console_execute(line);
             memset(line, 0, sizeof(line));
             console.busy = 0;
-            console_prompt();
+            if (!console.following)
+                console_prompt();
         }
     }
     return 1;

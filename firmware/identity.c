@@ -8,6 +8,7 @@
 
 #include <wolfssl/wolfcrypt/settings.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/asn.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
 #include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/random.h>
@@ -16,6 +17,7 @@
 #include "pb_err.h"
 #include "store.h"
 #include "tls.h"
+#include "x509.h"
 
 #define IDENTITY_SERIAL_LEN 16
 
@@ -233,4 +235,150 @@ int identity_save(struct store *s, const struct identity *id)
         return err;
     }
     return store_txn_commit(t);
+}
+
+/* ------------------------------------------------- reading, import --- */
+
+/* Days from 1970-01-01 to the civil date y-m-d (proleptic Gregorian). */
+static int64_t identity_days(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int identity_info(const struct identity *id, struct identity_info *info)
+{
+    DecodedCert *dc;
+    const byte *date;
+    byte format;
+    int length, ret;
+    struct tm tm;
+
+    if (id == NULL || info == NULL || id->cert_len == 0)
+        return PB_EINVAL;
+    memset(info, 0, sizeof(*info));
+    dc = tls_arena_alloc(sizeof(*dc));
+    if (dc == NULL)
+        return PB_ENOMEM;
+    InitDecodedCert(dc, id->cert_der, (word32)id->cert_len, NULL);
+    ret = ParseCert(dc, CERT_TYPE, NO_VERIFY, NULL);
+    if (ret == 0 && dc->afterDate != NULL &&
+        wc_GetDateInfo(dc->afterDate, dc->afterDateLen, &date, &format, &length) == 0 &&
+        wc_GetDateAsCalendarTime(date, length, format, &tm) == 0) {
+        if (dc->subjectCN != NULL && dc->subjectCNLen > 0)
+            snprintf(info->subject, sizeof(info->subject), "%.*s",
+                     dc->subjectCNLen < IDENTITY_SUBJECT_MAX ? dc->subjectCNLen : IDENTITY_SUBJECT_MAX,
+                     dc->subjectCN);
+        info->self_signed = memcmp(dc->issuerHash, dc->subjectHash, sizeof(dc->subjectHash)) == 0;
+        info->not_after_s = identity_days(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday) * 86400 +
+                            tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+        snprintf(info->not_after, sizeof(info->not_after), "%04u-%02u-%02u %02u:%02u:%02u UTC",
+                 (unsigned short)(tm.tm_year + 1900), (unsigned char)(tm.tm_mon + 1),
+                 (unsigned char)tm.tm_mday, (unsigned char)tm.tm_hour, (unsigned char)tm.tm_min,
+                 (unsigned char)tm.tm_sec);
+        ret = 0;
+    } else {
+        ret = ret == MEMORY_E ? PB_ENOMEM : PB_ECORRUPT;
+    }
+    FreeDecodedCert(dc);
+    tls_arena_free(dc);
+    return ret;
+}
+
+/* Whether the key belongs to the certificate: the public key derived from
+ * the private one, as a SubjectPublicKeyInfo, is the certificate's.  (Done
+ * here rather than by wolfSSL_CTX_check_private_key, which took a
+ * mismatched ECDSA key in this build.)  ECDSA keys only: see identity.h. */
+static int identity_key_matches(const struct identity *id)
+{
+    struct identity_work *w;
+    const uint8_t *spki;
+    size_t spki_len;
+    uint8_t pub[160];
+    word32 idx = 0;
+    int ret, n;
+
+    if (x509_spki(id->cert_der, id->cert_len, &spki, &spki_len) != 0)
+        return PB_EINVAL;
+    w = tls_arena_alloc(sizeof(*w));
+    if (w == NULL)
+        return PB_ENOMEM;
+    memset(w, 0, sizeof(*w));
+    ret = wc_ecc_init(&w->key);
+    if (ret != 0) {
+        tls_arena_free(w);
+        return identity_wolf_err(ret);
+    }
+    ret = wc_EccPrivateKeyDecode(id->key_der, &idx, &w->key, (word32)id->key_len);
+    if (ret == 0 && w->key.type == ECC_PRIVATEKEY_ONLY)
+        ret = wc_ecc_make_pub(&w->key, NULL);
+    if (ret != 0) {
+        ret = ret == MEMORY_E ? PB_ENOMEM : PB_EINVAL;
+    } else {
+        n = wc_EccPublicKeyToDer(&w->key, pub, sizeof(pub), 1);
+        if (n <= 0)
+            ret = identity_wolf_err(n);
+        else
+            ret = (size_t)n == spki_len && memcmp(pub, spki, spki_len) == 0 ? 0 : PB_EPERM;
+    }
+    wc_ecc_free(&w->key);
+    memset(w, 0, sizeof(*w));
+    tls_arena_free(w);
+    return ret;
+}
+
+static int identity_import_in(const char *cert_pem, size_t cert_len, const char *key_pem,
+                              size_t key_len, const char *hostname, int64_t now_s,
+                              struct identity *id, bool *host_ok)
+{
+    struct identity_info info;
+    int ret;
+
+    if (cert_len > IDENTITY_PEM_MAX || key_len > IDENTITY_PEM_MAX)
+        return PB_ERANGE;
+    /* A missing header and a buffer too small look alike to wolfCrypt
+     * (both fail); the header is looked for first so the user hears which. */
+    ret = wc_CertPemToDer((const byte *)cert_pem, (int)cert_len, id->cert_der,
+                          (int)sizeof(id->cert_der), CERT_TYPE);
+    if (ret == BUFFER_E)
+        return PB_ERANGE;
+    if (ret <= 0)
+        return ret == MEMORY_E ? PB_ENOMEM : PB_EINVAL;
+    id->cert_len = (size_t)ret;
+    ret = wc_KeyPemToDer((const byte *)key_pem, (int)key_len, id->key_der,
+                         (int)sizeof(id->key_der), NULL);
+    if (ret == BUFFER_E)
+        return PB_ERANGE;
+    if (ret <= 0)
+        return ret == MEMORY_E ? PB_ENOMEM : PB_EINVAL;
+    id->key_len = (size_t)ret;
+    if ((ret = identity_info(id, &info)) != 0)
+        return ret == PB_ECORRUPT ? PB_EINVAL : ret;
+    if ((ret = identity_key_matches(id)) != 0)
+        return ret;
+    if (info.not_after_s <= now_s)
+        return PB_ETIMEDOUT;
+    *host_ok = hostname != NULL && x509_names(id->cert_der, id->cert_len, hostname) == 1;
+    return identity_fingerprint(id->cert_der, id->cert_len, id->fingerprint);
+}
+
+int identity_import_pem(const char *cert_pem, size_t cert_len, const char *key_pem, size_t key_len,
+                        const char *hostname, int64_t now_s, struct identity *id, bool *host_ok)
+{
+    bool ok = false;
+    int ret;
+
+    if (cert_pem == NULL || key_pem == NULL || id == NULL)
+        return PB_EINVAL;
+    memset(id, 0, sizeof(*id));
+    ret = identity_import_in(cert_pem, cert_len, key_pem, key_len, hostname, now_s, id, &ok);
+    if (ret != 0)
+        memset(id, 0, sizeof(*id));
+    if (host_ok != NULL)
+        *host_ok = ret == 0 && ok;
+    return ret;
 }

@@ -10,11 +10,22 @@
  * (settings "tls.key" and "tls.cert", written in one transaction), so the
  * fingerprint stays the same across reboots and power cuts.  Changing the
  * hostname later keeps the certificate (and its old name).
- * UNFINISHED: importing a CA-signed certificate; regenerating on demand.
+ *
+ * The office may replace it: by a new self-signed one (identity_generate
+ * then identity_save) or by a CA-signed certificate and its key given as
+ * PEM text (identity_import_pem).  The TLS listeners build their
+ * configuration once, at boot, so a replaced identity is used from the
+ * next reboot on.
+ * UNFINISHED: intermediate certificates of an imported chain are not kept
+ * (only the leaf: a store setting holds at most STORE_VALUE_MAX = 1024
+ * bytes, less than a typical leaf plus intermediate), and RSA keys of
+ * 2048 bits (about 1.2 KB of DER) do not fit IDENTITY_KEY_MAX: imported
+ * keys are ECDSA (P-256, P-384).
  */
 #ifndef IDENTITY_H
 #define IDENTITY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,8 +33,10 @@ struct altcp_tls_config;
 struct store;
 
 #define IDENTITY_HOSTNAME_MAX 63    /* one DNS label or a short FQDN */
-#define IDENTITY_KEY_MAX 160        /* DER of a P-256 private key: ~121 bytes */
-#define IDENTITY_CERT_MAX 1024      /* DER of the certificate: ~450 bytes */
+#define IDENTITY_KEY_MAX 512        /* DER of a private key: P-256 ~121 bytes, P-384 ~167 */
+#define IDENTITY_CERT_MAX 1024      /* DER of the certificate: ours ~450 bytes; the store's limit */
+#define IDENTITY_PEM_MAX 8192       /* PEM text given to identity_import_pem */
+#define IDENTITY_SUBJECT_MAX 64     /* subject commonName shown (longer is cut) */
 #define IDENTITY_FPR_SIZE 96        /* "AB:CD:..." 32 bytes -> 95 chars + NUL */
 #define IDENTITY_VALID_DAYS 3653    /* ten years (with leap days) */
 
@@ -61,5 +74,34 @@ int identity_load(struct store *s, struct identity *id);
 /* Keep id in s, key and certificate in one transaction: durable when it
  * returns 0.  Returns 0 or the store's PB_E* (PB_ENOSPC when full). */
 int identity_save(struct store *s, const struct identity *id);
+
+/* What `show tls` and the web page show about an identity. */
+struct identity_info {
+    char subject[IDENTITY_SUBJECT_MAX + 1];  /* subject commonName ("" if none) */
+    char not_after[32];                      /* "2036-11-27 02:03:38 UTC" */
+    int64_t not_after_s;                     /* the same, seconds since 1970 */
+    bool self_signed;                        /* issuer name == subject name */
+};
+
+/* Read id's certificate into *info (needs tls_init(): the parser's memory
+ * comes from the TLS arena).  Returns 0, PB_ECORRUPT (the certificate does
+ * not parse) or PB_ENOMEM. */
+int identity_info(const struct identity *id, struct identity_info *info);
+
+/* Take a certificate and its private key as PEM text (the first
+ * "-----BEGIN CERTIFICATE-----" block of cert_pem, the first private key
+ * block - PKCS#8, SEC1 "EC PRIVATE KEY" - of key_pem; both may be the
+ * same text, each at most IDENTITY_PEM_MAX bytes) into *id, checked:
+ * the key belongs to the certificate, and the certificate has not expired
+ * at now_s (seconds since 1970).  *host_ok says whether the certificate
+ * names hostname (a warning, not a refusal: the office may use another
+ * name).  Nothing is saved: call identity_save.
+ * Returns 0, or with *id zeroed: PB_EINVAL (no certificate or no key
+ * found, or not parseable), PB_ERANGE (text over IDENTITY_PEM_MAX, DER
+ * over IDENTITY_CERT_MAX / IDENTITY_KEY_MAX), PB_EPERM (the key does not
+ * match the certificate), PB_ETIMEDOUT (the certificate has expired),
+ * PB_ENOMEM (arena). */
+int identity_import_pem(const char *cert_pem, size_t cert_len, const char *key_pem, size_t key_len,
+                        const char *hostname, int64_t now_s, struct identity *id, bool *host_ok);
 
 #endif

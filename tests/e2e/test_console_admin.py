@@ -149,5 +149,84 @@ class ConsoleAdmin(unittest.TestCase):
         b.expect(r"capacity")
 
 
+    def test_static_ip_survives_reboot(self):
+        """A static address is kept on flash, used from the next boot, keeps
+        the appliance reachable, and show config round-trips it."""
+        b = self.boot()
+        self.assertIn("error:", b.command("set ip 10.0.2.15/24 192.168.1.1"))   # gateway elsewhere
+        self.assertIn("error:", b.command("set ip 10.0.2.255/24 10.0.2.2"))     # broadcast
+        self.assertIn("set ip dhcp\n", b.command("show config"))
+        self.assertIn("applied at the next reboot", b.command("set ip 10.0.2.15/24 10.0.2.2"))
+        config = b.command("show config")
+        self.assertIn("set ip 10.0.2.15/24 10.0.2.2\n", config)
+        b.send("reboot")
+        b.expect(r"network: address 10\.0\.2\.15 \(static\), gateway 10\.0\.2\.2")
+        status = b.command("show status")
+        self.assertRegex(status, r"ipv4 +10\.0\.2\.15\n")
+        self.assertIn("configured   10.0.2.15/24 10.0.2.2", status)
+        self.assertEqual(b.command("show config"), config)
+        import poplib
+        p = poplib.POP3("127.0.0.1", b.offset + 110, timeout=30)    # reachable
+        self.assertTrue(p.getwelcome().startswith(b"+OK"))
+        p.quit()
+        self.assertIn("ip dhcp", b.command("set ip dhcp"))
+        b.send("reboot")
+        b.expect(r"network: address 10\.0\.2\.15 \(DHCP\)")
+
+    def test_lockout_settings(self):
+        """After N failed logins from one address the next login is refused
+        for the lockout window, then accepted."""
+        import imaplib
+        import ssl
+        b = self.boot()
+        for c in ("domain add example.test", "user add alice@example.test right-pw",
+                  "set auth max-failures 2", "set auth lockout 3s"):
+            self.assertNotIn("error:", b.command(c), c)
+        self.assertIn("error:", b.command("set auth max-failures 0"))
+        self.assertIn("error:", b.command("set auth lockout 8d"))
+        config = b.command("show config")
+        self.assertIn("set auth max-failures 2\nset auth lockout 3s\n", config)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+
+        def login(pw):
+            m = imaplib.IMAP4_SSL("127.0.0.1", b.offset + 993, ssl_context=ctx, timeout=30)
+            try:
+                m.login("alice@example.test", pw)
+                m.logout()
+                return True
+            except imaplib.IMAP4.error:
+                m.shutdown()
+                return False
+
+        self.assertFalse(login("wrong"))
+        self.assertFalse(login("wrong"))
+        self.assertFalse(login("right-pw"))         # locked out: the right password is refused
+        time.sleep(3.5)
+        self.assertTrue(login("right-pw"))          # the window is over
+        # The settings survive a reboot.
+        b.send("reboot")
+        b.expect(r"network: address 10\.0\.2\.15")
+        self.assertEqual(b.command("show config"), config)
+
+    def test_show_log_follow(self):
+        """show log follow prints new lines as they come, until a key."""
+        import poplib
+        b = self.boot()
+        self.assertIn("Pillarbox", b.command("show log 50"))
+        self.assertIn("error: N must be", b.command("show log 0"))
+        b.send("show log follow")
+        b.expect("following the log; press any key to stop")
+        p = poplib.POP3("127.0.0.1", b.offset + 110, timeout=30)
+        p.quit()
+        b.expect(r"pop3")                        # a line logged while following
+        self.assertNotRegex(b.out[b.pos - 200:], r"pillarbox> [^\n]*pop3")
+        b.proc.stdin.write(b"q")
+        b.proc.stdin.flush()
+        b.expect("stopped following the log")
+        self.assertIn("Pillarbox", b.command("show version"))
+
+
 if __name__ == "__main__":
     unittest.main()

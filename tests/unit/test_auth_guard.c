@@ -78,6 +78,33 @@ static void test_full_table_keeps_lockouts(void **state)
     assert_int_equal(auth_guard_check("203.0.113.9", t), PB_EBUSY);
 }
 
+/* The limits as settings: after N failures from one address the next
+ * login is refused for the lockout, then accepted again. */
+static void test_limits_are_settings(void **state)
+{
+    (void)state;
+    uint64_t t = 1000;
+    assert_int_equal(auth_guard_set_limits(3, 60000), 0);
+    for (int i = 0; i < 2; i++)
+        auth_guard_failed("192.0.2.50", ++t);
+    assert_int_equal(auth_guard_check("192.0.2.50", t), 0);
+    auth_guard_failed("192.0.2.50", ++t);
+    assert_int_equal(auth_guard_check("192.0.2.50", t), PB_EBUSY);
+    assert_int_equal(auth_guard_check("192.0.2.50", t + 59999), PB_EBUSY);
+    assert_int_equal(auth_guard_check("192.0.2.50", t + 60000), 0);
+    uint32_t n, ms;
+    auth_guard_limits(&n, &ms);
+    assert_int_equal(n, 3);
+    assert_int_equal(ms, 60000);
+    /* Out of range: refused, the limits stay. */
+    assert_int_equal(auth_guard_set_limits(0, 60000), PB_ERANGE);
+    assert_int_equal(auth_guard_set_limits(3, 10), PB_ERANGE);
+    assert_int_equal(auth_guard_set_limits(AUTH_GUARD_FAILS_MAX + 1, 60000), PB_ERANGE);
+    auth_guard_limits(&n, &ms);
+    assert_int_equal(n, 3);
+    assert_int_equal(auth_guard_set_limits(AUTH_GUARD_MAX_FAILS, AUTH_GUARD_LOCK_MS), 0);
+}
+
 static void test_sasl_plain(void **state)
 {
     (void)state;
@@ -108,6 +135,7 @@ int main(void)
         cmocka_unit_test_setup(test_lockout_after_failures, setup),
         cmocka_unit_test_setup(test_window_and_success, setup),
         cmocka_unit_test_setup(test_full_table_keeps_lockouts, setup),
+        cmocka_unit_test_setup(test_limits_are_settings, setup),
         cmocka_unit_test_setup(test_sasl_plain, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
