@@ -151,19 +151,44 @@ static void web_conn_free(struct web_slot *c)
     memset(&c->conn, 0, sizeof(c->conn));
     c->cfg = NULL;
     c->req_start_ms = 0;
+    c->drain_ms = 0;
 }
 
-/* Close once the response is handed to TCP.  Returns ERR_ABRT when the
- * pcb had to be aborted. */
+/* Read and drop what is queued, reopening the window: closing with
+ * unread data would make TCP send a reset that can destroy the answer. */
+static void web_conn_drop_input(struct web_slot *c)
+{
+    while (c->conn.in)
+        conn_consumed(&c->conn, c->conn.in->len);
+}
+
+static err_t web_conn_finish(struct web_slot *c)
+{
+    web_conn_drop_input(c);
+    err_t err = conn_finish(&c->conn, false);
+    web_conn_free(c);
+    return err;
+}
+
+/* Close once the response is handed to TCP: shut our side, then drain
+ * until the client closes or WEB_DRAIN_MS pass (web.h).  Returns ERR_ABRT
+ * when the pcb had to be aborted. */
 static err_t web_conn_close(struct web_slot *c)
 {
     c->conn.closing = true;
     conn_flush(&c->conn);
     if (c->conn.out_len > 0)
         return ERR_OK;              /* the sent callback comes back here */
-    err_t err = conn_finish(&c->conn, false);
-    web_conn_free(c);
-    return err;
+    web_conn_drop_input(c);
+    if (c->drain_ms == 0) {
+        c->drain_ms = hal_clock_ms();
+        if (altcp_shutdown(c->conn.pcb, 0, 1) != ERR_OK)
+            return web_conn_finish(c);
+        return ERR_OK;
+    }
+    if (hal_clock_ms() - c->drain_ms > WEB_DRAIN_MS)
+        return web_conn_finish(c);
+    return ERR_OK;
 }
 
 static void web_conn_callbacks(struct web_slot *c, struct altcp_pcb *pcb)
@@ -277,6 +302,8 @@ static err_t web_conn_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err
         return ERR_OK;
     }
     if (!p) {
+        if (c->drain_ms)
+            return web_conn_finish(c);      /* both sides shut: done */
         /* The client closed its side: answer what it completed, then go. */
         if (web_conn_process(c) == ERR_ABRT)
             return ERR_ABRT;
@@ -358,6 +385,7 @@ static err_t web_accept(void *arg, struct altcp_pcb *pcb, err_t err)
     conn_init(&c->conn, pcb, c->out, sizeof(c->out));
     c->cfg = cfg;
     c->req_start_ms = 0;
+    c->drain_ms = 0;
     conn_peer(pcb, c->peer, sizeof(c->peer));
     http_req_init(&c->req);
     web_conn_callbacks(c, pcb);

@@ -23,6 +23,10 @@
  *     request (4xx from the parser) is answered and the connection closed.
  *   - A connection idle for WEB_IDLE_S between requests, or one that takes
  *     longer than WEB_REQUEST_S to send one request, is closed (408).
+ *   - Closing is graceful: once the response is out our side is shut and
+ *     what the client still sends is read and dropped, for at most
+ *     WEB_DRAIN_MS, so an error answer sent before the rest of a refused
+ *     request arrived is not destroyed by a TCP reset.
  *   - Every response carries Content-Security-Policy: default-src 'self',
  *     X-Frame-Options: DENY, X-Content-Type-Options: nosniff,
  *     Referrer-Policy: no-referrer, and on HTTPS
@@ -43,6 +47,7 @@
 #define WEB_OUT_BYTES    (WEB_BODY_MAX + 2048u)  /* one whole response */
 #define WEB_IDLE_S       30             /* keep-alive idle before closing */
 #define WEB_REQUEST_S    30             /* one request must arrive within this */
+#define WEB_DRAIN_MS     2000           /* reading what follows a closing answer */
 
 struct altcp_tls_config;
 struct identity;
@@ -60,6 +65,7 @@ struct web_slot {
     struct conn conn;                   /* conn.pcb NULL: free */
     struct web_config *cfg;
     uint64_t req_start_ms;              /* first byte of the request being read; 0 none yet */
+    uint64_t drain_ms;                  /* sending side shut at this time; 0 not yet */
     char peer[48];
     struct http_req req;
     char out[WEB_OUT_BYTES];
