@@ -757,8 +757,15 @@ static void web_page_tls(struct web_call *w)
     }
     /* UNFINISHED: uploading a PEM certificate + key and regenerating the
      * self-signed one wait for identity.h's import/regenerate API. */
-    web_resp_printf(w->r, "<p class=\"unfinished\" id=\"tls-upload-unfinished\">Uploading a certificate and "
-                    "regenerating the self-signed one are not available yet.</p>\n");
+    web_resp_printf(w->r, "<form class=\"card\" id=\"tls-upload-form\"><fieldset disabled>\n"
+                    "<p class=\"unfinished\" id=\"tls-upload-unfinished\">Uploading a certificate and "
+                    "regenerating the self-signed one are not available yet.</p>\n"
+                    "<label for=\"tls-cert\">Certificate (PEM)</label><textarea id=\"tls-cert\" name=\"cert\" "
+                    "rows=\"4\"></textarea>\n<label for=\"tls-key\">Private key (PEM)</label>"
+                    "<textarea id=\"tls-key\" name=\"key\" rows=\"4\"></textarea>\n"
+                    "<button type=\"submit\" id=\"tls-upload\">Upload</button> "
+                    "<button type=\"submit\" id=\"tls-regenerate\">Regenerate self-signed</button>\n"
+                    "</fieldset></form>\n");
     web_end(w);
 }
 
