@@ -52,8 +52,16 @@ WOLF_COMMON := $(addprefix $(WOLF)/src/, \
 WOLF_HOST := $(WOLF_COMMON) $(WOLF)/wolfcrypt/src/sp_c64.c
 WOLF_ARM  := $(WOLF_COMMON) $(WOLF)/wolfcrypt/src/sp_cortexm.c
 
+# The web page's files (firmware/web/), embedded by a tool of ours into a
+# const table (firmware/web_asset.h) that is compiled like our own code.
+WEB_GEN    := $(B)/gen/web_assets.c
+WEB_ASSETS := $(shell find firmware/web -type f 2>/dev/null | sort)
+$(WEB_GEN): tools/embed-assets.py $(WEB_ASSETS)
+	@mkdir -p $(@D)
+	python3 tools/embed-assets.py firmware/web $@
+
 # Our code.  main.c holds only main(), so tests can link the rest.
-FW_SRC   := $(filter-out firmware/main.c,$(wildcard firmware/*.c))
+FW_SRC   := $(filter-out firmware/main.c,$(wildcard firmware/*.c)) $(WEB_GEN)
 NET_SRC  := $(wildcard net/*.c)
 SVC_SRC  := $(wildcard mail/*.c smtp/*.c pop3/*.c imap/*.c accounts/*.c)
 STORE_SRC := $(wildcard store/*.c)
@@ -156,6 +164,7 @@ $(B)/arm/pillarbox.elf: $(ARM_OBJ) $(ARM_LD)
 
 size: $(B)/arm/pillarbox.elf
 	@tools/size-report.sh $<
+	@echo "web page assets (firmware/web/, in code flash): $$(sed -n 's/.*web_assets_bytes = \([0-9]*\);/\1/p' $(WEB_GEN)) bytes in $$(sed -n 's/.*web_assets_count = \([0-9]*\);/\1/p' $(WEB_GEN)) files"
 
 # QEMU's mps2-an500 has the LAN9118 on board: "-nic user,model=lan9118" gives
 # it slirp (10.0.2.15 by DHCP, the host's loopback as 10.0.2.2) with every
@@ -247,7 +256,7 @@ bench: $(PKG_STAMP) $(B)/bench/store_bench $(B)/sim/pillarbox-sim
 	@python3 tests/bench/imap_bench.py
 
 clean:
-	rm -rf $(B)/sim $(B)/test $(B)/fuzz $(B)/arm $(B)/bench
+	rm -rf $(B)/sim $(B)/test $(B)/fuzz $(B)/arm $(B)/bench $(B)/gen
 
 -include $(shell find $(B)/sim $(B)/test $(B)/fuzz $(B)/arm -name '*.d' -type f 2>/dev/null)
 

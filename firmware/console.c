@@ -94,6 +94,7 @@ static int console_cmd_tls_regenerate(int argc, char **argv);
 static int console_cmd_tls_import(int argc, char **argv);
 static int console_cmd_set_ip(int argc, char **argv);
 static int console_cmd_set_auth(int argc, char **argv);
+static int console_cmd_show_setup_code(int argc, char **argv);
 
 static const struct console_cmd console_cmds[] = {
     { "help", 0, 8, console_cmd_help, "[COMMAND]", "list the commands, or explain one" },
@@ -166,6 +167,8 @@ static const struct console_cmd console_cmds[] = {
     { "alias list", 0, 0, console_cmd_alias_list, "", "the aliases and their targets" },
     { "set catchall", 2, 2, console_cmd_set_catchall, "DOMAIN ADDRESS|off",
       "deliver mail for unknown addresses of DOMAIN to ADDRESS (off by default)" },
+    { "show setup-code", 0, 0, console_cmd_show_setup_code, "",
+      "the one-time code the web page's first-boot setup asks for (until an admin password is set)" },
     { "passwd", 0, 0, console_cmd_passwd, "",
       "set the admin password (asked twice); from then on the console asks for it" },
     { "logout", 0, 0, console_cmd_logout, "", "lock the console until the admin password is typed" },
@@ -201,11 +204,27 @@ static struct {
  * at a time): about 25 KiB, in external RAM where the board has it. */
 static char console_pem[IDENTITY_PEM_MAX + 1] PB_EXTRAM;
 
+/* console_execute_capture(): output goes there instead of the UART. */
+static struct {
+    char *buf;
+    size_t cap, len;
+} console_capture;
+
 /* ------------------------------------------------------------- output --- */
 
 static void console_write(const char *s, size_t n)
 {
-    hal_uart_write(s, n);
+    if (!console_capture.buf) {
+        hal_uart_write(s, n);
+        return;
+    }
+    /* Keep what fits, always NUL-terminated. */
+    size_t room = console_capture.cap - 1 - console_capture.len;
+    if (n > room)
+        n = room;
+    memcpy(console_capture.buf + console_capture.len, s, n);
+    console_capture.len += n;
+    console_capture.buf[console_capture.len] = '\0';
 }
 
 static void console_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -274,6 +293,13 @@ void console_print(const char *s, size_t n)
 
 void console_log_sink(const char *line, size_t len)
 {
+    if (console_capture.buf) {
+        /* A log line while a command runs for the web page: the UART's. */
+        hal_uart_write("\r\x1b[K", 4);
+        hal_uart_write(line, len);
+        hal_uart_write("\r\n", 2);
+        return;
+    }
     if (!console.started || console.busy || console.following) {
         console_write(line, len);
         console_write("\r\n", 2);
@@ -347,6 +373,19 @@ int console_execute(char *line)
     }
     console_printf("error: unknown command '%s'; 'help' lists them\n", argv[0]);
     return PB_ENOENT;
+}
+
+int console_execute_capture(char *line, char *out, size_t cap)
+{
+    if (cap == 0 || console_capture.buf)
+        return PB_EINVAL;
+    out[0] = '\0';
+    console_capture.buf = out;
+    console_capture.cap = cap;
+    console_capture.len = 0;
+    int err = console_execute(line);
+    console_capture.buf = NULL;
+    return err;
 }
 
 /* ----------------------------------------------------------- commands --- */
@@ -991,6 +1030,20 @@ static int console_cmd_passwd(int argc, char **argv)
     console.pw_kind = CONSOLE_PW_ADMIN;
     console.pw_state = 1;
     lineedit_set_secret(&console.le, true);
+    return 0;
+}
+
+static int console_cmd_show_setup_code(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    const char *code = admin_setup_code();
+    if (code)
+        console_printf("setup code: %s (the web page's first-boot setup asks for it)\n", code);
+    else
+        console_printf("no setup code: %s\n", admin_password_exists() ?
+                       "an admin password is set; sign in to the web page with it" :
+                       "none could be made; set the admin password with 'passwd'");
     return 0;
 }
 

@@ -21,6 +21,14 @@ int console_poll(void);
  * or the command's negative PB_E*. */
 int console_execute(char *line);
 
+/* Run one command line with its output (CRLF lines) collected into out
+ * (cap bytes, NUL-terminated, cut when full) instead of the UART: the web
+ * page runs the console's commands this way, so both share one
+ * validation and one set of messages.  Interactive commands (asking for
+ * a password or a confirmation) must not be run so.  Returns as
+ * console_execute. */
+int console_execute_capture(char *line, char *out, size_t cap);
+
 /* Print text on the console, above the line being typed. */
 void console_print(const char *s, size_t n);
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admin.h"
 #include "config.h"
 #include "console.h"
 #include "dns.h"
@@ -98,6 +99,17 @@ int main(int argc, char **argv)
     if ((err = dns_set_servers(config_get()->dns)) != 0)
         log_printf("dns: servers '%s' not usable (%s); using DHCP's", config_get()->dns, pb_err_str(err));
     services_start(main_identity.cert_len ? &main_identity : NULL);
+
+    /* First boot: the web page's setup asks for this code.  On the console
+     * only, never in the log (which the web page shows). */
+    if (admin_setup_code_make() == 0) {
+        char line[128];
+        int n = snprintf(line, sizeof(line),
+                         "setup code: %s (open https://%s/setup; 'show setup-code' shows it again)\r\n",
+                         admin_setup_code(), config_get()->hostname);
+        if (n > 0)
+            console_print(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    }
 
     console_init();
     for (;;) {

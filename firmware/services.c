@@ -7,8 +7,8 @@
  * the first byte), with the same identity, reads the users' INBOXes.  IMAP
  * on 143 (STARTTLS) and 993 (TLS from the first byte) reads and manages
  * their folders.  The outbound queue runner (smtp_relay.h) delivers mail
- * for other domains.  UNFINISHED: the web page (80, 443) is opened here by
- * its own issue.
+ * for other domains.  The web page answers on 443 (TLS from the first
+ * byte, the same identity) and 80 (redirects to 443, autoconfiguration).
  */
 #include "services.h"
 
@@ -23,6 +23,7 @@
 #include "smtp_relay.h"
 #include "smtp_server.h"
 #include "storage.h"
+#include "web.h"
 
 static struct smtp_delivery services_delivery[SMTP_SERVER_SESSIONS];
 static struct smtp_backend services_backends[SMTP_SERVER_SESSIONS];
@@ -35,6 +36,10 @@ static struct pop3_backend services_pop3_backends[POP3_SERVER_SESSIONS];
 
 /* IMAP sessions with their snapshots (about 40 KiB each): external RAM. */
 static struct imap_server_slot services_imap_slots[IMAP_SERVER_SESSIONS] PB_STORE_SECTION;
+
+/* Web connections (about 105 KiB each: a request body and a whole
+ * response): external RAM. */
+static struct web_slot services_web_slots[WEB_CONNS] PB_STORE_SECTION;
 
 static void services_log(const char *line)
 {
@@ -213,6 +218,39 @@ static int services_start_imap(void)
     return n;
 }
 
+static struct web_config services_http = { .port = 80, .log = services_log };
+static struct web_config services_https = { .port = 443, .https = true, .log = services_log };
+
+/* The web page on 443 and 80 (80 alone redirects to a closed port: opened
+ * anyway, for autoconfiguration); returns the listeners opened. */
+static int services_start_web(const struct identity *id)
+{
+    int n = 0;
+    web_init(services_web_slots);
+    if (services_tls) {
+        services_https.tls = services_tls;
+        services_https.identity = id;
+        int err = web_start(&services_https);
+        if (err)
+            log_printf("services: web page could not listen on port 443: %s", pb_err_str(err));
+        else {
+            log_printf("services: web page listening on port 443 (TLS)");
+            n++;
+        }
+    } else {
+        log_printf("services: web page stays closed on port 443 (no TLS identity)");
+    }
+    services_http.identity = id;
+    int err = web_start(&services_http);
+    if (err)
+        log_printf("services: web page could not listen on port 80: %s", pb_err_str(err));
+    else {
+        log_printf("services: web page listening on port 80 (redirects to 443, autoconfiguration)");
+        n++;
+    }
+    return n;
+}
+
 int services_start(const struct identity *id)
 {
     int n = 0;
@@ -239,6 +277,7 @@ int services_start(const struct identity *id)
     n += services_start_submission();
     n += services_start_pop3();
     n += services_start_imap();
+    n += services_start_web(id);
     services_relay.store = storage_get();
     services_relay.hostname = config_get()->hostname;
     if (smtp_relay_start(&services_relay) != 0)
