@@ -105,8 +105,9 @@ static const struct console_cmd console_cmds[] = {
       "the newest N log lines (default 20); follow: new lines as they come, until a key is pressed" },
     { "show storage", 0, 0, console_cmd_show_storage, "",
       "flash store: capacity, used, free, live/dead bytes, erase counts, mount time" },
-    { "show config", 0, 0, console_cmd_show_config, "",
-      "the whole configuration as the commands that recreate it (paste into another box to clone)" },
+    { "show config", 0, 1, console_cmd_show_config, "[secrets]",
+      "the whole configuration as the commands that recreate it; with secrets also the users' password "
+      "verifiers and the relay host password (paste into another box to clone)" },
     { "show queue", 0, 0, console_cmd_show_queue, "",
       "mail waiting to go out: sender, recipients, attempts, size, next attempt, last error" },
     { "queue flush", 0, 0, console_cmd_queue_flush, "", "try every queued message now" },
@@ -962,10 +963,15 @@ static void console_config_domain(const char *d)
         console_printf("set catchall %s %s\n", d, target);
 }
 
+/* show config secrets: user verifiers and the relay host password too. */
+static bool console_config_secrets;
+
 static void console_config_user(const char *u)
 {
     char v[ACCOUNTS_VERIFIER_TEXT_MAX];
-    if (accounts_user_verifier(storage_get(), u, v, sizeof(v)) == 0)
+    if (!console_config_secrets)
+        console_printf("# user %s (password not shown: 'show config secrets' has it as a verifier)\n", u);
+    else if (accounts_user_verifier(storage_get(), u, v, sizeof(v)) == 0)
         console_printf("user import %s %s\n", u, v);
     else
         console_printf("# user %s: password unreadable; add with 'user add %s'\n", u, u);
@@ -978,13 +984,33 @@ static void console_config_alias(const char *a)
         console_printf("alias add %s %s\n", a, targets);
 }
 
+/* A word for cmdline_split(): quoted, with " and \ escaped. */
+static void console_print_quoted(const char *w)
+{
+    console_printf("\"");
+    for (; *w; w++)
+        console_printf(*w == '"' || *w == '\\' ? "\\%c" : "%c", *w);
+    console_printf("\"");
+}
+
+/* Without "secrets" nothing a password could be recovered from is
+ * printed, not even a verifier (a verifier can be attacked offline), so
+ * the output can be shown and mailed around; a clone with its users takes
+ * "show config secrets", which says what it holds. */
 static int console_cmd_show_config(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    if (argc == 1 && strcmp(argv[0], "secrets") != 0) {
+        console_printf("error: 'show config' takes nothing or 'secrets'\n");
+        return PB_EINVAL;
+    }
+    console_config_secrets = argc == 1;
     const struct config *c = config_get();
-    console_printf("# Pillarbox configuration: paste into a console to recreate it.\n"
-                   "# Passwords appear only as verifiers; the admin password is not included.\n");
+    console_printf("# Pillarbox configuration: paste into a console to recreate it.\n");
+    if (console_config_secrets)
+        console_printf("# SECRETS: user password verifiers and the relay host password. Keep this text safe.\n");
+    else
+        console_printf("# Passwords are not shown; 'show config secrets' includes them for a clone.\n");
+    console_printf("# The admin password and the TLS key are never included.\n");
     console_printf("set hostname %s\n", c->hostname);
     console_printf("set dns %s\n", c->dns[0] ? c->dns : "auto");
     console_printf("set smtp max-size %lu\n", (unsigned long)c->smtp.max_size);
@@ -992,14 +1018,23 @@ static int console_cmd_show_config(int argc, char **argv)
     console_printf("set smtp require-rdns %s\n", c->smtp.require_rdns ? "on" : "off");
     console_printf("set submission hide-client %s\n", c->smtp.hide_client ? "on" : "off");
     console_printf("set relayhost %s\n", c->relayhost[0] ? c->relayhost : "off");
+    console_printf("set relayhost-tls %s\n", c->relay_implicit ? "implicit" : "starttls");
+    console_printf("set relayhost-fingerprint %s\n", c->relay_fpr[0] ? c->relay_fpr : "off");
+    if (!c->relay_user[0]) {
+        console_printf("set relayhost-auth off\n");
+    } else if (console_config_secrets) {
+        console_printf("set relayhost-auth %s ", c->relay_user);
+        console_print_quoted(c->relay_pass);
+        console_printf("\n");
+    } else {
+        console_printf("# set relayhost-auth %s (password not shown)\n", c->relay_user);
+    }
     console_printf("set queue lifetime %lus\n", (unsigned long)c->queue_lifetime);
     char ip[CONFIG_IP_TEXT_MAX + 1];
     config_ip_text(&c->net, ip, sizeof(ip));
     console_printf("set ip %s\n", ip);
     console_printf("set auth max-failures %lu\n", (unsigned long)c->auth_max_failures);
     console_printf("set auth lockout %lus\n", (unsigned long)c->auth_lockout);
-    /* The TLS key is not printed: a private key has no place in a text
-     * that is pasted around; 'tls import' moves a certificate. */
     if (!storage_get())
         return 0;
     console_each(STORE_NS_DOMAIN, console_config_domain);
@@ -1013,7 +1048,7 @@ static int console_cmd_user_import(int argc, char **argv)
     (void)argc;
     int err = accounts_user_import(storage_get(), argv[0], argv[1]);
     if (err == PB_ECORRUPT) {
-        console_printf("error: '%.40s' is not a password verifier from 'show config'\n", argv[1]);
+        console_printf("error: '%.40s' is not a password verifier from 'show config secrets'\n", argv[1]);
         return err;
     }
     return console_accounts_result(err, "user", argv[0], "added");

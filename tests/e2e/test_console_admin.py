@@ -97,17 +97,27 @@ class ConsoleAdmin(unittest.TestCase):
 
     def test_show_config_clones_a_box(self):
         """show config prints commands; pasted into a blank box they give
-        the same configuration, passwords included (as verifiers only)."""
+        the same configuration; plain show config holds no password nor
+        verifier, show config secrets has them (verifiers only) for a clone."""
         b = self.boot()
         for c in ("set hostname mail.example.test", "domain add example.test", "domain add other.test",
                   "user add alice@example.test alice-secret", "user add bob@other.test bob-secret",
                   "alias add sales@example.test alice@example.test,bob@other.test",
                   "set catchall other.test bob@other.test", "set smtp max-size 10M",
-                  "set submission hide-client on", "set queue lifetime 2d"):
+                  "set submission hide-client on", "set queue lifetime 2d",
+                  "set relayhost smtp.provider.test:465", "set relayhost-tls implicit",
+                  'set relayhost-auth office "relay pw \\"x\\""'):
             self.assertNotIn("error:", b.command(c), c)
-        config = b.command("show config")
+        # Plain show config: no password nor anything one could be guessed from.
+        plain = b.command("show config")
+        self.assertNotIn("scram-sha-256", plain)
+        self.assertNotIn("relay pw", plain)
+        self.assertIn("# user alice@example.test (password not shown", plain)
+        self.assertIn("set relayhost-tls implicit\n", plain)
+        config = b.command("show config secrets")
         self.assertNotIn("alice-secret", config)
         self.assertIn("user import alice@example.test scram-sha-256$4096$", config)
+        self.assertIn('set relayhost-auth office "relay pw \\"x\\""\n', config)
         b.send("poweroff")
         self.assertEqual(b.wait(30), 0)
         b.kill()
@@ -118,7 +128,8 @@ class ConsoleAdmin(unittest.TestCase):
         for line in config.splitlines():
             if line.strip() and not line.startswith("#"):
                 self.assertNotIn("error:", clone.command(line), line)
-        self.assertEqual(clone.command("show config"), config)
+        self.assertEqual(clone.command("show config secrets"), config)
+        self.assertEqual(clone.command("show config"), plain)
         self.assertIn("error: 'nonsense' is not a password verifier",
                       clone.command("user import carol@example.test nonsense"))
         # The imported password works for a login (POP3 over TLS).
