@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "imap_mutf7.h"
 #include "imap_session_priv.h"
 #include "pb_err.h"
 
@@ -132,7 +133,7 @@ void imap_astring_out(struct imap_session *s, const char *v, size_t n)
 {
     bool literal = false;
     for (size_t i = 0; i < n; i++)
-        if (v[i] == '\r' || v[i] == '\n' || ((unsigned char)v[i] >= 0x80 && !s->rev2))
+        if (v[i] == '\r' || v[i] == '\n' || ((unsigned char)v[i] >= 0x80 && !s->utf8))
             literal = true;
     if (literal) {
         imap_printf(s, "{%lu}\r\n", (unsigned long)n);
@@ -150,6 +151,32 @@ void imap_astring_out(struct imap_session *s, const char *v, size_t n)
     }
     imap_out(s, v + start, n - start);
     imap_out(s, "\"", 1);
+}
+
+void imap_name_out(struct imap_session *s, const char *name)
+{
+    char wire[IMAP_SESSION_NAME_WIRE + 1];
+    size_t n = strlen(name);
+    int m = s->utf8 ? PB_EINVAL : imap_mutf7_encode(name, n, wire, sizeof(wire));
+    if (m >= 0)
+        imap_astring_out(s, wire, (size_t)m);
+    else
+        imap_astring_out(s, name, n);   /* UTF-8 session, or a name that is not UTF-8 */
+}
+
+int imap_name_in(const struct imap_session *s, const char *wire, size_t n, char *out, size_t cap)
+{
+    if (!s->utf8) {
+        int m = imap_mutf7_decode(wire, n, out, cap);
+        return m < 0 ? m : 0;
+    }
+    if (!imap_mutf7_utf8_ok(wire, n))
+        return PB_EINVAL;
+    if (n >= cap)
+        return PB_ERANGE;
+    memcpy(out, wire, n);
+    out[n] = '\0';
+    return 0;
 }
 
 const char *imap_flags_text(struct imap_mailbox *mb, uint16_t flags, char *buf, size_t cap)
@@ -591,11 +618,28 @@ static bool imap_args_end(struct imap_session *s, struct imap_cmd *c)
     return false;
 }
 
-/* " " then a mailbox name into out. */
+/* Why a name from the client was refused (imap_name_in's error). */
+static const char *imap_name_why(const struct imap_session *s, int err)
+{
+    if (err == PB_ERANGE)
+        return "Mailbox name too long";
+    return s->utf8 ? "Mailbox name is not UTF-8" :
+           "Mailbox name is not modified UTF-7 (RFC 3501 5.1.3: \"&-\" for \"&\", other "
+           "characters as \"&...-\")";
+}
+
+/* " " then a mailbox name into out (the store's UTF-8). */
 static bool imap_arg_mailbox(struct imap_session *s, struct imap_cmd *c, char *out, size_t cap)
 {
-    if (imap_cmd_sp(c) || imap_cmd_astring(c, out, cap, NULL)) {
+    char wire[IMAP_SESSION_NAME_WIRE + 1];
+    size_t n;
+    if (imap_cmd_sp(c) || imap_cmd_astring(c, wire, sizeof(wire), &n)) {
         imap_bad(s, c->err == PB_ERANGE ? "Mailbox name too long" : "Mailbox name expected");
+        return false;
+    }
+    int err = imap_name_in(s, wire, n, out, cap);
+    if (err) {
+        imap_bad(s, imap_name_why(s, err));
         return false;
     }
     return true;
@@ -609,7 +653,7 @@ const char *imap_capabilities(const struct imap_session *s)
     bool login_ok = s->tls || !s->cfg->tls_available;
     snprintf(caps, sizeof(caps),
              "IMAP4rev1 IMAP4rev2%s%s%s SASL-IR LITERAL+ ENABLE ID NAMESPACE IDLE UIDPLUS MOVE "
-             "UNSELECT SPECIAL-USE CHILDREN LIST-STATUS APPENDLIMIT=%lu",
+             "UNSELECT SPECIAL-USE CHILDREN LIST-STATUS UTF8=ACCEPT APPENDLIMIT=%lu",
              s->state == IMAP_STATE_NOTAUTH && !s->tls && s->cfg->tls_available ? " STARTTLS" : "",
              s->state == IMAP_STATE_NOTAUTH && !login_ok ? " LOGINDISABLED" : "",
              s->state == IMAP_STATE_NOTAUTH && login_ok ? " AUTH=PLAIN" : "",
@@ -670,18 +714,21 @@ static void imap_proceed_id(struct imap_session *s, struct imap_cmd *c)
 static void imap_proceed_enable(struct imap_session *s, struct imap_cmd *c)
 {
     char cap[IMAP_CMD_ATOM_MAX + 1];
-    bool any = false;
+    bool rev2 = false, utf8 = false;
     while (imap_cmd_take(c, ' ')) {
         if (imap_cmd_atom(c, cap, sizeof(cap), true))
             break;
-        if (strcmp(cap, "IMAP4REV2") == 0 && !s->rev2) {
-            s->rev2 = true;
-            any = true;
-        }
+        if (strcmp(cap, "IMAP4REV2") == 0 && !s->rev2)
+            rev2 = true;
+        else if (strcmp(cap, "UTF8=ACCEPT") == 0 && !s->utf8)
+            utf8 = true;
     }
     if (!imap_args_end(s, c))
         return;
-    imap_printf(s, "* ENABLED%s\r\n", any ? " IMAP4rev2" : "");
+    /* Only what this command turned on is reported (RFC 5161 3.1). */
+    s->rev2 |= rev2;
+    s->utf8 |= rev2 || utf8;
+    imap_printf(s, "* ENABLED%s%s\r\n", rev2 ? " IMAP4rev2" : "", utf8 ? " UTF8=ACCEPT" : "");
     imap_finish(s, "OK ENABLE completed");
 }
 
@@ -975,7 +1022,7 @@ static void imap_list_status(struct imap_session *s, const struct store_folder_i
                                             0 /* UNFINISHED: DELETED counted as 0 */,
                                             (unsigned long)bytes, 0 };
     imap_out(s, "* STATUS ", 9);
-    imap_astring_out(s, fi.name, strlen(fi.name));
+    imap_name_out(s, fi.name);
     const char *sep = " (";
     for (unsigned i = 0; i < IMAP_STATUS_NITEMS; i++) {
         if (s->list_status & (1u << i)) {
@@ -988,11 +1035,20 @@ static void imap_list_status(struct imap_session *s, const struct store_folder_i
 
 static void imap_list(struct imap_session *s, struct imap_cmd *c, bool lsub)
 {
-    char ref[STORE_NAME_MAX + 2];
-    if (imap_cmd_sp(c) || imap_cmd_astring(c, ref, sizeof(ref), NULL) || imap_cmd_sp(c) ||
-        imap_cmd_list_mailbox(c, s->pattern, sizeof(s->pattern)) ||
+    char ref[STORE_NAME_MAX + 2], refw[IMAP_SESSION_NAME_WIRE + 1], patw[IMAP_SESSION_NAME_WIRE + 1];
+    size_t refn;
+    if (imap_cmd_sp(c) || imap_cmd_astring(c, refw, sizeof(refw), &refn) || imap_cmd_sp(c) ||
+        imap_cmd_list_mailbox(c, patw, sizeof(patw)) ||
         (lsub ? imap_cmd_end(c) : imap_list_return(s, c))) {
         imap_bad(s, "LIST reference pattern [RETURN (options)]");
+        return;
+    }
+    /* "%" and "*" are printable ASCII: they pass through either form. */
+    int err = imap_name_in(s, refw, refn, ref, sizeof(ref));
+    if (!err)
+        err = imap_name_in(s, patw, strlen(patw), s->pattern, sizeof(s->pattern));
+    if (err) {
+        imap_bad(s, imap_name_why(s, err));
         return;
     }
     if (lsub)
@@ -1047,7 +1103,7 @@ int imap_list_step(struct imap_session *s)
     imap_printf(s, "* %s (%s%s%s%s) \"/\" ", s->lsub ? "LSUB" : "LIST",
                 children ? "\\HasChildren" : "\\HasNoChildren",
                 sub && !s->lsub ? " \\Subscribed" : "", use ? " " : "", use ? use : "");
-    imap_astring_out(s, fi.name, n);
+    imap_name_out(s, fi.name);
     imap_out(s, "\r\n", 2);
     if (s->list_status)
         imap_list_status(s, &fi);
@@ -1110,7 +1166,7 @@ static void imap_proceed_status(struct imap_session *s, struct imap_cmd *c)
         return;
     }
     imap_out(s, "* STATUS ", 9);
-    imap_astring_out(s, fi.name, strlen(fi.name));
+    imap_name_out(s, fi.name);
     imap_printf(s, " (%s)\r\n", out);
     imap_finish(s, "OK STATUS completed");
 }
@@ -1167,7 +1223,8 @@ int imap_flag_list(struct imap_session *s, struct imap_cmd *c, uint16_t *flags, 
 static bool imap_append_start(struct imap_session *s, uint32_t n, bool nonsync)
 {
     struct imap_cmd c;
-    char name[IMAP_CMD_ATOM_MAX + 1], box[STORE_NAME_MAX + 2];
+    char name[IMAP_CMD_ATOM_MAX + 1], box[STORE_NAME_MAX + 2], wire[IMAP_SESSION_NAME_WIRE + 1];
+    size_t wire_len;
     uint16_t flags = 0, folder;
     int64_t date = -1;
     imap_cmd_init(&c, s->cmd, s->cmd_len);
@@ -1175,8 +1232,9 @@ static bool imap_append_start(struct imap_session *s, uint32_t n, bool nonsync)
         strcmp(name, "APPEND") != 0)
         return false;
     if (imap_cmd_sp(&c) || imap_cmd_peek(&c, '{') ||
-        imap_cmd_astring(&c, box, sizeof(box), NULL) || imap_cmd_sp(&c))
+        imap_cmd_astring(&c, wire, sizeof(wire), &wire_len) || imap_cmd_sp(&c))
         return false;
+    int nameerr = imap_name_in(s, wire, wire_len, box, sizeof(box));
     int kwerr = 0;
     if (imap_cmd_peek(&c, '(')) {
         kwerr = imap_flag_list(s, &c, &flags, s->state != IMAP_STATE_NOTAUTH);
@@ -1199,6 +1257,8 @@ static bool imap_append_start(struct imap_session *s, uint32_t n, bool nonsync)
         err = PB_ERANGE;
         why = "[TOOBIG] Message bigger than the size limit";
     }
+    if (!err && (err = nameerr) != 0)
+        why = imap_name_why(s, err);
     if (!err && (err = imap_mailbox_find(s->mb, box, &folder)) != 0)
         why = "[TRYCREATE] No such folder";
     if (!err && (err = kwerr) != 0)

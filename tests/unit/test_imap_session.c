@@ -440,6 +440,75 @@ static void test_two_sessions(void **state)
     assert_non_null(strstr(say(&b, "DONE\r\n"), "i OK"));
 }
 
+/* Whether alice has a folder of that (UTF-8) name in the store. */
+static bool has_folder(const char *utf8)
+{
+    uint32_t mbx;
+    uint16_t f;
+    assert_int_equal(store_mailbox_find(&st, "alice@example.test", &mbx), 0);
+    return store_folder_find(&st, mbx, utf8, &f) == 0;
+}
+
+static void test_folder_names_mutf7_and_utf8(void **state)
+{
+    (void)state;
+    login(&a);
+    login(&b);
+    assert_non_null(strstr(say(&a, "c CAPABILITY\r\n"), " UTF8=ACCEPT"));
+    /* A rev1 client (Thunderbird's "Entwürfe") in modified UTF-7: the
+     * store keeps UTF-8. */
+    assert_non_null(strstr(say(&a, "c1 CREATE Entw&APw-rfe\r\n"), "c1 OK"));
+    assert_true(has_folder("Entw\xc3\xbcrfe"));
+    assert_non_null(strstr(say(&a, "c2 CREATE \"Tom &- Jerry\"\r\n"), "c2 OK"));
+    assert_true(has_folder("Tom & Jerry"));
+    assert_non_null(strstr(say(&a, "l1 LIST \"\" *\r\n"), "\"/\" \"Entw&APw-rfe\"\r\n"));
+    assert_non_null(strstr(say(&a, "l2 LIST \"\" Tom*\r\n"), "\"/\" \"Tom &- Jerry\"\r\n"));
+    /* A session that enabled UTF8=ACCEPT reads and writes UTF-8. */
+    assert_non_null(strstr(say(&b, "e ENABLE UTF8=ACCEPT\r\n"), "* ENABLED UTF8=ACCEPT\r\n"));
+    assert_non_null(strstr(say(&b, "l3 LIST \"\" Entw*\r\n"), "\"/\" \"Entw\xc3\xbcrfe\"\r\n"));
+    assert_non_null(strstr(say(&b, "c3 CREATE \"\xe6\x97\xa5\xe6\x9c\xac\"\r\n"), "c3 OK"));
+    assert_non_null(strstr(say(&a, "l4 LIST \"\" *\r\n"), "\"/\" \"&ZeVnLA-\"\r\n"));
+    /* Every command that names a folder takes the rev1 form. */
+    append(&a, "Entw&APw-rfe", msg1);
+    assert_non_null(strstr(say(&a, "s STATUS Entw&APw-rfe (MESSAGES)\r\n"),
+                           "* STATUS \"Entw&APw-rfe\" (MESSAGES 1)\r\n"));
+    assert_non_null(strstr(say(&b, "s STATUS \"Entw\xc3\xbcrfe\" (MESSAGES)\r\n"),
+                           "* STATUS \"Entw\xc3\xbcrfe\" (MESSAGES 1)\r\n"));
+    assert_non_null(strstr(say(&a, "x EXAMINE Entw&APw-rfe\r\n"), "* 1 EXISTS"));
+    assert_non_null(strstr(say(&a, "x SELECT Entw&APw-rfe\r\n"), "x OK [READ-WRITE]"));
+    assert_non_null(strstr(say(&a, "cp COPY 1 &ZeVnLA-\r\n"), "cp OK [COPYUID"));
+    assert_non_null(strstr(say(&a, "u SUBSCRIBE &ZeVnLA-\r\n"), "u OK"));
+    assert_non_null(strstr(say(&a, "ls LSUB \"\" *\r\n"), "* LSUB (\\HasNoChildren) \"/\" \"&ZeVnLA-\"\r\n"));
+    assert_non_null(strstr(say(&a, "r RENAME &ZeVnLA- &ZeVnLIqe-\r\n"), "r OK"));
+    assert_true(has_folder("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e"));
+    assert_false(has_folder("\xe6\x97\xa5\xe6\x9c\xac"));
+    assert_non_null(strstr(say(&a, "d DELETE &ZeVnLIqe-\r\n"), "d OK"));
+    assert_false(has_folder("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e"));
+
+    /* What is not modified UTF-7 is refused and changes nothing. */
+    const char *r = say(&a, "b1 CREATE \"bad&name\"\r\n");
+    assert_non_null(strstr(r, "b1 BAD Mailbox name is not modified UTF-7"));
+    assert_false(has_folder("bad&name"));
+    assert_non_null(strstr(say(&a, "b2 CREATE &AGE-\r\n"), "b2 BAD"));   /* "a" encoded */
+    assert_false(has_folder("a"));
+    assert_non_null(strstr(say(&a, "b3 CREATE \"caf\xc3\xa9\"\r\n"), "b3 BAD"));
+    assert_false(has_folder("caf\xc3\xa9"));
+    assert_non_null(strstr(say(&a, "b4 RENAME Entw&APw-rfe &U,BTFw\r\n"), "b4 BAD"));
+    assert_true(has_folder("Entw\xc3\xbcrfe"));
+    assert_non_null(strstr(say(&a, "b5 LIST \"\" &U,BTFw\r\n"), "b5 BAD"));
+    say(&a, "b6 APPEND \"Entw\xc3\xbcrfe\" {5+}\r\nhello");
+    assert_non_null(strstr(say(&a, "\r\n"), "b6 NO"));
+    assert_non_null(strstr(say(&a, "s STATUS Entw&APw-rfe (MESSAGES)\r\n"), "(MESSAGES 1)"));
+    /* A UTF-8 session refuses bytes that are not UTF-8. */
+    assert_non_null(strstr(say(&b, "b7 CREATE \"caf\xe9\"\r\n"), "b7 BAD Mailbox name is not UTF-8"));
+    assert_false(has_folder("caf\xe9"));
+    /* IMAP4rev2 implies UTF-8 names. */
+    open_client(&b, true);
+    say(&b, "l LOGIN alice@example.test \"s3cret pass\"\r\n");
+    say(&b, "e ENABLE IMAP4rev2\r\n");
+    assert_non_null(strstr(say(&b, "l5 LIST \"\" Entw*\r\n"), "\"/\" \"Entw\xc3\xbcrfe\"\r\n"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -453,6 +522,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_copy_move_expunge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_sessions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_folder_names_mutf7_and_utf8, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
