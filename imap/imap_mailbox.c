@@ -251,31 +251,42 @@ bool imap_mailbox_subscribed(struct imap_mailbox *mb, const char *name)
     return imap_mailbox_subname(mb, imap_mailbox_norm(name), rec) == 0 && store_rec_get(mb->store, STORE_NS_IMAP, rec, v, sizeof(v)) >= 0;
 }
 
-int imap_mailbox_status(struct imap_mailbox *mb, uint16_t folder, uint32_t *messages,
-                        uint32_t *unseen, uint64_t *bytes, struct store_folder_info *fi)
-{
-    return imap_mailbox_totals(mb->store, folder, messages, unseen, bytes, fi);
-}
-
-int imap_mailbox_totals(struct store *s, uint16_t folder, uint32_t *messages, uint32_t *unseen,
-                        uint64_t *bytes, struct store_folder_info *fi)
+static int imap_mailbox_count(struct store *s, uint16_t folder, struct imap_mailbox_counts *n,
+                              struct store_folder_info *fi)
 {
     int err = store_folder_info(s, folder, fi);
     if (err)
         return err;
     struct store_msg_info mi;
-    uint32_t after = 0, n = 0, u = 0;
-    uint64_t b = 0;
+    uint32_t after = 0;
+    memset(n, 0, sizeof(*n));
     while (store_msg_next(s, folder, after, &mi) == 0) {
         after = mi.uid;
-        n++;
-        u += !(mi.flags & STORE_FLAG_SEEN);
-        b += mi.size;
+        n->messages++;
+        n->unseen += !(mi.flags & STORE_FLAG_SEEN);
+        n->deleted += !!(mi.flags & STORE_FLAG_DELETED);
+        n->bytes += mi.size;
     }
-    *messages = n;
-    *unseen = u;
+    return 0;
+}
+
+int imap_mailbox_status(struct imap_mailbox *mb, uint16_t folder, struct imap_mailbox_counts *n,
+                        struct store_folder_info *fi)
+{
+    return imap_mailbox_count(mb->store, folder, n, fi);
+}
+
+int imap_mailbox_totals(struct store *s, uint16_t folder, uint32_t *messages, uint32_t *unseen,
+                        uint64_t *bytes, struct store_folder_info *fi)
+{
+    struct imap_mailbox_counts n;
+    int err = imap_mailbox_count(s, folder, &n, fi);
+    if (err)
+        return err;
+    *messages = n.messages;
+    *unseen = n.unseen;
     if (bytes)
-        *bytes = b;
+        *bytes = n.bytes;
     return 0;
 }
 

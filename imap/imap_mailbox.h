@@ -107,9 +107,14 @@ int imap_mailbox_subscribe(struct imap_mailbox *mb, const char *name, bool on);
 bool imap_mailbox_subscribed(struct imap_mailbox *mb, const char *name);
 /* The RFC 6154 attribute of a folder name ("\\Sent"), or NULL. */
 const char *imap_mailbox_special_use(const char *name);
-/* Messages, unseen, total bytes of a folder (for STATUS, show mailbox). */
-int imap_mailbox_status(struct imap_mailbox *mb, uint16_t folder, uint32_t *messages,
-                        uint32_t *unseen, uint64_t *bytes, struct store_folder_info *fi);
+/* What STATUS counts in a folder. */
+struct imap_mailbox_counts {
+    uint32_t messages, unseen, deleted;     /* all, without \Seen, with \Deleted */
+    uint64_t bytes;                         /* sum of the messages' sizes */
+};
+/* The counts of a folder and its info (one walk of its messages). */
+int imap_mailbox_status(struct imap_mailbox *mb, uint16_t folder, struct imap_mailbox_counts *n,
+                        struct store_folder_info *fi);
 /* The same without a session, for the console: any folder of the store. */
 int imap_mailbox_totals(struct store *s, uint16_t folder, uint32_t *messages, uint32_t *unseen,
                         uint64_t *bytes, struct store_folder_info *fi);

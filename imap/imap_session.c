@@ -1013,14 +1013,12 @@ static int imap_list_return(struct imap_session *s, struct imap_cmd *c)
 /* "* STATUS name (...)" after a LIST line that asked for it. */
 static void imap_list_status(struct imap_session *s, const struct store_folder_info *folder)
 {
-    uint32_t messages, unseen;
-    uint64_t bytes;
+    struct imap_mailbox_counts n;
     struct store_folder_info fi;
-    if (imap_mailbox_status(s->mb, folder->id, &messages, &unseen, &bytes, &fi) != 0)
+    if (imap_mailbox_status(s->mb, folder->id, &n, &fi) != 0)
         return;
-    unsigned long v[IMAP_STATUS_NITEMS] = { messages, fi.uidnext, fi.uidvalidity, unseen,
-                                            0 /* UNFINISHED: DELETED counted as 0 */,
-                                            (unsigned long)bytes, 0 };
+    unsigned long v[IMAP_STATUS_NITEMS] = { n.messages, fi.uidnext, fi.uidvalidity, n.unseen,
+                                            n.deleted, (unsigned long)n.bytes, 0 };
     imap_out(s, "* STATUS ", 9);
     imap_name_out(s, fi.name);
     const char *sep = " (";
@@ -1131,24 +1129,23 @@ static void imap_proceed_status(struct imap_session *s, struct imap_cmd *c)
         return;
     }
     int err = imap_mailbox_find(s->mb, name, &folder);
-    uint32_t messages = 0, unseen = 0;
-    uint64_t bytes = 0;
+    struct imap_mailbox_counts cnt = { 0, 0, 0, 0 };
     struct store_folder_info fi;
     if (!err)
-        err = imap_mailbox_status(s->mb, folder, &messages, &unseen, &bytes, &fi);
+        err = imap_mailbox_status(s->mb, folder, &cnt, &fi);
     size_t n = 0;
     out[0] = '\0';
     do {
         if (imap_cmd_atom(c, item, sizeof(item), true))
             break;
         unsigned long v;
-        if (strcmp(item, "MESSAGES") == 0) v = messages;
-        else if (strcmp(item, "UNSEEN") == 0) v = unseen;
+        if (strcmp(item, "MESSAGES") == 0) v = cnt.messages;
+        else if (strcmp(item, "UNSEEN") == 0) v = cnt.unseen;
         else if (strcmp(item, "RECENT") == 0) v = 0;
         else if (strcmp(item, "UIDNEXT") == 0) v = err ? 0 : fi.uidnext;
         else if (strcmp(item, "UIDVALIDITY") == 0) v = err ? 0 : fi.uidvalidity;
-        else if (strcmp(item, "SIZE") == 0) v = (unsigned long)bytes;
-        else if (strcmp(item, "DELETED") == 0) v = 0;   /* UNFINISHED: counted as 0 */
+        else if (strcmp(item, "SIZE") == 0) v = (unsigned long)cnt.bytes;
+        else if (strcmp(item, "DELETED") == 0) v = cnt.deleted;
         else {
             imap_bad(s, "Unknown STATUS item");
             return;

@@ -228,6 +228,19 @@ static void test_list_status(void **state)
     assert_null(strstr(r, "* STATUS"));
     assert_non_null(strstr(say(&a, "h LIST \"\" \"*\" RETURN (STATUS (COLOUR))\r\n"), "h BAD"));
     assert_non_null(strstr(say(&a, "i LIST \"\" \"*\" RETURN (REMOTE)\r\n"), "i BAD"));
+    /* DELETED (RFC 9051) counts the messages marked \\Deleted, in STATUS
+     * and in LIST-STATUS, and drops when they are expunged. */
+    append(&a, "Archive", msg1);
+    append(&a, "Archive", msg1);
+    assert_non_null(strstr(say(&a, "j STORE 1:2 +FLAGS (\\Deleted)\r\n"), "j OK"));
+    assert_non_null(strstr(say(&a, "k STATUS Archive (MESSAGES DELETED)\r\n"),
+                           "* STATUS \"Archive\" (MESSAGES 3 DELETED 2)\r\n"));
+    r = say(&a, "l LIST \"\" \"*\" RETURN (STATUS (DELETED))\r\n");
+    assert_non_null(strstr(r, "* STATUS \"Archive\" (DELETED 2)\r\n"));
+    assert_non_null(strstr(r, "* STATUS \"INBOX\" (DELETED 0)\r\n"));
+    assert_non_null(strstr(say(&a, "m EXPUNGE\r\n"), "m OK"));
+    assert_non_null(strstr(say(&a, "n STATUS Archive (MESSAGES DELETED)\r\n"),
+                           "* STATUS \"Archive\" (MESSAGES 1 DELETED 0)\r\n"));
 }
 
 /* Keywords (labels such as Thunderbird's $Label1 or a phone's "Work") are
