@@ -58,6 +58,10 @@
 #define IMAP_SESSION_MAX_LOGINS  3       /* failed logins before the session is closed */
 #define IMAP_SESSION_FETCH_ITEMS 16      /* items of one FETCH */
 #define IMAP_SESSION_PUMP_MIN    4096    /* room imap_session_pump() needs to make progress */
+#define IMAP_ES_MIN   0x01u             /* SEARCH RETURN (MIN MAX COUNT ALL) */
+#define IMAP_ES_MAX   0x02u
+#define IMAP_ES_COUNT 0x04u
+#define IMAP_ES_ALL   0x08u
 /* Bytes of a folder name as a client writes it: modified UTF-7 takes up
  * to 8/3 bytes per byte of the UTF-8 name the store keeps. */
 #define IMAP_SESSION_NAME_WIRE   (3 * STORE_NAME_MAX + 8)
@@ -150,6 +154,13 @@ struct imap_session {
     uint32_t f_hdr_off, f_hdr_len;
     struct store_msg_info f_mi; /* the message being written */
     bool append_tail;           /* the APPEND literal is in: the line ends it */
+    /* SEARCH with ESEARCH results (RFC 4731, RFC 9051): what RETURN asked
+     * for (IMAP_ES_* bits; 0 for a plain "* SEARCH"), the matches found in
+     * a first walk, then written as MIN/MAX/COUNT and ALL ranges. */
+    uint8_t esearch, e_phase;
+    bool e_sep;
+    uint32_t e_count, e_min, e_max, e_first, e_last;
+    uint8_t e_hits[IMAP_MAILBOX_MAX_MSGS / 8];
     unsigned long fetched;
 
     const char *result;

@@ -422,7 +422,43 @@ static void test_search(void **state)
     assert_non_null(strstr(say(&a, "k SEARCH SINCE 1-Jan-1990 HEADER Message-ID 1@example\r\n"),
                            "* SEARCH 1\r\n"));
     assert_non_null(strstr(say(&a, "l ENABLE IMAP4rev2\r\n"), "* ENABLED IMAP4rev2"));
-    assert_non_null(strstr(say(&a, "m UID SEARCH ALL\r\n"), "* ESEARCH (TAG \"m\") UID ALL 1,2\r\n"));
+    assert_non_null(strstr(say(&a, "m UID SEARCH ALL\r\n"), "* ESEARCH (TAG \"m\") UID ALL 1:2\r\n"));
+}
+
+/* ESEARCH (RFC 4731): a client asks for the count, the lowest and highest
+ * match and the matches as a compact set, instead of one number per
+ * message; rev1 clients get it when they ask with RETURN. */
+static void test_esearch(void **state)
+{
+    (void)state;
+    login(&a);
+    assert_non_null(strstr(say(&a, "c CAPABILITY\r\n"), " ESEARCH"));
+    for (int i = 0; i < 9; i++)
+        append(&a, "INBOX", msg1);
+    say(&a, "s SELECT INBOX\r\n");
+    assert_non_null(strstr(say(&a, "d STORE 4:6,8 +FLAGS (\\Deleted)\r\n"), "d OK"));
+    assert_non_null(strstr(say(&a, "x EXPUNGE\r\n"), "x OK"));    /* UIDs 1 2 3 7 9 are left */
+    assert_non_null(strstr(say(&a, "a UID SEARCH RETURN (MIN MAX COUNT ALL) ALL\r\n"),
+                           "* ESEARCH (TAG \"a\") UID MIN 1 MAX 9 COUNT 5 ALL 1:3,7,9\r\na OK"));
+    assert_non_null(strstr(say(&a, "b SEARCH RETURN (MIN MAX COUNT ALL) ALL\r\n"),
+                           "* ESEARCH (TAG \"b\") MIN 1 MAX 5 COUNT 5 ALL 1:5\r\n"));
+    assert_non_null(strstr(say(&a, "f STORE 2,4 +FLAGS (\\Flagged)\r\n"), "f OK"));
+    assert_non_null(strstr(say(&a, "g UID SEARCH RETURN (ALL MAX) FLAGGED\r\n"),
+                           "* ESEARCH (TAG \"g\") UID MAX 7 ALL 2,7\r\n"));
+    assert_non_null(strstr(say(&a, "h SEARCH RETURN (COUNT) UNFLAGGED\r\n"),
+                           "* ESEARCH (TAG \"h\") COUNT 3\r\n"));
+    /* No match: COUNT 0, and MIN, MAX, ALL left out. */
+    assert_non_null(strstr(say(&a, "i SEARCH RETURN (COUNT MIN ALL) DRAFT\r\n"),
+                           "* ESEARCH (TAG \"i\") COUNT 0\r\n"));
+    assert_non_null(strstr(say(&a, "j SEARCH RETURN (MIN) DRAFT\r\n"), "* ESEARCH (TAG \"j\")\r\nj OK"));
+    /* "RETURN ()" is ALL; CHARSET comes after RETURN. */
+    assert_non_null(strstr(say(&a, "k SEARCH RETURN () 3:*\r\n"), "* ESEARCH (TAG \"k\") ALL 3:5\r\n"));
+    assert_non_null(strstr(say(&a, "l UID SEARCH RETURN (COUNT) CHARSET UTF-8 SUBJECT plans\r\n"),
+                           "* ESEARCH (TAG \"l\") UID COUNT 5\r\n"));
+    assert_non_null(strstr(say(&a, "m SEARCH RETURN (SAVE) ALL\r\n"), "m BAD"));
+    assert_non_null(strstr(say(&a, "n SEARCH RETURN (COUNT\r\n"), "n BAD"));
+    /* Without RETURN a rev1 client still gets "* SEARCH". */
+    assert_non_null(strstr(say(&a, "o SEARCH FLAGGED\r\n"), "* SEARCH 2 4\r\no OK"));
 }
 
 static void test_two_sessions(void **state)
@@ -534,6 +570,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_literals_and_pipelining, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_copy_move_expunge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_esearch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_folder_names_mutf7_and_utf8, setup, teardown),
     };
