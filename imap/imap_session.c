@@ -352,6 +352,7 @@ void imap_session_poll(struct imap_session *s)
 {
     if (s->mode != IMAP_MODE_IDLE || !imap_mailbox_changed(s->mb))
         return;
+    imap_mailbox_keywords_load(s->mb);
     s->room = 4096;
     imap_mailbox_sync(s->mb, true, imap_sync_budget(s, s->room), imap_sync_event, s);
 }
@@ -603,6 +604,8 @@ static void imap_dispatch(struct imap_session *s)
             return;
         }
         s->allow_expunge = true;
+        if (s->mb->logged_in)
+            imap_mailbox_keywords_load(s->mb);  /* a reclaim elsewhere changes what bits mean */
         k->proceed(s, &c);
         return;
     }
@@ -856,7 +859,7 @@ static void imap_select(struct imap_session *s, struct imap_cmd *c, bool readonl
     imap_printf(s, "* FLAGS (%s)\r\n", flags);
     imap_printf(s, "* OK [PERMANENTFLAGS (%s%s)] Flags kept\r\n* %u EXISTS\r\n",
                 readonly ? "" : flags,
-                !readonly && s->mb->nkeywords < IMAP_MAILBOX_KEYWORDS ? " \\*" : "", s->mb->count);
+                !readonly && imap_mailbox_keywords_free(s->mb) ? " \\*" : "", s->mb->count);
     if (!s->rev2)
         imap_printf(s, "* 0 RECENT\r\n");
     imap_printf(s, "* OK [UIDVALIDITY %lu] UIDs valid\r\n* OK [UIDNEXT %lu] Predicted next UID\r\n",
@@ -1234,6 +1237,8 @@ static bool imap_append_start(struct imap_session *s, uint32_t n, bool nonsync)
     int nameerr = imap_name_in(s, wire, wire_len, box, sizeof(box));
     int kwerr = 0;
     if (imap_cmd_peek(&c, '(')) {
+        if (s->mb->logged_in)
+            imap_mailbox_keywords_load(s->mb);
         kwerr = imap_flag_list(s, &c, &flags, s->state != IMAP_STATE_NOTAUTH);
         if (kwerr == PB_EINVAL || c.err || imap_cmd_sp(&c))
             return false;
@@ -1260,7 +1265,7 @@ static bool imap_append_start(struct imap_session *s, uint32_t n, bool nonsync)
         why = "[TRYCREATE] No such folder";
     if (!err && (err = kwerr) != 0)
         why = err == PB_ENOSPC || err == PB_ERANGE ?
-              "[LIMIT] No room for that keyword (11 per mailbox, 31 bytes each)" :
+              "[LIMIT] No room for that keyword (11 names in use per mailbox, 31 bytes each)" :
               "[SERVERBUG] The store cannot take a keyword now";
     if (!err && (err = imap_mailbox_append_begin(s->mb, folder, flags,
                                                  date < 0 ? 0 : (uint32_t)date)) != 0)
@@ -1310,6 +1315,11 @@ static void imap_append_finish(struct imap_session *s, const char *line, size_t 
     }
     uint32_t uid, uidvalidity;
     int err = imap_mailbox_append_end(s->mb, &uid, &uidvalidity);
+    if (err == PB_EAGAIN) {
+        imap_finish(s, "NO [UNAVAILABLE] Its keywords were given to other names meanwhile: "
+                    "APPEND again");
+        return;
+    }
     if (err) {
         imap_finish(s, "NO %s The message could not be stored: %s", imap_err_code(err),
                     pb_err_str(err));
@@ -1430,7 +1440,7 @@ static void imap_proceed_store(struct imap_session *s, struct imap_cmd *c)
         if (s->mode == IMAP_MODE_COMMAND && c->err == 0)
             imap_finish(s, "NO %s", ferr == PB_EINVAL ? "[CANNOT] \\Recent and unknown system flags cannot be set" :
                         ferr == PB_ENOSPC || ferr == PB_ERANGE ?
-                        "[LIMIT] No room for that keyword (11 per mailbox, 31 bytes each)" :
+                        "[LIMIT] No room for that keyword (11 names in use per mailbox, 31 bytes each)" :
                         "[SERVERBUG] The store cannot take a keyword now");
         else if (c->err)
             imap_bad(s, "Bad flag list");

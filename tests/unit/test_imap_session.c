@@ -278,10 +278,13 @@ static void test_keywords(void **state)
     say(&a, m3);
     assert_non_null(strstr(say(&a, "\r\n"), "ap OK [APPENDUID "));
     assert_non_null(strstr(say(&a, "f FETCH 3 FLAGS\r\n"), "* 3 FETCH (FLAGS (\\Flagged Todo))"));
-    /* Eleven names in all ($Label1 Work Other Todo and seven more), then no more. */
+    /* Eleven names in use at once ($Label1 Work Other Todo and seven
+     * more); the names no message carries ($Label1, Work) are given to
+     * new ones, then there is no more room. */
     r = say(&a, "k7 STORE 2 +FLAGS.SILENT (K5 K6 K7 K8 K9 K10 K11)\r\n");
     assert_non_null(strstr(r, "k7 OK"));
-    assert_non_null(strstr(say(&a, "k8 STORE 2 +FLAGS (K12)\r\n"), "k8 NO [LIMIT]"));
+    assert_non_null(strstr(say(&a, "k8 STORE 2 +FLAGS.SILENT (K12 K13)\r\n"), "k8 OK"));
+    assert_non_null(strstr(say(&a, "k8 STORE 2 +FLAGS (K14)\r\n"), "k8 NO [LIMIT]"));
     assert_non_null(strstr(say(&a, "k9 STORE 2 +FLAGS (ThisKeywordIsLongerThan31Bytes.)\r\n"),
                            "k9 NO [LIMIT]"));
     r = say(&a, "s SELECT INBOX\r\n");
@@ -289,9 +292,56 @@ static void test_keywords(void **state)
     /* Known names still work when the table is full. */
     assert_non_null(strstr(say(&a, "k10 STORE 2 +FLAGS (todo)\r\n"), "k10 OK"));
     r = say(&b, "n NOOP\r\n");      /* b learns of message 3 and the new flags */
-    assert_non_null(strstr(r, "* 2 FETCH (UID 2 FLAGS (Todo K5 K6 K7 K8 K9 K10 K11))\r\n"));
+    assert_non_null(strstr(r, "* 2 FETCH (UID 2 FLAGS (K12 K13 Todo K5 K6 K7 K8 K9 K10 K11))\r\n"));
     assert_non_null(strstr(say(&b, "k11 SEARCH KEYWORD Todo\r\n"), "* SEARCH 2 3\r\n"));
     assert_non_null(strstr(say(&a, "k12 STORE 2 +FLAGS (\\Recent)\r\n"), "k12 NO [CANNOT]"));
+}
+
+/* A keyword slot is given to a new name once no message carries the old
+ * one: a client making up names cannot use them up for good.  Another
+ * session that saw the old name is told the message's flags again, and
+ * an APPEND whose keyword was reassigned during its literal is refused
+ * rather than stored with the wrong name. */
+static void test_keyword_reclaim(void **state)
+{
+    (void)state;
+    login(&a);
+    login(&b);
+    append(&a, "INBOX", msg1);
+    say(&a, "s SELECT INBOX\r\n");
+    say(&b, "s SELECT INBOX\r\n");
+    assert_non_null(strstr(say(&a, "k1 STORE 1 +FLAGS (K1 K2 K3 K4 K5 K6 K7 K8 K9 K10 K11)\r\n"), "k1 OK"));
+    assert_non_null(strstr(say(&b, "n NOOP\r\n"), "* 1 FETCH (UID 1 FLAGS (K1 K2 K3 K4 K5 K6 K7 K8 K9 K10 K11))"));
+    /* All eleven carried: the twelfth is refused, nothing changes. */
+    const char *r = say(&a, "k2 STORE 1 +FLAGS (K12)\r\n");
+    assert_non_null(strstr(r, "k2 NO [LIMIT]"));
+    r = say(&a, "s SELECT INBOX\r\n");
+    assert_null(strstr(r, "\\*)]"));
+    /* K1 goes (b is not told yet), New takes its slot. */
+    assert_non_null(strstr(say(&a, "k3 STORE 1 -FLAGS.SILENT (K1)\r\n"), "k3 OK"));
+    r = say(&a, "k4 STORE 1 +FLAGS (New)\r\n");
+    assert_non_null(strstr(r, "* 1 FETCH (UID 1 FLAGS (New K2 K3 K4 K5 K6 K7 K8 K9 K10 K11))\r\nk4 OK"));
+    /* b saw K1 on that bit: it hears of New now. */
+    r = say(&b, "n2 NOOP\r\n");
+    assert_non_null(strstr(r, "* 1 FETCH (UID 1 FLAGS (New K2 K3 K4 K5 K6 K7 K8 K9 K10 K11))\r\n"));
+    assert_non_null(strstr(say(&b, "f FETCH 1 FLAGS\r\n"), "FLAGS (New K2"));
+    assert_non_null(strstr(say(&b, "s1 SEARCH KEYWORD K1\r\n"), "* SEARCH\r\n"));
+    assert_non_null(strstr(say(&b, "s2 SEARCH KEYWORD new\r\n"), "* SEARCH 1\r\n"));
+    /* b APPENDs with K2; while its literal comes in, a drops K2 from the
+     * only message that had it and makes up Newer, which gets K2's slot. */
+    assert_non_null(strstr(say(&b, "ap APPEND INBOX (K2) {9}\r\n"), "+ Ready"));
+    say(&b, "Subj");
+    assert_non_null(strstr(say(&a, "k5 STORE 1 -FLAGS (K2)\r\n"), "k5 OK"));
+    assert_non_null(strstr(say(&a, "k6 STORE 1 +FLAGS (Newer)\r\n"), "k6 OK"));
+    say(&b, "ect\r\n");
+    assert_non_null(strstr(say(&b, "\r\n"), "ap NO [UNAVAILABLE]"));
+    assert_non_null(strstr(say(&b, "s3 STATUS INBOX (MESSAGES)\r\n"), "(MESSAGES 1)"));
+    /* Tried again, K2 gets a slot of its own (K3 was freed meanwhile). */
+    assert_non_null(strstr(say(&a, "k7 STORE 1 -FLAGS (K3)\r\n"), "k7 OK"));
+    say(&b, "ap2 APPEND INBOX (K2) {9+}\r\nSubject\r\n");
+    assert_non_null(strstr(say(&b, "\r\n"), "ap2 OK [APPENDUID"));
+    assert_non_null(strstr(say(&b, "f2 FETCH 2 FLAGS\r\n"), "* 2 FETCH (FLAGS (K2))"));
+    assert_non_null(strstr(say(&a, "f3 FETCH 1:2 FLAGS\r\n"), "* 1 FETCH (FLAGS (New Newer K4"));
 }
 
 static void test_append_select_fetch(void **state)
@@ -566,6 +616,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_special_use_and_folders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keywords, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyword_reclaim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_select_fetch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_literals_and_pipelining, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_copy_move_expunge, setup, teardown),
