@@ -206,13 +206,17 @@ static int imap_mailbox_do_rename(struct store_txn *txn, const void *arg)
     return err;
 }
 
+static int imap_mailbox_rename_inbox(struct imap_mailbox *mb, const char *to);
+
 int imap_mailbox_rename(struct imap_mailbox *mb, const char *from, const char *to)
 {
     struct imap_mailbox_op op = { mb, imap_mailbox_norm(from), imap_mailbox_norm(to), 0 };
-    if (strcmp(op.a, "INBOX") == 0 || strcmp(op.b, "INBOX") == 0)
-        return PB_EPERM;    /* UNFINISHED: RENAME INBOX moves its messages (RFC 3501 6.3.5) */
+    if (strcmp(op.b, "INBOX") == 0)
+        return PB_EEXIST;                   /* INBOX always exists */
     if (!imap_mailbox_name_ok(op.b))
         return PB_EINVAL;
+    if (strcmp(op.a, "INBOX") == 0)
+        return imap_mailbox_rename_inbox(mb, op.b);
     int err = imap_mailbox_find(mb, op.a, &op.folder);
     if (err)
         return err;
@@ -703,6 +707,40 @@ int imap_mailbox_commit(struct imap_mailbox *mb, struct store_txn **txn, int fai
         err = store_txn_commit(*txn);
     *txn = NULL;
     return err;
+}
+
+/* RENAME INBOX (RFC 3501 6.3.5): its messages move to a new folder of
+ * that name and INBOX stays, empty; folders under INBOX stay where they
+ * are.  The store cannot rename INBOX and create it again in one
+ * transaction (a create checks committed names), and two transactions
+ * would leave a user without INBOX if the power went between them, so the
+ * messages are copied and expunged in batches instead, as MOVE does: a
+ * power cut midway leaves some in each folder (or one in both), never
+ * one lost and never a user without INBOX. */
+static int imap_mailbox_rename_inbox(struct imap_mailbox *mb, const char *to)
+{
+    uint16_t inbox, dest;
+    int err = imap_mailbox_find(mb, "INBOX", &inbox);
+    if (err)
+        return err;
+    struct imap_mailbox_op op = { mb, to, NULL, 0 };
+    err = imap_mailbox_run(mb, imap_mailbox_do_create, &op);
+    if (!err)
+        err = store_folder_find(mb->store, mb->mailbox, to, &dest);
+    if (err)
+        return err;
+    struct store_txn *txn = NULL;
+    struct imap_mailbox_msgop cp = { .dest = dest }, ex = { .folder = inbox };
+    uint32_t after = 0, uid;
+    cp.newuid = &uid;
+    while (!err && store_msg_next(mb->store, inbox, after, &cp.mi) == 0) {
+        after = ex.uid = cp.mi.uid;
+        err = imap_mailbox_batch(mb, &txn, imap_mailbox_do_copy, &cp);
+        if (!err)
+            err = imap_mailbox_batch(mb, &txn, imap_mailbox_do_expunge, &ex);
+    }
+    int cerr = imap_mailbox_commit(mb, &txn, err);
+    return err ? err : cerr;
 }
 
 /* ------------------------------------------------------------- APPEND --- */

@@ -116,6 +116,9 @@ int imap_mailbox_find(struct imap_mailbox *mb, const char *name, uint16_t *folde
 int imap_mailbox_next(struct imap_mailbox *mb, uint16_t after, struct store_folder_info *fi);
 int imap_mailbox_create(struct imap_mailbox *mb, const char *name);
 int imap_mailbox_delete(struct imap_mailbox *mb, const char *name);
+/* Rename a folder and the folders under it.  RENAME INBOX moves INBOX's
+ * messages to a new folder `to` (in batches, see imap_mailbox.c) and
+ * leaves INBOX empty.  PB_EEXIST: `to` exists (INBOX always does). */
 int imap_mailbox_rename(struct imap_mailbox *mb, const char *from, const char *to);
 int imap_mailbox_subscribe(struct imap_mailbox *mb, const char *name, bool on);
 bool imap_mailbox_subscribed(struct imap_mailbox *mb, const char *name);

@@ -1551,7 +1551,7 @@ static void imap_copy(struct imap_session *s, struct imap_cmd *c, bool move)
     if (move) {
         /* RFC 6851: COPYUID in an untagged OK before the EXPUNGEs. */
         if (code[0])
-            imap_printf(s, "* OK %s\r\n", code);
+            imap_printf(s, "* OK %sMoved\r\n", code);
         imap_finish(s, "OK MOVE completed");
     } else {
         imap_finish(s, "OK %sCOPY completed", code);

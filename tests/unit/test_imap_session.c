@@ -344,6 +344,46 @@ static void test_keyword_reclaim(void **state)
     assert_non_null(strstr(say(&a, "f3 FETCH 1:2 FLAGS\r\n"), "* 1 FETCH (FLAGS (New Newer K4"));
 }
 
+/* RENAME INBOX (RFC 3501 6.3.5): the messages go to the new folder, INBOX
+ * stays, empty and usable; a session that had INBOX open is told. */
+static void test_rename_inbox(void **state)
+{
+    (void)state;
+    login(&a);
+    login(&b);
+    append(&a, "INBOX", msg1);
+    append(&a, "INBOX", msg2);
+    assert_non_null(strstr(say(&a, "c CREATE INBOX/Sub\r\n"), "c OK"));
+    say(&b, "s SELECT INBOX\r\n");
+    assert_non_null(strstr(say(&a, "s STORE 1 +FLAGS (\\Flagged)\r\n"), "s BAD"));
+    say(&a, "s SELECT INBOX\r\n");
+    assert_non_null(strstr(say(&a, "f STORE 1 +FLAGS (\\Flagged)\r\n"), "f OK"));
+    const char *r = say(&a, "r RENAME inbox \"Old mail\"\r\n");
+    assert_non_null(strstr(r, "* 1 EXPUNGE\r\n* 1 EXPUNGE\r\nr OK RENAME"));
+    assert_non_null(strstr(say(&a, "t STATUS \"Old mail\" (MESSAGES)\r\n"), "(MESSAGES 2)"));
+    assert_non_null(strstr(say(&a, "t STATUS INBOX (MESSAGES)\r\n"), "(MESSAGES 0)"));
+    assert_non_null(strstr(say(&b, "n NOOP\r\n"), "* 1 EXPUNGE\r\n* 1 EXPUNGE\r\n"));
+    /* Flags and bodies came along; the folder under INBOX stayed. */
+    say(&a, "s SELECT \"Old mail\"\r\n");
+    r = say(&a, "f FETCH 1:2 (FLAGS BODY.PEEK[HEADER.FIELDS (Subject)])\r\n");
+    assert_non_null(strstr(r, "* 1 FETCH (FLAGS (\\Flagged)"));
+    assert_non_null(strstr(r, "Subject: =?UTF-8?Q?caf=C3=A9?= plans"));
+    r = say(&a, "l LIST \"\" *\r\n");
+    assert_non_null(strstr(r, "\"INBOX/Sub\""));
+    assert_non_null(strstr(r, "\"INBOX\""));
+    /* INBOX takes new mail; renaming onto an existing name or onto INBOX is refused. */
+    append(&a, "INBOX", msg1);
+    assert_non_null(strstr(say(&a, "x RENAME INBOX Sent\r\n"), "x NO [ALREADYEXISTS]"));
+    assert_non_null(strstr(say(&a, "t STATUS INBOX (MESSAGES)\r\n"), "(MESSAGES 1)"));
+    assert_non_null(strstr(say(&a, "y RENAME Sent INBOX\r\n"), "y NO [ALREADYEXISTS]"));
+    /* An empty INBOX renames to an empty folder. */
+    say(&a, "z0 SELECT INBOX\r\n");
+    say(&a, "z1 STORE 1 +FLAGS.SILENT (\\Deleted)\r\n");
+    say(&a, "z2 CLOSE\r\n");
+    assert_non_null(strstr(say(&a, "z RENAME INBOX Empty\r\n"), "z OK"));
+    assert_non_null(strstr(say(&a, "t STATUS Empty (MESSAGES)\r\n"), "(MESSAGES 0)"));
+}
+
 static void test_append_select_fetch(void **state)
 {
     (void)state;
@@ -432,6 +472,7 @@ static void test_store_copy_move_expunge(void **state)
     assert_non_null(strstr(r, " 1,2 1,2]"));
     r = say(&a, "e MOVE 3 Trash\r\n");
     assert_non_null(strstr(r, "* OK [COPYUID "));
+    assert_non_null(strstr(r, "] Moved\r\n"));     /* resp-text after the code */
     assert_non_null(strstr(r, "* 3 EXPUNGE"));
     r = say(&a, "f STATUS Archive (MESSAGES)\r\n");
     assert_non_null(strstr(r, "(MESSAGES 2)"));
@@ -616,6 +657,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_special_use_and_folders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keywords, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rename_inbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyword_reclaim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_select_fetch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_literals_and_pipelining, setup, teardown),
