@@ -1121,7 +1121,47 @@ void imap_proceed_search(struct imap_session *s, struct imap_cmd *c)
         imap_bad(s, "SEARCH keys");
         return;
     }
+    /* RETURN (options) (RFC 4731): ESEARCH results; a rev2 session gets
+     * them always, ALL when it names no option. */
+    s->esearch = s->rev2 ? IMAP_ES_ALL : 0;
     struct imap_cmd save = *c;
+    if (imap_cmd_atom(c, w, sizeof(w), true) == 0 && strcmp(w, "RETURN") == 0) {
+        static const struct { const char *name; uint8_t bit; } opts[] = {
+            { "MIN", IMAP_ES_MIN }, { "MAX", IMAP_ES_MAX },
+            { "COUNT", IMAP_ES_COUNT }, { "ALL", IMAP_ES_ALL },
+        };
+        uint8_t want = 0;
+        if (imap_cmd_sp(c) || !imap_cmd_take(c, '(')) {
+            imap_bad(s, "SEARCH RETURN (MIN MAX COUNT ALL) keys");
+            return;
+        }
+        if (!imap_cmd_take(c, ')')) {
+            do {
+                size_t i = 0;
+                if (imap_cmd_atom(c, w, sizeof(w), true) == 0)
+                    for (; i < sizeof(opts) / sizeof(opts[0]); i++)
+                        if (strcmp(w, opts[i].name) == 0)
+                            break;
+                if (c->err || i == sizeof(opts) / sizeof(opts[0])) {
+                    imap_bad(s, "SEARCH RETURN options are MIN MAX COUNT ALL");
+                    return;
+                }
+                want |= opts[i].bit;
+            } while (imap_cmd_take(c, ' '));
+            if (!imap_cmd_take(c, ')')) {
+                imap_bad(s, "SEARCH RETURN (MIN MAX COUNT ALL) keys");
+                return;
+            }
+        }
+        s->esearch = want ? want : IMAP_ES_ALL;     /* "RETURN ()" is ALL */
+        if (imap_cmd_sp(c)) {
+            imap_bad(s, "SEARCH keys");
+            return;
+        }
+        save = *c;
+    } else {
+        *c = save;
+    }
     if (imap_cmd_atom(c, w, sizeof(w), true) == 0 && strcmp(w, "CHARSET") == 0) {
         if (imap_cmd_sp(c) || imap_cmd_astring(c, w, sizeof(w), NULL) || imap_cmd_sp(c)) {
             imap_bad(s, "SEARCH CHARSET name keys");
@@ -1144,6 +1184,10 @@ void imap_proceed_search(struct imap_session *s, struct imap_cmd *c)
     }
     s->it = 1;
     s->f_open = false;
+    s->e_phase = 0;
+    s->e_count = s->e_min = s->e_max = 0;
+    if (s->esearch)
+        memset(s->e_hits, 0, sizeof(s->e_hits));
     s->allow_expunge = s->send_uid;
     snprintf(s->done, sizeof(s->done), "%s OK %sSEARCH completed\r\n", s->tag,
              s->send_uid ? "UID " : "");
@@ -1151,21 +1195,95 @@ void imap_proceed_search(struct imap_session *s, struct imap_cmd *c)
     s->mode = IMAP_MODE_SENDING;
 }
 
+/* Write the range e_first:e_last of the ALL result. */
+static void imap_esearch_range(struct imap_session *s)
+{
+    if (s->e_first == s->e_last)
+        imap_printf(s, "%s%lu", s->e_sep ? "," : "", (unsigned long)s->e_first);
+    else
+        imap_printf(s, "%s%lu:%lu", s->e_sep ? "," : "", (unsigned long)s->e_first,
+                    (unsigned long)s->e_last);
+    s->e_sep = true;
+}
+
+/* ESEARCH: every message is evaluated first (the matches are bits in
+ * e_hits), so that MIN, MAX and COUNT are known before ALL is written;
+ * ALL then goes out as ranges as the connection has room. */
+static int imap_esearch_step(struct imap_session *s)
+{
+    struct store_msg_info mi;
+    if (s->e_phase == 0) {
+        while (s->it <= s->mb->count) {
+            uint32_t seq = s->it++;
+            if (imap_mailbox_msg(s->mb, seq, &mi) != 0 || imap_search_eval(s, seq, &mi) != 1)
+                continue;
+            uint32_t v = s->send_uid ? mi.uid : seq;
+            s->e_hits[(seq - 1) / 8] |= (uint8_t)(1u << ((seq - 1) % 8));
+            if (!s->e_count++)
+                s->e_min = v;
+            s->e_max = v;
+        }
+        s->e_phase = 1;
+    }
+    if (s->e_phase == 1) {
+        if (s->room < 256)
+            return -1;
+        imap_printf(s, "* ESEARCH (TAG ");
+        imap_astring_out(s, s->tag, strlen(s->tag));
+        imap_printf(s, ")%s", s->send_uid ? " UID" : "");
+        /* No match: MIN, MAX and ALL are left out, COUNT is 0 (RFC 4731 3.1). */
+        if ((s->esearch & IMAP_ES_MIN) && s->e_count)
+            imap_printf(s, " MIN %lu", (unsigned long)s->e_min);
+        if ((s->esearch & IMAP_ES_MAX) && s->e_count)
+            imap_printf(s, " MAX %lu", (unsigned long)s->e_max);
+        if (s->esearch & IMAP_ES_COUNT)
+            imap_printf(s, " COUNT %lu", (unsigned long)s->e_count);
+        if ((s->esearch & IMAP_ES_ALL) && s->e_count)
+            imap_out(s, " ALL ", 5);
+        s->e_phase = (s->esearch & IMAP_ES_ALL) && s->e_count ? 2 : 3;
+        s->it = 1;
+        s->e_first = s->e_last = 0;
+        s->e_sep = false;
+    }
+    if (s->e_phase == 2) {
+        for (; s->it <= s->mb->count; s->it++) {
+            uint32_t seq = s->it;
+            if (!(s->e_hits[(seq - 1) / 8] & (1u << ((seq - 1) % 8))))
+                continue;
+            uint32_t v = s->send_uid ? s->mb->uids[seq - 1] : seq;
+            if (s->e_first && v == s->e_last + 1) {
+                s->e_last = v;
+                continue;
+            }
+            if (s->e_first) {
+                if (s->room < 32)
+                    return -1;
+                imap_esearch_range(s);
+            }
+            s->e_first = s->e_last = v;
+        }
+        if (s->room < 32)
+            return -1;
+        if (s->e_first)
+            imap_esearch_range(s);
+        s->e_phase = 3;
+    }
+    if (s->room < 8)
+        return -1;
+    imap_out(s, "\r\n", 2);
+    return 0;
+}
+
 int imap_search_step(struct imap_session *s)
 {
     struct store_msg_info mi;
+    if (s->esearch)
+        return imap_esearch_step(s);
     if (!s->f_open) {
         if (s->room < 128)
             return -1;
-        if (s->rev2) {
-            imap_printf(s, "* ESEARCH (TAG ");
-            imap_astring_out(s, s->tag, strlen(s->tag));
-            imap_printf(s, ")%s", s->send_uid ? " UID" : "");
-        } else {
-            imap_printf(s, "* SEARCH");
-        }
+        imap_printf(s, "* SEARCH");
         s->f_open = true;
-        s->f_item = 0;              /* matches so far */
     }
     while (s->it <= s->mb->count) {
         if (s->room < 32)
@@ -1173,14 +1291,8 @@ int imap_search_step(struct imap_session *s)
         uint32_t seq = s->it++;
         if (imap_mailbox_msg(s->mb, seq, &mi) != 0)
             continue;
-        if (imap_search_eval(s, seq, &mi) == 1) {
-            unsigned long v = s->send_uid ? mi.uid : seq;
-            if (s->rev2)
-                imap_printf(s, "%s%lu", s->f_item ? "," : " ALL ", v);
-            else
-                imap_printf(s, " %lu", v);
-            s->f_item++;
-        }
+        if (imap_search_eval(s, seq, &mi) == 1)
+            imap_printf(s, " %lu", (unsigned long)(s->send_uid ? mi.uid : seq));
     }
     if (s->room < 8)
         return -1;

@@ -206,13 +206,17 @@ static int imap_mailbox_do_rename(struct store_txn *txn, const void *arg)
     return err;
 }
 
+static int imap_mailbox_rename_inbox(struct imap_mailbox *mb, const char *to);
+
 int imap_mailbox_rename(struct imap_mailbox *mb, const char *from, const char *to)
 {
     struct imap_mailbox_op op = { mb, imap_mailbox_norm(from), imap_mailbox_norm(to), 0 };
-    if (strcmp(op.a, "INBOX") == 0 || strcmp(op.b, "INBOX") == 0)
-        return PB_EPERM;    /* UNFINISHED: RENAME INBOX moves its messages (RFC 3501 6.3.5) */
+    if (strcmp(op.b, "INBOX") == 0)
+        return PB_EEXIST;                   /* INBOX always exists */
     if (!imap_mailbox_name_ok(op.b))
         return PB_EINVAL;
+    if (strcmp(op.a, "INBOX") == 0)
+        return imap_mailbox_rename_inbox(mb, op.b);
     int err = imap_mailbox_find(mb, op.a, &op.folder);
     if (err)
         return err;
@@ -251,31 +255,42 @@ bool imap_mailbox_subscribed(struct imap_mailbox *mb, const char *name)
     return imap_mailbox_subname(mb, imap_mailbox_norm(name), rec) == 0 && store_rec_get(mb->store, STORE_NS_IMAP, rec, v, sizeof(v)) >= 0;
 }
 
-int imap_mailbox_status(struct imap_mailbox *mb, uint16_t folder, uint32_t *messages,
-                        uint32_t *unseen, uint64_t *bytes, struct store_folder_info *fi)
-{
-    return imap_mailbox_totals(mb->store, folder, messages, unseen, bytes, fi);
-}
-
-int imap_mailbox_totals(struct store *s, uint16_t folder, uint32_t *messages, uint32_t *unseen,
-                        uint64_t *bytes, struct store_folder_info *fi)
+static int imap_mailbox_count(struct store *s, uint16_t folder, struct imap_mailbox_counts *n,
+                              struct store_folder_info *fi)
 {
     int err = store_folder_info(s, folder, fi);
     if (err)
         return err;
     struct store_msg_info mi;
-    uint32_t after = 0, n = 0, u = 0;
-    uint64_t b = 0;
+    uint32_t after = 0;
+    memset(n, 0, sizeof(*n));
     while (store_msg_next(s, folder, after, &mi) == 0) {
         after = mi.uid;
-        n++;
-        u += !(mi.flags & STORE_FLAG_SEEN);
-        b += mi.size;
+        n->messages++;
+        n->unseen += !(mi.flags & STORE_FLAG_SEEN);
+        n->deleted += !!(mi.flags & STORE_FLAG_DELETED);
+        n->bytes += mi.size;
     }
-    *messages = n;
-    *unseen = u;
+    return 0;
+}
+
+int imap_mailbox_status(struct imap_mailbox *mb, uint16_t folder, struct imap_mailbox_counts *n,
+                        struct store_folder_info *fi)
+{
+    return imap_mailbox_count(mb->store, folder, n, fi);
+}
+
+int imap_mailbox_totals(struct store *s, uint16_t folder, uint32_t *messages, uint32_t *unseen,
+                        uint64_t *bytes, struct store_folder_info *fi)
+{
+    struct imap_mailbox_counts n;
+    int err = imap_mailbox_count(s, folder, &n, fi);
+    if (err)
+        return err;
+    *messages = n.messages;
+    *unseen = n.unseen;
     if (bytes)
-        *bytes = b;
+        *bytes = n.bytes;
     return 0;
 }
 
@@ -292,28 +307,62 @@ static int imap_mailbox_kwname(const struct imap_mailbox *mb, char *rec)
     return 0;
 }
 
+/* The record's value: "#<epoch>" then one token per slot, "\" for a
+ * free one.  A record written before slots could be freed has neither. */
+#define IMAP_MAILBOX_KW_VALUE (12 + IMAP_MAILBOX_KEYWORDS * (IMAP_MAILBOX_KEYWORD_MAX + 1) + 1)
+
+/* A name in a session's snapshot that changed its meaning: every message
+ * the client saw with that bit and that carries the bit now (with its new
+ * name) gets reported again at the next sync. */
+static void imap_mailbox_kw_moved(struct imap_mailbox *mb, uint16_t bit)
+{
+    struct store_msg_info mi;
+    for (unsigned k = 0; mb->selected && k < mb->count; k++)
+        if ((mb->flags[k] & bit) && store_msg_get(mb->store, mb->folder, mb->uids[k], &mi) == 0 &&
+            (mi.flags & bit))
+            mb->flags[k] &= (uint16_t)~bit;
+}
+
 int imap_mailbox_keywords_load(struct imap_mailbox *mb)
 {
     char rec[STORE_REC_NAME_MAX + 1];
-    char v[IMAP_MAILBOX_KEYWORDS * (IMAP_MAILBOX_KEYWORD_MAX + 1) + 1];
-    mb->nkeywords = 0;
+    char v[IMAP_MAILBOX_KW_VALUE];
+    char names[IMAP_MAILBOX_KEYWORDS][IMAP_MAILBOX_KEYWORD_MAX + 1];
+    unsigned n = 0;
+    uint32_t epoch = 0;
     int err = imap_mailbox_kwname(mb, rec);
-    int n = err ? err : store_rec_get(mb->store, STORE_NS_IMAP, rec, v, sizeof(v) - 1);
-    if (n == PB_ENOENT)
-        return 0;
-    if (n < 0)
-        return n;
-    v[n] = '\0';
-    /* Space-separated names; one that does not fit (never written so) is skipped. */
-    for (char *p = v; *p && mb->nkeywords < IMAP_MAILBOX_KEYWORDS;) {
-        size_t len = strcspn(p, " ");
-        if (len > 0 && len <= IMAP_MAILBOX_KEYWORD_MAX) {
-            memcpy(mb->keywords[mb->nkeywords], p, len);
-            mb->keywords[mb->nkeywords++][len] = '\0';
-        }
-        p += len;
+    int len = err ? err : store_rec_get(mb->store, STORE_NS_IMAP, rec, v, sizeof(v) - 1);
+    if (len < 0 && len != PB_ENOENT)
+        return len;
+    v[len < 0 ? 0 : len] = '\0';
+    char *p = v;
+    if (*p == '#') {
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            epoch = epoch * 10u + (uint32_t)(*p - '0');
         p += *p == ' ';
     }
+    /* One token per slot; one that does not fit (never written so) is a
+     * free slot. */
+    while (*p && n < IMAP_MAILBOX_KEYWORDS) {
+        size_t l = strcspn(p, " ");
+        names[n][0] = '\0';
+        if (l > 0 && l <= IMAP_MAILBOX_KEYWORD_MAX && p[0] != '\\') {
+            memcpy(names[n], p, l);
+            names[n][l] = '\0';
+        }
+        n++;
+        p += l;
+        p += *p == ' ';
+    }
+    /* Only a reclaim changes what a bit means, and it moves the epoch. */
+    if (epoch != mb->kw_epoch) {
+        for (unsigned i = 0; i < mb->nkeywords; i++)
+            if (mb->keywords[i][0] && (i >= n || strcmp(mb->keywords[i], names[i]) != 0))
+                imap_mailbox_kw_moved(mb, (uint16_t)(IMAP_MAILBOX_KEYWORD_BIT0 << i));
+    }
+    mb->kw_epoch = epoch;
+    mb->nkeywords = n;
+    memcpy(mb->keywords, names, sizeof(names[0]) * n);
     return 0;
 }
 
@@ -332,7 +381,7 @@ static bool imap_mailbox_kweq(const char *a, const char *b)
 static int imap_mailbox_kwfind(const struct imap_mailbox *mb, const char *name)
 {
     for (unsigned i = 0; i < mb->nkeywords; i++)
-        if (imap_mailbox_kweq(mb->keywords[i], name))
+        if (mb->keywords[i][0] && imap_mailbox_kweq(mb->keywords[i], name))
             return (int)i;
     return -1;
 }
@@ -341,19 +390,58 @@ static int imap_mailbox_do_kwput(struct store_txn *txn, const void *arg)
 {
     const struct imap_mailbox *mb = ((const struct imap_mailbox_op *)arg)->mb;
     char rec[STORE_REC_NAME_MAX + 1];
-    char v[IMAP_MAILBOX_KEYWORDS * (IMAP_MAILBOX_KEYWORD_MAX + 1) + 1];
-    size_t n = 0;
+    char v[IMAP_MAILBOX_KW_VALUE];
     int err = imap_mailbox_kwname(mb, rec);
     if (err)
         return err;
+    size_t n = (size_t)snprintf(v, sizeof(v), "#%lu", (unsigned long)mb->kw_epoch);
     for (unsigned i = 0; i < mb->nkeywords; i++) {
-        size_t len = strlen(mb->keywords[i]);
-        if (n)
-            v[n++] = ' ';
-        memcpy(v + n, mb->keywords[i], len);
+        const char *name = mb->keywords[i][0] ? mb->keywords[i] : "\\";
+        size_t len = strlen(name);
+        v[n++] = ' ';
+        memcpy(v + n, name, len);
         n += len;
     }
     return store_rec_put(txn, STORE_NS_IMAP, rec, v, n);
+}
+
+/* The keyword bits some message of the mailbox carries: every folder,
+ * every message (bounded by what the store holds), and this session's
+ * APPEND in progress. */
+static uint16_t imap_mailbox_kw_used(struct imap_mailbox *mb)
+{
+    struct store_folder_info fi;
+    struct store_msg_info mi;
+    uint16_t used = mb->append_txn ? (uint16_t)mb->append_flags : 0;
+    for (uint16_t after = 0; store_folder_next(mb->store, mb->mailbox, after, &fi) == 0; after = fi.id)
+        for (uint32_t uid = 0; store_msg_next(mb->store, fi.id, uid, &mi) == 0; uid = mi.uid)
+            used |= (uint16_t)mi.flags;
+    return used;
+}
+
+/* A slot for a new name: a free one, else the names no message carries
+ * any more are freed (the epoch moves, so that every session rereads
+ * what the bits mean).  The slot's index, or PB_ENOSPC. */
+static int imap_mailbox_kw_slot(struct imap_mailbox *mb)
+{
+    for (unsigned i = 0; i < mb->nkeywords; i++)
+        if (!mb->keywords[i][0])
+            return (int)i;
+    if (mb->nkeywords < IMAP_MAILBOX_KEYWORDS)
+        return (int)mb->nkeywords++;
+    uint16_t used = imap_mailbox_kw_used(mb);
+    int slot = -1;
+    for (unsigned i = 0; i < mb->nkeywords; i++) {
+        if (used & (IMAP_MAILBOX_KEYWORD_BIT0 << i))
+            continue;
+        mb->keywords[i][0] = '\0';
+        imap_mailbox_kw_moved(mb, (uint16_t)(IMAP_MAILBOX_KEYWORD_BIT0 << i));
+        if (slot < 0)
+            slot = (int)i;
+    }
+    if (slot >= 0)
+        mb->kw_epoch++;
+    return slot >= 0 ? slot : PB_ENOSPC;
 }
 
 int imap_mailbox_keyword(struct imap_mailbox *mb, const char *name, bool create, uint16_t *bit)
@@ -377,19 +465,27 @@ int imap_mailbox_keyword(struct imap_mailbox *mb, const char *name, bool create,
     if (i < 0 && !create)
         return PB_ENOENT;
     if (i < 0) {
-        if (mb->nkeywords >= IMAP_MAILBOX_KEYWORDS)
-            return PB_ENOSPC;
-        memcpy(mb->keywords[mb->nkeywords++], name, len + 1);
+        i = imap_mailbox_kw_slot(mb);
+        if (i < 0)
+            return i;
+        memcpy(mb->keywords[i], name, len + 1);
         struct imap_mailbox_op op = { mb, NULL, NULL, 0 };
         int err = imap_mailbox_run(mb, imap_mailbox_do_kwput, &op);
         if (err) {
             imap_mailbox_keywords_load(mb);     /* back to what the store holds */
             return err;
         }
-        i = (int)mb->nkeywords - 1;
     }
     *bit = (uint16_t)(IMAP_MAILBOX_KEYWORD_BIT0 << i);
     return 0;
+}
+
+unsigned imap_mailbox_keywords_free(const struct imap_mailbox *mb)
+{
+    unsigned n = IMAP_MAILBOX_KEYWORDS - mb->nkeywords;
+    for (unsigned i = 0; i < mb->nkeywords; i++)
+        n += !mb->keywords[i][0];
+    return n;
 }
 
 const char *imap_mailbox_keyword_name(struct imap_mailbox *mb, uint16_t bit)
@@ -399,9 +495,9 @@ const char *imap_mailbox_keyword_name(struct imap_mailbox *mb, uint16_t bit)
         i++;
     if (i == IMAP_MAILBOX_KEYWORDS)
         return NULL;
-    if (i >= mb->nkeywords)
+    if (i >= mb->nkeywords || !mb->keywords[i][0])
         imap_mailbox_keywords_load(mb);
-    return i < mb->nkeywords ? mb->keywords[i] : NULL;
+    return i < mb->nkeywords && mb->keywords[i][0] ? mb->keywords[i] : NULL;
 }
 
 /* ---------------------------------------------------- selected folder --- */
@@ -613,6 +709,40 @@ int imap_mailbox_commit(struct imap_mailbox *mb, struct store_txn **txn, int fai
     return err;
 }
 
+/* RENAME INBOX (RFC 3501 6.3.5): its messages move to a new folder of
+ * that name and INBOX stays, empty; folders under INBOX stay where they
+ * are.  The store cannot rename INBOX and create it again in one
+ * transaction (a create checks committed names), and two transactions
+ * would leave a user without INBOX if the power went between them, so the
+ * messages are copied and expunged in batches instead, as MOVE does: a
+ * power cut midway leaves some in each folder (or one in both), never
+ * one lost and never a user without INBOX. */
+static int imap_mailbox_rename_inbox(struct imap_mailbox *mb, const char *to)
+{
+    uint16_t inbox, dest;
+    int err = imap_mailbox_find(mb, "INBOX", &inbox);
+    if (err)
+        return err;
+    struct imap_mailbox_op op = { mb, to, NULL, 0 };
+    err = imap_mailbox_run(mb, imap_mailbox_do_create, &op);
+    if (!err)
+        err = store_folder_find(mb->store, mb->mailbox, to, &dest);
+    if (err)
+        return err;
+    struct store_txn *txn = NULL;
+    struct imap_mailbox_msgop cp = { .dest = dest }, ex = { .folder = inbox };
+    uint32_t after = 0, uid;
+    cp.newuid = &uid;
+    while (!err && store_msg_next(mb->store, inbox, after, &cp.mi) == 0) {
+        after = ex.uid = cp.mi.uid;
+        err = imap_mailbox_batch(mb, &txn, imap_mailbox_do_copy, &cp);
+        if (!err)
+            err = imap_mailbox_batch(mb, &txn, imap_mailbox_do_expunge, &ex);
+    }
+    int cerr = imap_mailbox_commit(mb, &txn, err);
+    return err ? err : cerr;
+}
+
 /* ------------------------------------------------------------- APPEND --- */
 
 int imap_mailbox_append_begin(struct imap_mailbox *mb, uint16_t folder, uint32_t flags,
@@ -631,6 +761,7 @@ int imap_mailbox_append_begin(struct imap_mailbox *mb, uint16_t folder, uint32_t
     }
     mb->append_folder = folder;
     mb->append_flags = flags;
+    mb->append_epoch = mb->kw_epoch;
     mb->append_date = date ? date : (uint32_t)hal_clock_wall();
     return 0;
 }
@@ -647,6 +778,14 @@ int imap_mailbox_append_end(struct imap_mailbox *mb, uint32_t *uid, uint32_t *ui
     struct store_folder_info fi;
     if (!mb->append_txn)
         return PB_EINVAL;
+    /* Another session may have given this APPEND's keyword bits to other
+     * names while the literal came in (it saw no message carrying them):
+     * then what the client asked for cannot be stored as it asked. */
+    if ((mb->append_flags & ~(uint32_t)(IMAP_MAILBOX_KEYWORD_BIT0 - 1u)) &&
+        imap_mailbox_keywords_load(mb) == 0 && mb->kw_epoch != mb->append_epoch) {
+        imap_mailbox_append_abort(mb);
+        return PB_EAGAIN;
+    }
     int err = store_blob_end(mb->append_txn);
     if (!err)
         err = store_folder_info(mb->store, mb->append_folder, &fi);

@@ -27,16 +27,28 @@
  *
  * Keywords.  The store keeps 16 flag bits per message: the five system
  * flags in the low bits, and above them up to IMAP_MAILBOX_KEYWORDS
- * keyword names per mailbox (all folders of a user share them), bit
- * IMAP_MAILBOX_KEYWORD_BIT0 << i for the i-th name.  The names are one
- * record "kw:<user>" in STORE_NS_IMAP, space-separated, in the order they
- * were first used; a name, once given a bit, keeps it (so a session's
- * cached copy can only miss names, never map one wrongly: a miss reloads).
+ * keyword names in use at once per mailbox (all folders of a user share
+ * them), bit IMAP_MAILBOX_KEYWORD_BIT0 << i for the name in slot i.  The
+ * names are one record "kw:<user>" in STORE_NS_IMAP: "#<epoch>" and one
+ * token per slot, "\" for a free one.  A new name takes a free slot;
+ * when there is none, the mailbox's messages (every folder) are walked
+ * and the names no message carries any more are freed, the epoch moves
+ * and the new name takes one of their slots.  Only when all eleven are
+ * carried by some message is the new name refused (PB_ENOSPC: the client
+ * sees "NO [LIMIT]" and can remove a keyword it no longer uses).
+ *
+ * Sessions cache the names: a name not in the cache reloads it, and
+ * imap_mailbox_keywords_load() (each command, each IDLE poll that sees a
+ * change) notices a new epoch: a bit whose name changed is reported again
+ * for the messages the client saw with it.  An APPEND with keywords whose
+ * epoch moved while its literal came in fails with PB_EAGAIN (nothing is
+ * stored; the client tries again).
  *
  * UNFINISHED: \Recent (always 0: IMAP4rev2 drops it), a folder of more
- * than IMAP_MAILBOX_MAX_MSGS messages shows its oldest ones only, keyword
- * names are never freed (a twelfth name is refused with PB_ENOSPC even
- * when no message carries some of the eleven any more).
+ * than IMAP_MAILBOX_MAX_MSGS messages shows its oldest ones only; within
+ * one long FETCH that spans several pumps a keyword reclaimed meanwhile by
+ * another session may be written under its old name (corrected at the
+ * next command's sync).
  */
 #ifndef IMAP_MAILBOX_H
 #define IMAP_MAILBOX_H
@@ -77,7 +89,9 @@ struct imap_mailbox {
     uint32_t uids[IMAP_MAILBOX_MAX_MSGS];
     uint16_t flags[IMAP_MAILBOX_MAX_MSGS];
 
-    unsigned nkeywords;                     /* names known to this session */
+    unsigned nkeywords;                     /* slots known to this session (some may be free: "") */
+    uint32_t kw_epoch;                      /* of the names cached */
+    uint32_t append_epoch;                  /* kw_epoch when the APPEND began */
     char keywords[IMAP_MAILBOX_KEYWORDS][IMAP_MAILBOX_KEYWORD_MAX + 1];
 
     unsigned txn_ops;                       /* changes in the open batch transaction */
@@ -102,14 +116,22 @@ int imap_mailbox_find(struct imap_mailbox *mb, const char *name, uint16_t *folde
 int imap_mailbox_next(struct imap_mailbox *mb, uint16_t after, struct store_folder_info *fi);
 int imap_mailbox_create(struct imap_mailbox *mb, const char *name);
 int imap_mailbox_delete(struct imap_mailbox *mb, const char *name);
+/* Rename a folder and the folders under it.  RENAME INBOX moves INBOX's
+ * messages to a new folder `to` (in batches, see imap_mailbox.c) and
+ * leaves INBOX empty.  PB_EEXIST: `to` exists (INBOX always does). */
 int imap_mailbox_rename(struct imap_mailbox *mb, const char *from, const char *to);
 int imap_mailbox_subscribe(struct imap_mailbox *mb, const char *name, bool on);
 bool imap_mailbox_subscribed(struct imap_mailbox *mb, const char *name);
 /* The RFC 6154 attribute of a folder name ("\\Sent"), or NULL. */
 const char *imap_mailbox_special_use(const char *name);
-/* Messages, unseen, total bytes of a folder (for STATUS, show mailbox). */
-int imap_mailbox_status(struct imap_mailbox *mb, uint16_t folder, uint32_t *messages,
-                        uint32_t *unseen, uint64_t *bytes, struct store_folder_info *fi);
+/* What STATUS counts in a folder. */
+struct imap_mailbox_counts {
+    uint32_t messages, unseen, deleted;     /* all, without \Seen, with \Deleted */
+    uint64_t bytes;                         /* sum of the messages' sizes */
+};
+/* The counts of a folder and its info (one walk of its messages). */
+int imap_mailbox_status(struct imap_mailbox *mb, uint16_t folder, struct imap_mailbox_counts *n,
+                        struct store_folder_info *fi);
 /* The same without a session, for the console: any folder of the store. */
 int imap_mailbox_totals(struct store *s, uint16_t folder, uint32_t *messages, uint32_t *unseen,
                         uint64_t *bytes, struct store_folder_info *fi);
@@ -123,6 +145,8 @@ int imap_mailbox_keywords_load(struct imap_mailbox *mb);
  * PB_ERANGE: name longer than IMAP_MAILBOX_KEYWORD_MAX or not a keyword;
  * other errors are the store's. */
 int imap_mailbox_keyword(struct imap_mailbox *mb, const char *name, bool create, uint16_t *bit);
+/* Keyword slots free now (names may still be reclaimed beyond them). */
+unsigned imap_mailbox_keywords_free(const struct imap_mailbox *mb);
 /* The name of keyword bit (one bit at or above IMAP_MAILBOX_KEYWORD_BIT0),
  * or NULL when none has that bit. */
 const char *imap_mailbox_keyword_name(struct imap_mailbox *mb, uint16_t bit);
@@ -160,7 +184,8 @@ int imap_mailbox_commit(struct imap_mailbox *mb, struct store_txn **txn, int fai
 int imap_mailbox_append_begin(struct imap_mailbox *mb, uint16_t folder, uint32_t flags,
                               uint32_t date);
 int imap_mailbox_append_write(struct imap_mailbox *mb, const void *data, size_t len);
-/* Commit: the message's UID and the folder's UIDVALIDITY. */
+/* Commit: the message's UID and the folder's UIDVALIDITY.  PB_EAGAIN:
+ * its keywords were reassigned meanwhile, nothing stored. */
 int imap_mailbox_append_end(struct imap_mailbox *mb, uint32_t *uid, uint32_t *uidvalidity);
 void imap_mailbox_append_abort(struct imap_mailbox *mb);
 

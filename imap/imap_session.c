@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "imap_mutf7.h"
 #include "imap_session_priv.h"
 #include "pb_err.h"
 
@@ -132,7 +133,7 @@ void imap_astring_out(struct imap_session *s, const char *v, size_t n)
 {
     bool literal = false;
     for (size_t i = 0; i < n; i++)
-        if (v[i] == '\r' || v[i] == '\n' || ((unsigned char)v[i] >= 0x80 && !s->rev2))
+        if (v[i] == '\r' || v[i] == '\n' || ((unsigned char)v[i] >= 0x80 && !s->utf8))
             literal = true;
     if (literal) {
         imap_printf(s, "{%lu}\r\n", (unsigned long)n);
@@ -150,6 +151,32 @@ void imap_astring_out(struct imap_session *s, const char *v, size_t n)
     }
     imap_out(s, v + start, n - start);
     imap_out(s, "\"", 1);
+}
+
+void imap_name_out(struct imap_session *s, const char *name)
+{
+    char wire[IMAP_SESSION_NAME_WIRE + 1];
+    size_t n = strlen(name);
+    int m = s->utf8 ? PB_EINVAL : imap_mutf7_encode(name, n, wire, sizeof(wire));
+    if (m >= 0)
+        imap_astring_out(s, wire, (size_t)m);
+    else
+        imap_astring_out(s, name, n);   /* UTF-8 session, or a name that is not UTF-8 */
+}
+
+int imap_name_in(const struct imap_session *s, const char *wire, size_t n, char *out, size_t cap)
+{
+    if (!s->utf8) {
+        int m = imap_mutf7_decode(wire, n, out, cap);
+        return m < 0 ? m : 0;
+    }
+    if (!imap_mutf7_utf8_ok(wire, n))
+        return PB_EINVAL;
+    if (n >= cap)
+        return PB_ERANGE;
+    memcpy(out, wire, n);
+    out[n] = '\0';
+    return 0;
 }
 
 const char *imap_flags_text(struct imap_mailbox *mb, uint16_t flags, char *buf, size_t cap)
@@ -325,6 +352,7 @@ void imap_session_poll(struct imap_session *s)
 {
     if (s->mode != IMAP_MODE_IDLE || !imap_mailbox_changed(s->mb))
         return;
+    imap_mailbox_keywords_load(s->mb);
     s->room = 4096;
     imap_mailbox_sync(s->mb, true, imap_sync_budget(s, s->room), imap_sync_event, s);
 }
@@ -576,6 +604,8 @@ static void imap_dispatch(struct imap_session *s)
             return;
         }
         s->allow_expunge = true;
+        if (s->mb->logged_in)
+            imap_mailbox_keywords_load(s->mb);  /* a reclaim elsewhere changes what bits mean */
         k->proceed(s, &c);
         return;
     }
@@ -591,11 +621,28 @@ static bool imap_args_end(struct imap_session *s, struct imap_cmd *c)
     return false;
 }
 
-/* " " then a mailbox name into out. */
+/* Why a name from the client was refused (imap_name_in's error). */
+static const char *imap_name_why(const struct imap_session *s, int err)
+{
+    if (err == PB_ERANGE)
+        return "Mailbox name too long";
+    return s->utf8 ? "Mailbox name is not UTF-8" :
+           "Mailbox name is not modified UTF-7 (RFC 3501 5.1.3: \"&-\" for \"&\", other "
+           "characters as \"&...-\")";
+}
+
+/* " " then a mailbox name into out (the store's UTF-8). */
 static bool imap_arg_mailbox(struct imap_session *s, struct imap_cmd *c, char *out, size_t cap)
 {
-    if (imap_cmd_sp(c) || imap_cmd_astring(c, out, cap, NULL)) {
+    char wire[IMAP_SESSION_NAME_WIRE + 1];
+    size_t n;
+    if (imap_cmd_sp(c) || imap_cmd_astring(c, wire, sizeof(wire), &n)) {
         imap_bad(s, c->err == PB_ERANGE ? "Mailbox name too long" : "Mailbox name expected");
+        return false;
+    }
+    int err = imap_name_in(s, wire, n, out, cap);
+    if (err) {
+        imap_bad(s, imap_name_why(s, err));
         return false;
     }
     return true;
@@ -609,7 +656,7 @@ const char *imap_capabilities(const struct imap_session *s)
     bool login_ok = s->tls || !s->cfg->tls_available;
     snprintf(caps, sizeof(caps),
              "IMAP4rev1 IMAP4rev2%s%s%s SASL-IR LITERAL+ ENABLE ID NAMESPACE IDLE UIDPLUS MOVE "
-             "UNSELECT SPECIAL-USE CHILDREN LIST-STATUS APPENDLIMIT=%lu",
+             "UNSELECT SPECIAL-USE CHILDREN LIST-STATUS ESEARCH UTF8=ACCEPT APPENDLIMIT=%lu",
              s->state == IMAP_STATE_NOTAUTH && !s->tls && s->cfg->tls_available ? " STARTTLS" : "",
              s->state == IMAP_STATE_NOTAUTH && !login_ok ? " LOGINDISABLED" : "",
              s->state == IMAP_STATE_NOTAUTH && login_ok ? " AUTH=PLAIN" : "",
@@ -670,18 +717,21 @@ static void imap_proceed_id(struct imap_session *s, struct imap_cmd *c)
 static void imap_proceed_enable(struct imap_session *s, struct imap_cmd *c)
 {
     char cap[IMAP_CMD_ATOM_MAX + 1];
-    bool any = false;
+    bool rev2 = false, utf8 = false;
     while (imap_cmd_take(c, ' ')) {
         if (imap_cmd_atom(c, cap, sizeof(cap), true))
             break;
-        if (strcmp(cap, "IMAP4REV2") == 0 && !s->rev2) {
-            s->rev2 = true;
-            any = true;
-        }
+        if (strcmp(cap, "IMAP4REV2") == 0 && !s->rev2)
+            rev2 = true;
+        else if (strcmp(cap, "UTF8=ACCEPT") == 0 && !s->utf8)
+            utf8 = true;
     }
     if (!imap_args_end(s, c))
         return;
-    imap_printf(s, "* ENABLED%s\r\n", any ? " IMAP4rev2" : "");
+    /* Only what this command turned on is reported (RFC 5161 3.1). */
+    s->rev2 |= rev2;
+    s->utf8 |= rev2 || utf8;
+    imap_printf(s, "* ENABLED%s%s\r\n", rev2 ? " IMAP4rev2" : "", utf8 ? " UTF8=ACCEPT" : "");
     imap_finish(s, "OK ENABLE completed");
 }
 
@@ -809,7 +859,7 @@ static void imap_select(struct imap_session *s, struct imap_cmd *c, bool readonl
     imap_printf(s, "* FLAGS (%s)\r\n", flags);
     imap_printf(s, "* OK [PERMANENTFLAGS (%s%s)] Flags kept\r\n* %u EXISTS\r\n",
                 readonly ? "" : flags,
-                !readonly && s->mb->nkeywords < IMAP_MAILBOX_KEYWORDS ? " \\*" : "", s->mb->count);
+                !readonly && imap_mailbox_keywords_free(s->mb) ? " \\*" : "", s->mb->count);
     if (!s->rev2)
         imap_printf(s, "* 0 RECENT\r\n");
     imap_printf(s, "* OK [UIDVALIDITY %lu] UIDs valid\r\n* OK [UIDNEXT %lu] Predicted next UID\r\n",
@@ -966,16 +1016,14 @@ static int imap_list_return(struct imap_session *s, struct imap_cmd *c)
 /* "* STATUS name (...)" after a LIST line that asked for it. */
 static void imap_list_status(struct imap_session *s, const struct store_folder_info *folder)
 {
-    uint32_t messages, unseen;
-    uint64_t bytes;
+    struct imap_mailbox_counts n;
     struct store_folder_info fi;
-    if (imap_mailbox_status(s->mb, folder->id, &messages, &unseen, &bytes, &fi) != 0)
+    if (imap_mailbox_status(s->mb, folder->id, &n, &fi) != 0)
         return;
-    unsigned long v[IMAP_STATUS_NITEMS] = { messages, fi.uidnext, fi.uidvalidity, unseen,
-                                            0 /* UNFINISHED: DELETED counted as 0 */,
-                                            (unsigned long)bytes, 0 };
+    unsigned long v[IMAP_STATUS_NITEMS] = { n.messages, fi.uidnext, fi.uidvalidity, n.unseen,
+                                            n.deleted, (unsigned long)n.bytes, 0 };
     imap_out(s, "* STATUS ", 9);
-    imap_astring_out(s, fi.name, strlen(fi.name));
+    imap_name_out(s, fi.name);
     const char *sep = " (";
     for (unsigned i = 0; i < IMAP_STATUS_NITEMS; i++) {
         if (s->list_status & (1u << i)) {
@@ -988,11 +1036,20 @@ static void imap_list_status(struct imap_session *s, const struct store_folder_i
 
 static void imap_list(struct imap_session *s, struct imap_cmd *c, bool lsub)
 {
-    char ref[STORE_NAME_MAX + 2];
-    if (imap_cmd_sp(c) || imap_cmd_astring(c, ref, sizeof(ref), NULL) || imap_cmd_sp(c) ||
-        imap_cmd_list_mailbox(c, s->pattern, sizeof(s->pattern)) ||
+    char ref[STORE_NAME_MAX + 2], refw[IMAP_SESSION_NAME_WIRE + 1], patw[IMAP_SESSION_NAME_WIRE + 1];
+    size_t refn;
+    if (imap_cmd_sp(c) || imap_cmd_astring(c, refw, sizeof(refw), &refn) || imap_cmd_sp(c) ||
+        imap_cmd_list_mailbox(c, patw, sizeof(patw)) ||
         (lsub ? imap_cmd_end(c) : imap_list_return(s, c))) {
         imap_bad(s, "LIST reference pattern [RETURN (options)]");
+        return;
+    }
+    /* "%" and "*" are printable ASCII: they pass through either form. */
+    int err = imap_name_in(s, refw, refn, ref, sizeof(ref));
+    if (!err)
+        err = imap_name_in(s, patw, strlen(patw), s->pattern, sizeof(s->pattern));
+    if (err) {
+        imap_bad(s, imap_name_why(s, err));
         return;
     }
     if (lsub)
@@ -1047,7 +1104,7 @@ int imap_list_step(struct imap_session *s)
     imap_printf(s, "* %s (%s%s%s%s) \"/\" ", s->lsub ? "LSUB" : "LIST",
                 children ? "\\HasChildren" : "\\HasNoChildren",
                 sub && !s->lsub ? " \\Subscribed" : "", use ? " " : "", use ? use : "");
-    imap_astring_out(s, fi.name, n);
+    imap_name_out(s, fi.name);
     imap_out(s, "\r\n", 2);
     if (s->list_status)
         imap_list_status(s, &fi);
@@ -1075,24 +1132,23 @@ static void imap_proceed_status(struct imap_session *s, struct imap_cmd *c)
         return;
     }
     int err = imap_mailbox_find(s->mb, name, &folder);
-    uint32_t messages = 0, unseen = 0;
-    uint64_t bytes = 0;
+    struct imap_mailbox_counts cnt = { 0, 0, 0, 0 };
     struct store_folder_info fi;
     if (!err)
-        err = imap_mailbox_status(s->mb, folder, &messages, &unseen, &bytes, &fi);
+        err = imap_mailbox_status(s->mb, folder, &cnt, &fi);
     size_t n = 0;
     out[0] = '\0';
     do {
         if (imap_cmd_atom(c, item, sizeof(item), true))
             break;
         unsigned long v;
-        if (strcmp(item, "MESSAGES") == 0) v = messages;
-        else if (strcmp(item, "UNSEEN") == 0) v = unseen;
+        if (strcmp(item, "MESSAGES") == 0) v = cnt.messages;
+        else if (strcmp(item, "UNSEEN") == 0) v = cnt.unseen;
         else if (strcmp(item, "RECENT") == 0) v = 0;
         else if (strcmp(item, "UIDNEXT") == 0) v = err ? 0 : fi.uidnext;
         else if (strcmp(item, "UIDVALIDITY") == 0) v = err ? 0 : fi.uidvalidity;
-        else if (strcmp(item, "SIZE") == 0) v = (unsigned long)bytes;
-        else if (strcmp(item, "DELETED") == 0) v = 0;   /* UNFINISHED: counted as 0 */
+        else if (strcmp(item, "SIZE") == 0) v = (unsigned long)cnt.bytes;
+        else if (strcmp(item, "DELETED") == 0) v = cnt.deleted;
         else {
             imap_bad(s, "Unknown STATUS item");
             return;
@@ -1110,7 +1166,7 @@ static void imap_proceed_status(struct imap_session *s, struct imap_cmd *c)
         return;
     }
     imap_out(s, "* STATUS ", 9);
-    imap_astring_out(s, fi.name, strlen(fi.name));
+    imap_name_out(s, fi.name);
     imap_printf(s, " (%s)\r\n", out);
     imap_finish(s, "OK STATUS completed");
 }
@@ -1167,7 +1223,8 @@ int imap_flag_list(struct imap_session *s, struct imap_cmd *c, uint16_t *flags, 
 static bool imap_append_start(struct imap_session *s, uint32_t n, bool nonsync)
 {
     struct imap_cmd c;
-    char name[IMAP_CMD_ATOM_MAX + 1], box[STORE_NAME_MAX + 2];
+    char name[IMAP_CMD_ATOM_MAX + 1], box[STORE_NAME_MAX + 2], wire[IMAP_SESSION_NAME_WIRE + 1];
+    size_t wire_len;
     uint16_t flags = 0, folder;
     int64_t date = -1;
     imap_cmd_init(&c, s->cmd, s->cmd_len);
@@ -1175,10 +1232,13 @@ static bool imap_append_start(struct imap_session *s, uint32_t n, bool nonsync)
         strcmp(name, "APPEND") != 0)
         return false;
     if (imap_cmd_sp(&c) || imap_cmd_peek(&c, '{') ||
-        imap_cmd_astring(&c, box, sizeof(box), NULL) || imap_cmd_sp(&c))
+        imap_cmd_astring(&c, wire, sizeof(wire), &wire_len) || imap_cmd_sp(&c))
         return false;
+    int nameerr = imap_name_in(s, wire, wire_len, box, sizeof(box));
     int kwerr = 0;
     if (imap_cmd_peek(&c, '(')) {
+        if (s->mb->logged_in)
+            imap_mailbox_keywords_load(s->mb);
         kwerr = imap_flag_list(s, &c, &flags, s->state != IMAP_STATE_NOTAUTH);
         if (kwerr == PB_EINVAL || c.err || imap_cmd_sp(&c))
             return false;
@@ -1199,11 +1259,13 @@ static bool imap_append_start(struct imap_session *s, uint32_t n, bool nonsync)
         err = PB_ERANGE;
         why = "[TOOBIG] Message bigger than the size limit";
     }
+    if (!err && (err = nameerr) != 0)
+        why = imap_name_why(s, err);
     if (!err && (err = imap_mailbox_find(s->mb, box, &folder)) != 0)
         why = "[TRYCREATE] No such folder";
     if (!err && (err = kwerr) != 0)
         why = err == PB_ENOSPC || err == PB_ERANGE ?
-              "[LIMIT] No room for that keyword (11 per mailbox, 31 bytes each)" :
+              "[LIMIT] No room for that keyword (11 names in use per mailbox, 31 bytes each)" :
               "[SERVERBUG] The store cannot take a keyword now";
     if (!err && (err = imap_mailbox_append_begin(s->mb, folder, flags,
                                                  date < 0 ? 0 : (uint32_t)date)) != 0)
@@ -1253,6 +1315,11 @@ static void imap_append_finish(struct imap_session *s, const char *line, size_t 
     }
     uint32_t uid, uidvalidity;
     int err = imap_mailbox_append_end(s->mb, &uid, &uidvalidity);
+    if (err == PB_EAGAIN) {
+        imap_finish(s, "NO [UNAVAILABLE] Its keywords were given to other names meanwhile: "
+                    "APPEND again");
+        return;
+    }
     if (err) {
         imap_finish(s, "NO %s The message could not be stored: %s", imap_err_code(err),
                     pb_err_str(err));
@@ -1373,7 +1440,7 @@ static void imap_proceed_store(struct imap_session *s, struct imap_cmd *c)
         if (s->mode == IMAP_MODE_COMMAND && c->err == 0)
             imap_finish(s, "NO %s", ferr == PB_EINVAL ? "[CANNOT] \\Recent and unknown system flags cannot be set" :
                         ferr == PB_ENOSPC || ferr == PB_ERANGE ?
-                        "[LIMIT] No room for that keyword (11 per mailbox, 31 bytes each)" :
+                        "[LIMIT] No room for that keyword (11 names in use per mailbox, 31 bytes each)" :
                         "[SERVERBUG] The store cannot take a keyword now");
         else if (c->err)
             imap_bad(s, "Bad flag list");
@@ -1484,7 +1551,7 @@ static void imap_copy(struct imap_session *s, struct imap_cmd *c, bool move)
     if (move) {
         /* RFC 6851: COPYUID in an untagged OK before the EXPUNGEs. */
         if (code[0])
-            imap_printf(s, "* OK %s\r\n", code);
+            imap_printf(s, "* OK %sMoved\r\n", code);
         imap_finish(s, "OK MOVE completed");
     } else {
         imap_finish(s, "OK %sCOPY completed", code);

@@ -33,6 +33,12 @@
  * imap_session_poll() now and then (every 500 ms): changes to the folder,
  * by other sessions or by SMTP deliveries, are written as they appear.
  *
+ * Folder names.  The store keeps them in UTF-8.  An IMAP4rev1 session
+ * sends and reads them in modified UTF-7 (RFC 3501 5.1.3, imap_mutf7.h):
+ * a name that is not canonical modified UTF-7 gets "BAD" and changes
+ * nothing.  After ENABLE IMAP4rev2 (RFC 9051) or ENABLE UTF8=ACCEPT
+ * (RFC 6855) they are UTF-8 both ways (ill-formed UTF-8 gets "BAD").
+ *
  * LOGIN and AUTHENTICATE are refused without TLS (LOGINDISABLED, RFC 3501
  * 6.2.3; RFC 8314), when cfg->tls_available says TLS can be had.
  */
@@ -52,6 +58,13 @@
 #define IMAP_SESSION_MAX_LOGINS  3       /* failed logins before the session is closed */
 #define IMAP_SESSION_FETCH_ITEMS 16      /* items of one FETCH */
 #define IMAP_SESSION_PUMP_MIN    4096    /* room imap_session_pump() needs to make progress */
+#define IMAP_ES_MIN   0x01u             /* SEARCH RETURN (MIN MAX COUNT ALL) */
+#define IMAP_ES_MAX   0x02u
+#define IMAP_ES_COUNT 0x04u
+#define IMAP_ES_ALL   0x08u
+/* Bytes of a folder name as a client writes it: modified UTF-7 takes up
+ * to 8/3 bytes per byte of the UTF-8 name the store keeps. */
+#define IMAP_SESSION_NAME_WIRE   (3 * STORE_NAME_MAX + 8)
 
 enum imap_state {
     IMAP_STATE_NOTAUTH,     /* before login */
@@ -107,6 +120,7 @@ struct imap_session {
     bool tls;
     const char *tls_version;
     bool rev2;                  /* ENABLE IMAP4rev2 */
+    bool utf8;                  /* folder names in UTF-8 (IMAP4rev2 or UTF8=ACCEPT), else modified UTF-7 */
     int errors, login_failures;
     char user[IMAP_MAILBOX_USER_MAX + 1];
 
@@ -140,6 +154,13 @@ struct imap_session {
     uint32_t f_hdr_off, f_hdr_len;
     struct store_msg_info f_mi; /* the message being written */
     bool append_tail;           /* the APPEND literal is in: the line ends it */
+    /* SEARCH with ESEARCH results (RFC 4731, RFC 9051): what RETURN asked
+     * for (IMAP_ES_* bits; 0 for a plain "* SEARCH"), the matches found in
+     * a first walk, then written as MIN/MAX/COUNT and ALL ranges. */
+    uint8_t esearch, e_phase;
+    bool e_sep;
+    uint32_t e_count, e_min, e_max, e_first, e_last;
+    uint8_t e_hits[IMAP_MAILBOX_MAX_MSGS / 8];
     unsigned long fetched;
 
     const char *result;

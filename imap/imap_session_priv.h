@@ -13,6 +13,12 @@ enum imap_send_kind { IMAP_SEND_SYNC, IMAP_SEND_FETCH, IMAP_SEND_SEARCH, IMAP_SE
 void imap_out(struct imap_session *s, const char *data, size_t n);
 void imap_printf(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void imap_astring_out(struct imap_session *s, const char *v, size_t n);
+/* A folder name from the store (UTF-8) as this session writes names. */
+void imap_name_out(struct imap_session *s, const char *name);
+/* A folder name as the client wrote it (wire[0..n)) to the store's UTF-8
+ * in out[cap]: 0; PB_EINVAL not modified UTF-7 (rev1) or not UTF-8;
+ * PB_ERANGE too long. */
+int imap_name_in(const struct imap_session *s, const char *wire, size_t n, char *out, size_t cap);
 /* The flags (system flags and keyword names) as IMAP writes them, into
  * buf[cap] (IMAP_FLAGS_TEXT_MAX holds any set). */
 #define IMAP_FLAGS_TEXT_MAX (48 + IMAP_MAILBOX_KEYWORDS * (IMAP_MAILBOX_KEYWORD_MAX + 1))

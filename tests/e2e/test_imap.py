@@ -125,6 +125,63 @@ class Imap(unittest.TestCase):
         self.assertIn("error: user nobody@example.test does not exist",
                       b.command("show mailbox nobody@example.test"))
 
+    def test_folder_names_esearch_keywords(self):
+        """A folder made by a rev1 client in modified UTF-7 is the same
+        folder a UTF-8 client and the console see; ESEARCH answers with
+        counts and ranges; keyword names come back once unused; RENAME
+        INBOX moves the mail out."""
+        b = self.boot()
+        for c in PROVISION:
+            self.assertNotIn("error:", b.command(c), c)
+        for i in range(5):
+            self.deliver(b"Subject: n%d\r\n\r\nbody\r\n" % i)
+        m = self.imaps()
+        self.assertIn("ESEARCH", m.capabilities)
+        self.assertIn("UTF8=ACCEPT", m.capabilities)
+        self.assertEqual(m.create("Entw&APw-rfe")[0], "OK")
+        with self.assertRaises(imaplib.IMAP4.error):     # BAD: not modified UTF-7
+            m.create('"bad&name"')
+        lst = b"\n".join(m.list()[1])
+        self.assertIn(b'"Entw&APw-rfe"', lst)
+        self.assertNotIn(b"bad&name", lst)
+        self.assertRegex(b.command("show mailbox alice@example.test"), "\nEntw\u00fcrfe +0 +0 +0")
+        n = self.imaps()
+        n.enable("UTF8=ACCEPT")
+        lst = b"\n".join(n.list()[1])
+        self.assertIn('"Entw\u00fcrfe"'.encode("utf-8"), lst)
+        n.logout()
+        # ESEARCH: UIDs 1..5, 2 and 4 expunged.
+        m.select("INBOX")
+        m.store("2,4", "+FLAGS", "(\\Deleted)")
+        m.expunge()
+        typ, data = m.uid("SEARCH", "RETURN (MIN MAX COUNT ALL) ALL")
+        self.assertEqual(typ, "OK")
+        es = m.response("ESEARCH")[1][-1]
+        self.assertTrue(es.endswith(b"UID MIN 1 MAX 5 COUNT 3 ALL 1,3,5"), es)
+        m.uid("SEARCH", "RETURN (COUNT ALL) 1:*")
+        es = m.response("ESEARCH")[1][-1]
+        self.assertTrue(es.endswith(b"UID COUNT 3 ALL 1,3,5"), es)
+        m.uid("SEARCH", "RETURN (MIN MAX) ALL")
+        es = m.response("ESEARCH")[1][-1]
+        self.assertTrue(es.endswith(b"UID MIN 1 MAX 5"), es)
+        # Twelve keywords over time, never more than eleven in use at once.
+        names = " ".join("K%d" % i for i in range(11))
+        self.assertEqual(m.store("1", "+FLAGS", "(%s)" % names)[0], "OK")
+        self.assertEqual(m.store("1", "+FLAGS", "(K11)")[0], "NO")
+        self.assertEqual(m.store("1", "-FLAGS", "(K0)")[0], "OK")
+        self.assertEqual(m.store("1", "+FLAGS", "(K11)")[0], "OK")
+        typ, data = m.fetch("1", "(FLAGS)")
+        self.assertIn(b"K11", data[0])
+        self.assertNotIn(b"K0 ", data[0])
+        # RENAME INBOX: the three messages move, INBOX stays empty.
+        m.close()
+        self.assertEqual(m.rename("INBOX", "Old")[0], "OK")
+        self.assertEqual(m.status("Old", "(MESSAGES)")[1], [b'"Old" (MESSAGES 3)'])
+        self.assertEqual(m.status("INBOX", "(MESSAGES DELETED)")[1], [b'"INBOX" (MESSAGES 0 DELETED 0)'])
+        self.deliver(b"Subject: after\r\n\r\nbody\r\n")
+        self.assertEqual(m.status("INBOX", "(MESSAGES)")[1], [b'"INBOX" (MESSAGES 1)'])
+        m.logout()
+
 
 if __name__ == "__main__":
     unittest.main()

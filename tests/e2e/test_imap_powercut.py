@@ -9,6 +9,8 @@ after the reboot the folder matches exactly what was acknowledged.
   store transaction).
 - An EXPUNGE answered OK has removed the \\Deleted message; one not
   answered has removed it or left it whole, with its flag.
+- A RENAME INBOX answered OK has moved every message to the new folder;
+  whatever the cut, INBOX exists and no message is lost.
 
 The folder is read back over IMAPS after the reboot, as a client sees it.
 """
@@ -132,6 +134,7 @@ class ImapPowerCut(unittest.TestCase):
             b.kill()
             self.board = None
             self.assertIn(rc, (0, 99), "run %d ended with %r" % (n, rc))
+            self.cut_flash = flash
             check(n, ok, self.folder(flash))
             os.unlink(flash)
             if rc == 99:
@@ -207,6 +210,43 @@ class ImapPowerCut(unittest.TestCase):
                     self.assertNotIn("\\Deleted", flags)
 
         before, after = self.sweep(base, expunge, check)
+        self.assertGreater(before, 0)
+
+    def bodies(self, flash, names):
+        """Boot on flash without a cut; {folder: [bodies]} of the folders
+        that exist among names."""
+        self.boot(flash)
+        m = self.imaps()
+        out = {}
+        for name in names:
+            typ, data = m.select(name, readonly=True)
+            if typ != "OK":
+                continue
+            out[name] = []
+            if int(data[0]) > 0:
+                typ, data = m.fetch("1:*", "(BODY.PEEK[])")
+                out[name] = [item[1] for item in data if isinstance(item, tuple)]
+        m.logout()
+        self.poweroff()
+        return out
+
+    def test_rename_inbox(self):
+        base = self.make_base()
+
+        def rename(m):
+            typ, data = m.rename("INBOX", "Old")
+            return typ == "OK"
+
+        def check(n, ok, msgs):
+            got = self.bodies(self.cut_flash, ("INBOX", "Old"))
+            self.assertIn("INBOX", got, "run %d: INBOX is gone" % n)
+            if ok:
+                self.assertEqual(got["INBOX"], [], "run %d: INBOX not emptied" % n)
+                self.assertEqual(got["Old"], BASE_BODIES, "run %d: acknowledged RENAME lost" % n)
+            for body in BASE_BODIES:
+                self.assertIn(body, got["INBOX"] + got.get("Old", []), "run %d: a message lost" % n)
+
+        before, after = self.sweep(base, rename, check)
         self.assertGreater(before, 0)
 
 

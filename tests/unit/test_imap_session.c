@@ -228,6 +228,19 @@ static void test_list_status(void **state)
     assert_null(strstr(r, "* STATUS"));
     assert_non_null(strstr(say(&a, "h LIST \"\" \"*\" RETURN (STATUS (COLOUR))\r\n"), "h BAD"));
     assert_non_null(strstr(say(&a, "i LIST \"\" \"*\" RETURN (REMOTE)\r\n"), "i BAD"));
+    /* DELETED (RFC 9051) counts the messages marked \\Deleted, in STATUS
+     * and in LIST-STATUS, and drops when they are expunged. */
+    append(&a, "Archive", msg1);
+    append(&a, "Archive", msg1);
+    assert_non_null(strstr(say(&a, "j STORE 1:2 +FLAGS (\\Deleted)\r\n"), "j OK"));
+    assert_non_null(strstr(say(&a, "k STATUS Archive (MESSAGES DELETED)\r\n"),
+                           "* STATUS \"Archive\" (MESSAGES 3 DELETED 2)\r\n"));
+    r = say(&a, "l LIST \"\" \"*\" RETURN (STATUS (DELETED))\r\n");
+    assert_non_null(strstr(r, "* STATUS \"Archive\" (DELETED 2)\r\n"));
+    assert_non_null(strstr(r, "* STATUS \"INBOX\" (DELETED 0)\r\n"));
+    assert_non_null(strstr(say(&a, "m EXPUNGE\r\n"), "m OK"));
+    assert_non_null(strstr(say(&a, "n STATUS Archive (MESSAGES DELETED)\r\n"),
+                           "* STATUS \"Archive\" (MESSAGES 1 DELETED 0)\r\n"));
 }
 
 /* Keywords (labels such as Thunderbird's $Label1 or a phone's "Work") are
@@ -265,10 +278,13 @@ static void test_keywords(void **state)
     say(&a, m3);
     assert_non_null(strstr(say(&a, "\r\n"), "ap OK [APPENDUID "));
     assert_non_null(strstr(say(&a, "f FETCH 3 FLAGS\r\n"), "* 3 FETCH (FLAGS (\\Flagged Todo))"));
-    /* Eleven names in all ($Label1 Work Other Todo and seven more), then no more. */
+    /* Eleven names in use at once ($Label1 Work Other Todo and seven
+     * more); the names no message carries ($Label1, Work) are given to
+     * new ones, then there is no more room. */
     r = say(&a, "k7 STORE 2 +FLAGS.SILENT (K5 K6 K7 K8 K9 K10 K11)\r\n");
     assert_non_null(strstr(r, "k7 OK"));
-    assert_non_null(strstr(say(&a, "k8 STORE 2 +FLAGS (K12)\r\n"), "k8 NO [LIMIT]"));
+    assert_non_null(strstr(say(&a, "k8 STORE 2 +FLAGS.SILENT (K12 K13)\r\n"), "k8 OK"));
+    assert_non_null(strstr(say(&a, "k8 STORE 2 +FLAGS (K14)\r\n"), "k8 NO [LIMIT]"));
     assert_non_null(strstr(say(&a, "k9 STORE 2 +FLAGS (ThisKeywordIsLongerThan31Bytes.)\r\n"),
                            "k9 NO [LIMIT]"));
     r = say(&a, "s SELECT INBOX\r\n");
@@ -276,9 +292,96 @@ static void test_keywords(void **state)
     /* Known names still work when the table is full. */
     assert_non_null(strstr(say(&a, "k10 STORE 2 +FLAGS (todo)\r\n"), "k10 OK"));
     r = say(&b, "n NOOP\r\n");      /* b learns of message 3 and the new flags */
-    assert_non_null(strstr(r, "* 2 FETCH (UID 2 FLAGS (Todo K5 K6 K7 K8 K9 K10 K11))\r\n"));
+    assert_non_null(strstr(r, "* 2 FETCH (UID 2 FLAGS (K12 K13 Todo K5 K6 K7 K8 K9 K10 K11))\r\n"));
     assert_non_null(strstr(say(&b, "k11 SEARCH KEYWORD Todo\r\n"), "* SEARCH 2 3\r\n"));
     assert_non_null(strstr(say(&a, "k12 STORE 2 +FLAGS (\\Recent)\r\n"), "k12 NO [CANNOT]"));
+}
+
+/* A keyword slot is given to a new name once no message carries the old
+ * one: a client making up names cannot use them up for good.  Another
+ * session that saw the old name is told the message's flags again, and
+ * an APPEND whose keyword was reassigned during its literal is refused
+ * rather than stored with the wrong name. */
+static void test_keyword_reclaim(void **state)
+{
+    (void)state;
+    login(&a);
+    login(&b);
+    append(&a, "INBOX", msg1);
+    say(&a, "s SELECT INBOX\r\n");
+    say(&b, "s SELECT INBOX\r\n");
+    assert_non_null(strstr(say(&a, "k1 STORE 1 +FLAGS (K1 K2 K3 K4 K5 K6 K7 K8 K9 K10 K11)\r\n"), "k1 OK"));
+    assert_non_null(strstr(say(&b, "n NOOP\r\n"), "* 1 FETCH (UID 1 FLAGS (K1 K2 K3 K4 K5 K6 K7 K8 K9 K10 K11))"));
+    /* All eleven carried: the twelfth is refused, nothing changes. */
+    const char *r = say(&a, "k2 STORE 1 +FLAGS (K12)\r\n");
+    assert_non_null(strstr(r, "k2 NO [LIMIT]"));
+    r = say(&a, "s SELECT INBOX\r\n");
+    assert_null(strstr(r, "\\*)]"));
+    /* K1 goes (b is not told yet), New takes its slot. */
+    assert_non_null(strstr(say(&a, "k3 STORE 1 -FLAGS.SILENT (K1)\r\n"), "k3 OK"));
+    r = say(&a, "k4 STORE 1 +FLAGS (New)\r\n");
+    assert_non_null(strstr(r, "* 1 FETCH (UID 1 FLAGS (New K2 K3 K4 K5 K6 K7 K8 K9 K10 K11))\r\nk4 OK"));
+    /* b saw K1 on that bit: it hears of New now. */
+    r = say(&b, "n2 NOOP\r\n");
+    assert_non_null(strstr(r, "* 1 FETCH (UID 1 FLAGS (New K2 K3 K4 K5 K6 K7 K8 K9 K10 K11))\r\n"));
+    assert_non_null(strstr(say(&b, "f FETCH 1 FLAGS\r\n"), "FLAGS (New K2"));
+    assert_non_null(strstr(say(&b, "s1 SEARCH KEYWORD K1\r\n"), "* SEARCH\r\n"));
+    assert_non_null(strstr(say(&b, "s2 SEARCH KEYWORD new\r\n"), "* SEARCH 1\r\n"));
+    /* b APPENDs with K2; while its literal comes in, a drops K2 from the
+     * only message that had it and makes up Newer, which gets K2's slot. */
+    assert_non_null(strstr(say(&b, "ap APPEND INBOX (K2) {9}\r\n"), "+ Ready"));
+    say(&b, "Subj");
+    assert_non_null(strstr(say(&a, "k5 STORE 1 -FLAGS (K2)\r\n"), "k5 OK"));
+    assert_non_null(strstr(say(&a, "k6 STORE 1 +FLAGS (Newer)\r\n"), "k6 OK"));
+    say(&b, "ect\r\n");
+    assert_non_null(strstr(say(&b, "\r\n"), "ap NO [UNAVAILABLE]"));
+    assert_non_null(strstr(say(&b, "s3 STATUS INBOX (MESSAGES)\r\n"), "(MESSAGES 1)"));
+    /* Tried again, K2 gets a slot of its own (K3 was freed meanwhile). */
+    assert_non_null(strstr(say(&a, "k7 STORE 1 -FLAGS (K3)\r\n"), "k7 OK"));
+    say(&b, "ap2 APPEND INBOX (K2) {9+}\r\nSubject\r\n");
+    assert_non_null(strstr(say(&b, "\r\n"), "ap2 OK [APPENDUID"));
+    assert_non_null(strstr(say(&b, "f2 FETCH 2 FLAGS\r\n"), "* 2 FETCH (FLAGS (K2))"));
+    assert_non_null(strstr(say(&a, "f3 FETCH 1:2 FLAGS\r\n"), "* 1 FETCH (FLAGS (New Newer K4"));
+}
+
+/* RENAME INBOX (RFC 3501 6.3.5): the messages go to the new folder, INBOX
+ * stays, empty and usable; a session that had INBOX open is told. */
+static void test_rename_inbox(void **state)
+{
+    (void)state;
+    login(&a);
+    login(&b);
+    append(&a, "INBOX", msg1);
+    append(&a, "INBOX", msg2);
+    assert_non_null(strstr(say(&a, "c CREATE INBOX/Sub\r\n"), "c OK"));
+    say(&b, "s SELECT INBOX\r\n");
+    assert_non_null(strstr(say(&a, "s STORE 1 +FLAGS (\\Flagged)\r\n"), "s BAD"));
+    say(&a, "s SELECT INBOX\r\n");
+    assert_non_null(strstr(say(&a, "f STORE 1 +FLAGS (\\Flagged)\r\n"), "f OK"));
+    const char *r = say(&a, "r RENAME inbox \"Old mail\"\r\n");
+    assert_non_null(strstr(r, "* 1 EXPUNGE\r\n* 1 EXPUNGE\r\nr OK RENAME"));
+    assert_non_null(strstr(say(&a, "t STATUS \"Old mail\" (MESSAGES)\r\n"), "(MESSAGES 2)"));
+    assert_non_null(strstr(say(&a, "t STATUS INBOX (MESSAGES)\r\n"), "(MESSAGES 0)"));
+    assert_non_null(strstr(say(&b, "n NOOP\r\n"), "* 1 EXPUNGE\r\n* 1 EXPUNGE\r\n"));
+    /* Flags and bodies came along; the folder under INBOX stayed. */
+    say(&a, "s SELECT \"Old mail\"\r\n");
+    r = say(&a, "f FETCH 1:2 (FLAGS BODY.PEEK[HEADER.FIELDS (Subject)])\r\n");
+    assert_non_null(strstr(r, "* 1 FETCH (FLAGS (\\Flagged)"));
+    assert_non_null(strstr(r, "Subject: =?UTF-8?Q?caf=C3=A9?= plans"));
+    r = say(&a, "l LIST \"\" *\r\n");
+    assert_non_null(strstr(r, "\"INBOX/Sub\""));
+    assert_non_null(strstr(r, "\"INBOX\""));
+    /* INBOX takes new mail; renaming onto an existing name or onto INBOX is refused. */
+    append(&a, "INBOX", msg1);
+    assert_non_null(strstr(say(&a, "x RENAME INBOX Sent\r\n"), "x NO [ALREADYEXISTS]"));
+    assert_non_null(strstr(say(&a, "t STATUS INBOX (MESSAGES)\r\n"), "(MESSAGES 1)"));
+    assert_non_null(strstr(say(&a, "y RENAME Sent INBOX\r\n"), "y NO [ALREADYEXISTS]"));
+    /* An empty INBOX renames to an empty folder. */
+    say(&a, "z0 SELECT INBOX\r\n");
+    say(&a, "z1 STORE 1 +FLAGS.SILENT (\\Deleted)\r\n");
+    say(&a, "z2 CLOSE\r\n");
+    assert_non_null(strstr(say(&a, "z RENAME INBOX Empty\r\n"), "z OK"));
+    assert_non_null(strstr(say(&a, "t STATUS Empty (MESSAGES)\r\n"), "(MESSAGES 0)"));
 }
 
 static void test_append_select_fetch(void **state)
@@ -369,6 +472,7 @@ static void test_store_copy_move_expunge(void **state)
     assert_non_null(strstr(r, " 1,2 1,2]"));
     r = say(&a, "e MOVE 3 Trash\r\n");
     assert_non_null(strstr(r, "* OK [COPYUID "));
+    assert_non_null(strstr(r, "] Moved\r\n"));     /* resp-text after the code */
     assert_non_null(strstr(r, "* 3 EXPUNGE"));
     r = say(&a, "f STATUS Archive (MESSAGES)\r\n");
     assert_non_null(strstr(r, "(MESSAGES 2)"));
@@ -409,7 +513,43 @@ static void test_search(void **state)
     assert_non_null(strstr(say(&a, "k SEARCH SINCE 1-Jan-1990 HEADER Message-ID 1@example\r\n"),
                            "* SEARCH 1\r\n"));
     assert_non_null(strstr(say(&a, "l ENABLE IMAP4rev2\r\n"), "* ENABLED IMAP4rev2"));
-    assert_non_null(strstr(say(&a, "m UID SEARCH ALL\r\n"), "* ESEARCH (TAG \"m\") UID ALL 1,2\r\n"));
+    assert_non_null(strstr(say(&a, "m UID SEARCH ALL\r\n"), "* ESEARCH (TAG \"m\") UID ALL 1:2\r\n"));
+}
+
+/* ESEARCH (RFC 4731): a client asks for the count, the lowest and highest
+ * match and the matches as a compact set, instead of one number per
+ * message; rev1 clients get it when they ask with RETURN. */
+static void test_esearch(void **state)
+{
+    (void)state;
+    login(&a);
+    assert_non_null(strstr(say(&a, "c CAPABILITY\r\n"), " ESEARCH"));
+    for (int i = 0; i < 9; i++)
+        append(&a, "INBOX", msg1);
+    say(&a, "s SELECT INBOX\r\n");
+    assert_non_null(strstr(say(&a, "d STORE 4:6,8 +FLAGS (\\Deleted)\r\n"), "d OK"));
+    assert_non_null(strstr(say(&a, "x EXPUNGE\r\n"), "x OK"));    /* UIDs 1 2 3 7 9 are left */
+    assert_non_null(strstr(say(&a, "a UID SEARCH RETURN (MIN MAX COUNT ALL) ALL\r\n"),
+                           "* ESEARCH (TAG \"a\") UID MIN 1 MAX 9 COUNT 5 ALL 1:3,7,9\r\na OK"));
+    assert_non_null(strstr(say(&a, "b SEARCH RETURN (MIN MAX COUNT ALL) ALL\r\n"),
+                           "* ESEARCH (TAG \"b\") MIN 1 MAX 5 COUNT 5 ALL 1:5\r\n"));
+    assert_non_null(strstr(say(&a, "f STORE 2,4 +FLAGS (\\Flagged)\r\n"), "f OK"));
+    assert_non_null(strstr(say(&a, "g UID SEARCH RETURN (ALL MAX) FLAGGED\r\n"),
+                           "* ESEARCH (TAG \"g\") UID MAX 7 ALL 2,7\r\n"));
+    assert_non_null(strstr(say(&a, "h SEARCH RETURN (COUNT) UNFLAGGED\r\n"),
+                           "* ESEARCH (TAG \"h\") COUNT 3\r\n"));
+    /* No match: COUNT 0, and MIN, MAX, ALL left out. */
+    assert_non_null(strstr(say(&a, "i SEARCH RETURN (COUNT MIN ALL) DRAFT\r\n"),
+                           "* ESEARCH (TAG \"i\") COUNT 0\r\n"));
+    assert_non_null(strstr(say(&a, "j SEARCH RETURN (MIN) DRAFT\r\n"), "* ESEARCH (TAG \"j\")\r\nj OK"));
+    /* "RETURN ()" is ALL; CHARSET comes after RETURN. */
+    assert_non_null(strstr(say(&a, "k SEARCH RETURN () 3:*\r\n"), "* ESEARCH (TAG \"k\") ALL 3:5\r\n"));
+    assert_non_null(strstr(say(&a, "l UID SEARCH RETURN (COUNT) CHARSET UTF-8 SUBJECT plans\r\n"),
+                           "* ESEARCH (TAG \"l\") UID COUNT 5\r\n"));
+    assert_non_null(strstr(say(&a, "m SEARCH RETURN (SAVE) ALL\r\n"), "m BAD"));
+    assert_non_null(strstr(say(&a, "n SEARCH RETURN (COUNT\r\n"), "n BAD"));
+    /* Without RETURN a rev1 client still gets "* SEARCH". */
+    assert_non_null(strstr(say(&a, "o SEARCH FLAGGED\r\n"), "* SEARCH 2 4\r\no OK"));
 }
 
 static void test_two_sessions(void **state)
@@ -440,6 +580,75 @@ static void test_two_sessions(void **state)
     assert_non_null(strstr(say(&b, "DONE\r\n"), "i OK"));
 }
 
+/* Whether alice has a folder of that (UTF-8) name in the store. */
+static bool has_folder(const char *utf8)
+{
+    uint32_t mbx;
+    uint16_t f;
+    assert_int_equal(store_mailbox_find(&st, "alice@example.test", &mbx), 0);
+    return store_folder_find(&st, mbx, utf8, &f) == 0;
+}
+
+static void test_folder_names_mutf7_and_utf8(void **state)
+{
+    (void)state;
+    login(&a);
+    login(&b);
+    assert_non_null(strstr(say(&a, "c CAPABILITY\r\n"), " UTF8=ACCEPT"));
+    /* A rev1 client (Thunderbird's "Entwürfe") in modified UTF-7: the
+     * store keeps UTF-8. */
+    assert_non_null(strstr(say(&a, "c1 CREATE Entw&APw-rfe\r\n"), "c1 OK"));
+    assert_true(has_folder("Entw\xc3\xbcrfe"));
+    assert_non_null(strstr(say(&a, "c2 CREATE \"Tom &- Jerry\"\r\n"), "c2 OK"));
+    assert_true(has_folder("Tom & Jerry"));
+    assert_non_null(strstr(say(&a, "l1 LIST \"\" *\r\n"), "\"/\" \"Entw&APw-rfe\"\r\n"));
+    assert_non_null(strstr(say(&a, "l2 LIST \"\" Tom*\r\n"), "\"/\" \"Tom &- Jerry\"\r\n"));
+    /* A session that enabled UTF8=ACCEPT reads and writes UTF-8. */
+    assert_non_null(strstr(say(&b, "e ENABLE UTF8=ACCEPT\r\n"), "* ENABLED UTF8=ACCEPT\r\n"));
+    assert_non_null(strstr(say(&b, "l3 LIST \"\" Entw*\r\n"), "\"/\" \"Entw\xc3\xbcrfe\"\r\n"));
+    assert_non_null(strstr(say(&b, "c3 CREATE \"\xe6\x97\xa5\xe6\x9c\xac\"\r\n"), "c3 OK"));
+    assert_non_null(strstr(say(&a, "l4 LIST \"\" *\r\n"), "\"/\" \"&ZeVnLA-\"\r\n"));
+    /* Every command that names a folder takes the rev1 form. */
+    append(&a, "Entw&APw-rfe", msg1);
+    assert_non_null(strstr(say(&a, "s STATUS Entw&APw-rfe (MESSAGES)\r\n"),
+                           "* STATUS \"Entw&APw-rfe\" (MESSAGES 1)\r\n"));
+    assert_non_null(strstr(say(&b, "s STATUS \"Entw\xc3\xbcrfe\" (MESSAGES)\r\n"),
+                           "* STATUS \"Entw\xc3\xbcrfe\" (MESSAGES 1)\r\n"));
+    assert_non_null(strstr(say(&a, "x EXAMINE Entw&APw-rfe\r\n"), "* 1 EXISTS"));
+    assert_non_null(strstr(say(&a, "x SELECT Entw&APw-rfe\r\n"), "x OK [READ-WRITE]"));
+    assert_non_null(strstr(say(&a, "cp COPY 1 &ZeVnLA-\r\n"), "cp OK [COPYUID"));
+    assert_non_null(strstr(say(&a, "u SUBSCRIBE &ZeVnLA-\r\n"), "u OK"));
+    assert_non_null(strstr(say(&a, "ls LSUB \"\" *\r\n"), "* LSUB (\\HasNoChildren) \"/\" \"&ZeVnLA-\"\r\n"));
+    assert_non_null(strstr(say(&a, "r RENAME &ZeVnLA- &ZeVnLIqe-\r\n"), "r OK"));
+    assert_true(has_folder("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e"));
+    assert_false(has_folder("\xe6\x97\xa5\xe6\x9c\xac"));
+    assert_non_null(strstr(say(&a, "d DELETE &ZeVnLIqe-\r\n"), "d OK"));
+    assert_false(has_folder("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e"));
+
+    /* What is not modified UTF-7 is refused and changes nothing. */
+    const char *r = say(&a, "b1 CREATE \"bad&name\"\r\n");
+    assert_non_null(strstr(r, "b1 BAD Mailbox name is not modified UTF-7"));
+    assert_false(has_folder("bad&name"));
+    assert_non_null(strstr(say(&a, "b2 CREATE &AGE-\r\n"), "b2 BAD"));   /* "a" encoded */
+    assert_false(has_folder("a"));
+    assert_non_null(strstr(say(&a, "b3 CREATE \"caf\xc3\xa9\"\r\n"), "b3 BAD"));
+    assert_false(has_folder("caf\xc3\xa9"));
+    assert_non_null(strstr(say(&a, "b4 RENAME Entw&APw-rfe &U,BTFw\r\n"), "b4 BAD"));
+    assert_true(has_folder("Entw\xc3\xbcrfe"));
+    assert_non_null(strstr(say(&a, "b5 LIST \"\" &U,BTFw\r\n"), "b5 BAD"));
+    say(&a, "b6 APPEND \"Entw\xc3\xbcrfe\" {5+}\r\nhello");
+    assert_non_null(strstr(say(&a, "\r\n"), "b6 NO"));
+    assert_non_null(strstr(say(&a, "s STATUS Entw&APw-rfe (MESSAGES)\r\n"), "(MESSAGES 1)"));
+    /* A UTF-8 session refuses bytes that are not UTF-8. */
+    assert_non_null(strstr(say(&b, "b7 CREATE \"caf\xe9\"\r\n"), "b7 BAD Mailbox name is not UTF-8"));
+    assert_false(has_folder("caf\xe9"));
+    /* IMAP4rev2 implies UTF-8 names. */
+    open_client(&b, true);
+    say(&b, "l LOGIN alice@example.test \"s3cret pass\"\r\n");
+    say(&b, "e ENABLE IMAP4rev2\r\n");
+    assert_non_null(strstr(say(&b, "l5 LIST \"\" Entw*\r\n"), "\"/\" \"Entw\xc3\xbcrfe\"\r\n"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -448,11 +657,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_special_use_and_folders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keywords, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rename_inbox, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyword_reclaim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_select_fetch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_literals_and_pipelining, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_copy_move_expunge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_esearch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_sessions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_folder_names_mutf7_and_utf8, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
