@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "pb_err.h"
+#include "utf8.h"
 
 static const char imap_mutf7_b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
@@ -33,30 +34,6 @@ static bool imap_mutf7_put(char *out, size_t cap, size_t *o, const char *b, size
     for (size_t i = 0; i < n; i++)
         out[(*o)++] = b[i];
     return true;
-}
-
-static size_t imap_mutf7_utf8(uint32_t cp, char *b)
-{
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        b[0] = (char)(0xc0 | (cp >> 6));
-        b[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        b[0] = (char)(0xe0 | (cp >> 12));
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        b[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    b[0] = (char)(0xf0 | (cp >> 18));
-    b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    b[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
 }
 
 /* One shift "&...-" starting after the "&" at in[*i]; its text up to the
@@ -95,7 +72,7 @@ static int imap_mutf7_shift(const char *in, size_t n, size_t *i, char *out, size
         if (cp == 0 || imap_mutf7_direct(cp))
             return PB_EINVAL;           /* NUL, or printable ASCII that must stand for itself */
         char b[4];
-        if (!imap_mutf7_put(out, cap, o, b, imap_mutf7_utf8(cp, b)))
+        if (!imap_mutf7_put(out, cap, o, b, mail_utf8_put(cp, b)))
             return PB_ERANGE;
     }
     if (p == n)
@@ -144,32 +121,12 @@ int imap_mutf7_decode(const char *in, size_t n, char *out, size_t cap)
     return (int)o;
 }
 
-/* The next code point of UTF-8 in[*i..n); PB_EINVAL when ill-formed. */
+/* The next code point of UTF-8 in[*i..n); PB_EINVAL when ill-formed or
+ * NUL (which no mailbox name holds). */
 static int32_t imap_mutf7_next(const char *in, size_t n, size_t *i)
 {
-    unsigned char c = (unsigned char)in[*i];
-    uint32_t cp, min;
-    unsigned more;
-    if (c < 0x80) {
-        (*i)++;
-        return c == 0 ? PB_EINVAL : (int32_t)c;
-    }
-    if (c >= 0xc2 && c <= 0xdf) { cp = c & 0x1fu; more = 1; min = 0x80; }
-    else if (c >= 0xe0 && c <= 0xef) { cp = c & 0x0fu; more = 2; min = 0x800; }
-    else if (c >= 0xf0 && c <= 0xf4) { cp = c & 0x07u; more = 3; min = 0x10000; }
-    else return PB_EINVAL;
-    if (n - *i <= more)
-        return PB_EINVAL;
-    for (unsigned k = 1; k <= more; k++) {
-        unsigned char d = (unsigned char)in[*i + k];
-        if ((d & 0xc0) != 0x80)
-            return PB_EINVAL;
-        cp = (cp << 6) | (d & 0x3fu);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return PB_EINVAL;
-    *i += 1 + more;
-    return (int32_t)cp;
+    int32_t cp = mail_utf8_next(in, n, i);
+    return cp <= 0 ? PB_EINVAL : cp;
 }
 
 bool imap_mutf7_utf8_ok(const char *in, size_t n)

@@ -9,6 +9,8 @@
  */
 #include "address.h"
 
+#include "utf8.h"
+
 #include <string.h>
 
 #include "pb_err.h"
@@ -35,33 +37,8 @@ static bool mail_address_is_letdig(unsigned char c)
  * surrogates) at p, or 0. */
 static size_t mail_address_utf8_len(const unsigned char *p, const unsigned char *end)
 {
-    unsigned char c = p[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 0;
-    if ((size_t)(end - p) < n)
-        return 0;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return 0;
-    return n;
+    size_t i = 0;
+    return mail_utf8_next((const char *)p, (size_t)(end - p), &i) >= 0x80 ? i : 0;
 }
 
 /* Append n bytes to a bounded field; false when it would overflow. */

@@ -3,6 +3,8 @@
  */
 #include "charset.h"
 
+#include "utf8.h"
+
 #include <stdint.h>
 
 static char mail_charset_lower(char c)
@@ -87,17 +89,5 @@ size_t mail_charset_to_utf8(enum mail_charset cs, unsigned char c, char out[4])
     case MAIL_CHARSET_LATIN1:
         break;
     }
-    if (u < 0x80) {
-        out[0] = (char)u;
-        return 1;
-    }
-    if (u < 0x800) {
-        out[0] = (char)(0xC0 | (u >> 6));
-        out[1] = (char)(0x80 | (u & 0x3F));
-        return 2;
-    }
-    out[0] = (char)(0xE0 | (u >> 12));
-    out[1] = (char)(0x80 | ((u >> 6) & 0x3F));
-    out[2] = (char)(0x80 | (u & 0x3F));
-    return 3;
+    return mail_utf8_put(u, out);
 }

@@ -1,4 +1,4 @@
-// fuzz-links: firmware/lineedit.c firmware/cmdline.c mail/address.c
+// fuzz-links: firmware/lineedit.c firmware/cmdline.c mail/address.c mail/utf8.c
 /*
  * fuzz_console.c - libFuzzer target for what arrives on the serial line:
  * the line editor (escape sequences, editing keys, history), the word

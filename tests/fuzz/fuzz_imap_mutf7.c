@@ -1,4 +1,4 @@
-// fuzz-links: imap/imap_mutf7.c
+// fuzz-links: imap/imap_mutf7.c mail/utf8.c
 /*
  * fuzz_imap_mutf7.c - libFuzzer target for modified UTF-7 folder names:
  * any bytes are decoded; what decodes is valid UTF-8 and encodes back to

@@ -1,4 +1,4 @@
-// fuzz-links: imap/imap_session.c imap/imap_fetch.c imap/imap_mailbox.c imap/imap_cmd.c imap/imap_mutf7.c store/store_check.c store/store_crc.c store/store_gc.c store/store_index.c store/store_log.c store/store_mail.c store/store_rec.c store/store_txn.c mail/mime.c mail/header.c mail/encword.c mail/cte.c mail/charset.c mail/addrlist.c mail/address.c mail/date.c accounts/sasl.c accounts/auth_guard.c
+// fuzz-links: imap/imap_session.c imap/imap_fetch.c imap/imap_mailbox.c imap/imap_cmd.c imap/imap_mutf7.c store/store_check.c store/store_crc.c store/store_gc.c store/store_index.c store/store_log.c store/store_mail.c store/store_rec.c store/store_txn.c mail/mime.c mail/header.c mail/encword.c mail/cte.c mail/charset.c mail/addrlist.c mail/address.c mail/date.c accounts/sasl.c accounts/auth_guard.c mail/utf8.c
 /*
  * fuzz_imap_session.c - libFuzzer target for a whole IMAP server session
  * over a real store on a RAM flash: one user (alice@example.test, password

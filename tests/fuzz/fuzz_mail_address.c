@@ -1,4 +1,4 @@
-// fuzz-links: mail/address.c
+// fuzz-links: mail/address.c mail/utf8.c
 /*
  * fuzz_mail_address.c - libFuzzer target for address parsing: whatever
  * parses, formats back to text that parses to the same address.

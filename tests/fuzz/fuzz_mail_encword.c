@@ -1,4 +1,4 @@
-// fuzz-links: mail/encword.c mail/cte.c mail/charset.c
+// fuzz-links: mail/encword.c mail/cte.c mail/charset.c mail/utf8.c
 /*
  * fuzz_mail_encword.c - libFuzzer target for RFC 2047 decoding and the
  * transfer decoders.  Invariants: the decoded text fits its buffer and is

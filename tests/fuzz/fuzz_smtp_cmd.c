@@ -1,4 +1,4 @@
-// fuzz-links: smtp/smtp_cmd.c mail/address.c
+// fuzz-links: smtp/smtp_cmd.c mail/address.c mail/utf8.c
 /*
  * fuzz_smtp_cmd.c - libFuzzer target for SMTP command lines as a client
  * sends them (verbs, HELO domains, MAIL/RCPT paths and parameters, BDAT).

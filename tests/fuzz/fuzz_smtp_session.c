@@ -1,4 +1,4 @@
-// fuzz-links: smtp/smtp_session.c smtp/smtp_cmd.c smtp/smtp_data.c mail/address.c mail/date.c accounts/sasl.c
+// fuzz-links: smtp/smtp_session.c smtp/smtp_cmd.c smtp/smtp_data.c mail/address.c mail/date.c accounts/sasl.c mail/utf8.c
 /*
  * fuzz_smtp_session.c - libFuzzer target for a whole SMTP server session:
  * arbitrary client bytes, delivered in pieces whose sizes the input picks.
