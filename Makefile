@@ -5,7 +5,8 @@
 #   make test    unit, power-loss, fuzz-smoke, end-to-end (sim) and QEMU boot tests
 #   make size    text/data/bss of the ARM image against the board's budgets
 #   make fuzz    each libFuzzer target for FUZZ_SECONDS (600) under ASan/UBSan
-#   make bench   the store's measurements, SMTP side by side with Postfix, IMAP with Dovecot
+#   make bench   the store's measurements, SMTP in and out and TLS handshakes side by side
+#                with Postfix, IMAP with Dovecot
 #
 # Every target first installs what is missing (Debian packages, then lwIP and
 # wolfSSL as source from Debian's source packages into build/deps/).
@@ -245,6 +246,7 @@ bench: $(PKG_STAMP) $(B)/bench/store_bench $(B)/sim/pillarbox-sim
 	@tests/bench/store_bench.sh $(B)/bench/store_bench
 	@python3 tests/bench/smtp_bench.py
 	@python3 tests/bench/imap_bench.py
+	@python3 tests/bench/outbound_bench.py
 
 clean:
 	rm -rf $(B)/sim $(B)/test $(B)/fuzz $(B)/arm $(B)/bench
