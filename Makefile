@@ -247,6 +247,7 @@ bench: $(PKG_STAMP) $(B)/bench/store_bench $(B)/sim/pillarbox-sim
 	@python3 tests/bench/smtp_bench.py
 	@python3 tests/bench/imap_bench.py
 	@python3 tests/bench/outbound_bench.py
+	@python3 tests/bench/tls_bench.py
 
 clean:
 	rm -rf $(B)/sim $(B)/test $(B)/fuzz $(B)/arm $(B)/bench
