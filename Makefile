@@ -132,8 +132,17 @@ $(DEPS_STAMP): tools/fetch-deps.sh tools/deps.sha256 | $(PKG_STAMP)
 	tools/fetch-deps.sh $(DEPS)
 	@touch $@
 
+# --- CA roots embedded in the image (net/ca_bundle.h) ---
+# Made from Debian's ca-certificates package (installed by the package step)
+# by tools/ca-bundle.sh; generated, never committed.  A newer package
+# rebuilds it.
+CA_BUNDLE := $(B)/gen/ca_bundle.c
+$(CA_BUNDLE): tools/ca-bundle.sh $(wildcard /usr/share/ca-certificates/mozilla/*.crt) | $(PKG_STAMP)
+	@mkdir -p $(@D)
+	tools/ca-bundle.sh $@
+
 # --- sim board ---
-SIM_OBJ := $(call obj,sim,$(FW_SRC) $(SVC_SRC) $(NET_SRC) $(STORE_SRC) $(SIM_SRC) firmware/main.c) \
+SIM_OBJ := $(call obj,sim,$(FW_SRC) $(SVC_SRC) $(NET_SRC) $(STORE_SRC) $(SIM_SRC) firmware/main.c $(CA_BUNDLE)) \
 	$(call dep,sim,$(LWIP_SRC) $(WOLF_HOST))
 sim: $(B)/sim/pillarbox-sim
 $(B)/sim/pillarbox-sim: $(SIM_OBJ)
@@ -147,8 +156,23 @@ $(B)/test/pillarbox-sim-diag: $(DIAG_OBJ)
 	@mkdir -p $(@D)
 	$(HOST_CC) -o $@ $^ $(LIBS_HOST)
 
+# The relay host tests' sim: the same firmware whose bundle also trusts a
+# test CA made here (its key stays in build/test/testca/ for the tests to
+# sign with).  Never part of the product.
+$(B)/test/testca/ca.crt:
+	@mkdir -p $(@D)
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+		-subj "/CN=Pillarbox test CA" -keyout $(@D)/ca.key -out $@ 2>/dev/null
+$(B)/gen/ca_bundle_testca.c: tools/ca-bundle.sh $(B)/test/testca/ca.crt | $(PKG_STAMP)
+	@mkdir -p $(@D)
+	tools/ca-bundle.sh $@ $(B)/test/testca/ca.crt
+TESTCA_OBJ := $(filter-out $(call obj,sim,$(CA_BUNDLE)),$(SIM_OBJ)) $(call obj,sim,$(B)/gen/ca_bundle_testca.c)
+$(B)/test/pillarbox-sim-testca: $(TESTCA_OBJ)
+	@mkdir -p $(@D)
+	$(HOST_CC) -o $@ $^ $(LIBS_HOST)
+
 # --- ARM board (MPS2 AN500 under QEMU) ---
-ARM_OBJ := $(call obj,arm,$(FW_SRC) $(SVC_SRC) $(NET_SRC) $(STORE_SRC) $(ARM_SRC) $(ARM_ASM) firmware/main.c) \
+ARM_OBJ := $(call obj,arm,$(FW_SRC) $(SVC_SRC) $(NET_SRC) $(STORE_SRC) $(ARM_SRC) $(ARM_ASM) firmware/main.c $(CA_BUNDLE)) \
 	$(call dep,arm,$(LWIP_SRC) $(WOLF_ARM))
 arm: $(B)/arm/pillarbox.elf
 $(B)/arm/pillarbox.elf: $(ARM_OBJ) $(ARM_LD)
@@ -183,7 +207,7 @@ space := $(subst ,, )
 # --- tests ---
 # Unit tests link everything but main() of the firmware and the sim board,
 # built with AddressSanitizer and UBSan.
-TEST_LIB_OBJ := $(call obj,test,$(FW_SRC) $(SVC_SRC) $(NET_SRC) $(STORE_SRC) $(SIM_SRC)) \
+TEST_LIB_OBJ := $(call obj,test,$(FW_SRC) $(SVC_SRC) $(NET_SRC) $(STORE_SRC) $(SIM_SRC) $(CA_BUNDLE)) \
 	$(call dep,test,$(LWIP_SRC) $(WOLF_HOST))
 $(B)/test/libpb.a: $(TEST_LIB_OBJ)
 	@rm -f $@
@@ -215,7 +239,7 @@ FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/bin/%,$(FUZZ_SRC))
 
 # Everything that builds is tested; what does not build is counted as failed.
 test: $(PKG_STAMP) $(DEPS_STAMP)
-	@$(MAKE) --no-print-directory -k -j$$(nproc) sim $(B)/test/pillarbox-sim-diag $(B)/test/store-dump $(UNIT_BIN) $(POWERLOSS_BIN) $(FUZZ_BIN) arm || \
+	@$(MAKE) --no-print-directory -k -j$$(nproc) sim $(B)/test/pillarbox-sim-diag $(B)/test/pillarbox-sim-testca $(B)/test/store-dump $(UNIT_BIN) $(POWERLOSS_BIN) $(FUZZ_BIN) arm || \
 		echo "make test: some targets did not build; their tests will fail"
 	@python3 tests/run.py
 

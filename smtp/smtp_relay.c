@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ca_bundle.h"
 #include "dane.h"
 #include "dns.h"
 #include "hal_clock.h"
@@ -62,7 +63,8 @@ struct relay_job {
     /* DANE of the current host (RFC 7672), or the relay host's pin. */
     bool addr_secure;                   /* its A answer came validated (AD) */
     bool tlsa_failed;                   /* the TLSA lookup failed (not NXDOMAIN/no data) */
-    enum { RELAY_DANE_NONE, RELAY_DANE_ON, RELAY_DANE_NOUSE, RELAY_DANE_PIN } dane;
+    enum { RELAY_DANE_NONE, RELAY_DANE_ON, RELAY_DANE_NOUSE, RELAY_DANE_PIN, RELAY_DANE_ROOTS } dane;
+    enum tls_chain chain;               /* RELAY_DANE_ROOTS: the verdict on the relay host's chain */
     struct dane_tlsa tlsa[DANE_TLSA_MAX];
     int ntlsa;
     int dane_result;                    /* the peer check: DANE_USAGE_*, PB_E*, 0 not run */
@@ -84,6 +86,7 @@ struct relay_job {
 static struct relay_job relay_jobs[SMTP_RELAY_CONNS];
 static const struct smtp_relay_config *relay_cfg;
 static struct altcp_tls_config *relay_tls;
+static struct altcp_tls_config *relay_tls_roots; /* the bundled CA roots, loaded at first need */
 static char relay_host[SMTP_RELAY_HOST_MAX + 1];
 static uint16_t relay_port;
 static bool relay_implicit;                     /* relay host: TLS from the first byte */
@@ -256,6 +259,24 @@ int smtp_relay_fingerprint_valid(const char *hex)
     return dane_from_fingerprint(hex, &pin);
 }
 
+/* The client config of the bundled CA roots (ca_bundle.h), made at the
+ * first delivery to a relay host without a pin: the roots take arena
+ * memory that an appliance delivering on its own never needs. */
+static struct altcp_tls_config *relay_roots(void)
+{
+    if (!relay_tls_roots) {
+        int n = 0;
+        struct tls_arena_stats before, after;
+        tls_stats(&before);
+        relay_tls_roots = tls_config_client_roots(ca_bundle_der, ca_bundle_len, &n);
+        tls_stats(&after);
+        relay_log("relay: %d of %u CA roots of %s loaded for the relay host (%lu KiB of TLS arena)", n,
+                  ca_bundle_count, ca_bundle_source,
+                  (unsigned long)((after.in_use - before.in_use + 1023u) / 1024u));
+    }
+    return relay_tls_roots;
+}
+
 /* How the certificate was judged, for the log lines of an attempt. */
 static const char *relay_dane_name(const struct relay_job *j)
 {
@@ -268,6 +289,8 @@ static const char *relay_dane_name(const struct relay_job *j)
         return "dane=tls-only(no usable TLSA)";
     case RELAY_DANE_PIN:
         return j->dane_result > 0 ? "pin=matched" : j->dane_result < 0 ? "pin=MISMATCH" : "pin=required";
+    case RELAY_DANE_ROOTS:
+        return j->dane_result > 0 ? "cert=verified(CA roots)" : j->dane_result < 0 ? "cert=REFUSED" : "cert=required";
     default:
         return j->tls_required ? "cert=unchecked" : "dane=no";
     }
@@ -427,6 +450,22 @@ static void relay_start(struct relay_job *j, const char *name)
             j->tlsa[0] = relay_pin;
             j->ntlsa = 1;
             j->dane = RELAY_DANE_PIN;
+        } else {
+            /* No pin: the chain must lead to a bundled root and name the
+             * host.  An address names nothing we could check. */
+            ip_addr_t lit;
+            if (ipaddr_aton(relay_host, &lit)) {
+                relay_answer_all(j, 451, "4.7.5", "the relay host is an address: its certificate cannot be "
+                                 "checked by name (set relayhost-fingerprint, or use its host name)");
+                relay_log("relay: %s: %s", j->name, j->error);
+                return;
+            }
+            if (!relay_roots()) {
+                relay_answer_all(j, 451, "4.7.5", "no CA roots could be loaded to check the relay host");
+                relay_log("relay: %s: %s", j->name, j->error);
+                return;
+            }
+            j->dane = RELAY_DANE_ROOTS;
         }
         relay_copy(j->mx[0].name, sizeof(j->mx[0].name), relay_host, strlen(relay_host));
         j->nmx = 1;
@@ -610,9 +649,17 @@ static void relay_session_over(struct relay_job *j)
 /* The peer check of tls_set_peer_check: the server's chain against the
  * host's TLSA records (or the relay host's pin).  Only records the
  * verdict; the handshake fails on a mismatch and relay_err reports it. */
-static int relay_peer_check(void *arg, const uint8_t *const *der, const size_t *len, int count)
+static int relay_peer_check(void *arg, const uint8_t *const *der, const size_t *len, int count,
+                            enum tls_chain verdict)
 {
     struct relay_job *j = arg;
+    if (j->dane == RELAY_DANE_ROOTS) {
+        /* The TLS layer verified the chain against the roots and the
+         * name given as SNI: its verdict is ours. */
+        j->chain = verdict;
+        j->dane_result = verdict == TLS_CHAIN_OK ? 1 : PB_EPERM;
+        return verdict == TLS_CHAIN_OK ? 0 : -1;
+    }
     char dom[MAIL_DOMAIN_MAX + 1];
     relay_copy(dom, sizeof(dom), j->domain, j->domain_len);
     const char *names[2] = { j->mx[j->imx].name, dom };
@@ -633,7 +680,8 @@ static void relay_tls_log(struct relay_job *j, struct altcp_pcb *pcb)
  * the result of closing the connection. */
 static err_t relay_check_unseen(struct relay_job *j)
 {
-    if ((j->dane != RELAY_DANE_ON && j->dane != RELAY_DANE_PIN) || j->dane_result > 0)
+    if ((j->dane != RELAY_DANE_ON && j->dane != RELAY_DANE_PIN && j->dane != RELAY_DANE_ROOTS) ||
+        j->dane_result > 0)
         return ERR_OK;
     j->dane_result = PB_EPERM;
     relay_log("relay: %s: %s: the certificate was never checked; this host is skipped", j->name, j->peer);
@@ -675,7 +723,7 @@ static err_t relay_starttls(struct relay_job *j)
     }
     ip_addr_t lit;
     const char *sni = ipaddr_aton(j->mx[j->imx].name, &lit) ? NULL : j->mx[j->imx].name;
-    struct altcp_pcb *tls = tls_wrap_sni(relay_tls, j->pcb, sni);
+    struct altcp_pcb *tls = tls_wrap_sni(j->dane == RELAY_DANE_ROOTS ? relay_tls_roots : relay_tls, j->pcb, sni);
     if (!tls) {
         smtp_client_tls_failed(&j->client);
         err_t e = relay_close(j);
@@ -687,7 +735,7 @@ static err_t relay_starttls(struct relay_job *j)
     tls_on_handshake(tls, relay_tls_up);
     /* The server's certificate cannot have arrived yet: the check is in
      * place before it does. */
-    if (j->dane == RELAY_DANE_ON || j->dane == RELAY_DANE_PIN)
+    if (j->dane == RELAY_DANE_ON || j->dane == RELAY_DANE_PIN || j->dane == RELAY_DANE_ROOTS)
         tls_set_peer_check(tls, relay_peer_check, j);
     return ERR_OK;
 }
@@ -834,6 +882,8 @@ static void relay_err(void *arg, err_t err)
     char why[96];
     if (j->dane_result < 0 && j->dane == RELAY_DANE_PIN)
         relay_fmt(why, sizeof(why), "TLS: the certificate does not match the pinned fingerprint");
+    else if (j->dane_result < 0 && j->dane == RELAY_DANE_ROOTS)
+        relay_fmt(why, sizeof(why), "TLS: certificate not accepted: %s", tls_chain_name(j->chain));
     else if (j->dane_result == PB_ENOMEM)
         relay_fmt(why, sizeof(why), "DANE: no memory to check the certificate chain");
     else if (j->dane_result < 0)
@@ -869,12 +919,13 @@ static void relay_connect(struct relay_job *j)
     j->connected = false;
     j->deadline = hal_clock_ms() + SMTP_RELAY_CONNECT_MS;
     j->state = RELAY_SESSION;
-    struct altcp_pcb *pcb = implicit ? altcp_tls_new(relay_tls, IP_GET_TYPE(a)) : altcp_tcp_new_ip_type(IP_GET_TYPE(a));
+    struct altcp_tls_config *conf = j->dane == RELAY_DANE_ROOTS ? relay_tls_roots : relay_tls;
+    struct altcp_pcb *pcb = implicit ? altcp_tls_new(conf, IP_GET_TYPE(a)) : altcp_tcp_new_ip_type(IP_GET_TYPE(a));
     if (pcb && implicit) {
         ip_addr_t lit;
         if (!ipaddr_aton(j->mx[j->imx].name, &lit))
             tls_set_sni(pcb, j->mx[j->imx].name);
-        if (j->dane == RELAY_DANE_PIN)
+        if (j->dane == RELAY_DANE_PIN || j->dane == RELAY_DANE_ROOTS)
             tls_set_peer_check(pcb, relay_peer_check, j);
     }
     if (!pcb) {

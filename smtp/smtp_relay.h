@@ -27,8 +27,14 @@
  * With a relay host set, every entry goes there instead, on its port:
  * TLS required (STARTTLS, or implicit TLS from the first byte), AUTH
  * PLAIN or LOGIN with the credentials if set, and the certificate checked
- * against a pinned SHA-256 fingerprint if set (pin=matched); without a
- * pin the relay host's certificate is NOT verified (cert=unchecked).
+ * against a pinned SHA-256 fingerprint if set (pin=matched, names and
+ * dates not checked).  Without a pin the chain must lead to one of the CA
+ * roots bundled in the image (ca_bundle.h, loaded into the TLS arena at
+ * the first such delivery), be within its dates, and name the relay host
+ * (cert=verified(CA roots)); otherwise the attempt fails with the reason
+ * in the log ("TLS: certificate not accepted: untrusted ...", "... name
+ * mismatch") and the mail is deferred.  A relay host given as an address
+ * needs a pin: without one its mail is deferred (4.7.5), unsent.
  *
  * Per recipient: 2xx delivered, 5xx failed (a DSN to the sender, see
  * smtp_dsn.h, unless the sender is <>), 4xx or no answer tried again.
@@ -45,8 +51,9 @@
  * power cut between that reply and the commit's end delivers again on the
  * next attempt (RFC 5321 6.1 accepts duplicates, never losses).
  *
- * UNFINISHED: verification of the relay host's certificate against
- * bundled CA roots (only a pin is checked); DANE only requires the TLSA
+ * UNFINISHED: roots with P-384 keys are not bundled (wolfSSL is built
+ * without P-384), nor is revocation checked (no CRL/OCSP); intermediates
+ * that verified stay in the roots' trust store until reboot; DANE only requires the TLSA
  * answer to be validated, not the MX and address answers as RFC 7672
  * 2.2.1 asks, and takes the MX name as the TLSA base domain without
  * CNAME expansion; a DANE-TA anchor must be in the chain the server sends;
