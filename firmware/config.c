@@ -22,6 +22,8 @@ void config_init(void)
     config_state.smtp.timeout = CONFIG_SMTP_TIMEOUT_MIN;
     config_state.smtp.require_rdns = false;
     config_state.queue_lifetime = CONFIG_LIFETIME_DEFAULT;
+    config_state.queue_delay_notice = CONFIG_DELAY_NOTICE_DEFAULT;
+    smtp_relay_set_delay_notice(config_state.queue_delay_notice);
 }
 
 /* Settings kept as 32-bit numbers ("smtp.max-size", ...). */
@@ -120,7 +122,9 @@ int config_load(void)
     config_state.smtp.hide_client = hide != 0;
     int e5 = config_load_u32(s, "queue.lifetime", CONFIG_LIFETIME_MIN, CONFIG_LIFETIME_MAX,
                              &config_state.queue_lifetime);
-    int first = e1 ? e1 : e2 ? e2 : e3 ? e3 : e4 ? e4 : e5;
+    int en = config_load_u32(s, "queue.delay-notice", 0, CONFIG_LIFETIME_MAX, &config_state.queue_delay_notice);
+    smtp_relay_set_delay_notice(config_state.queue_delay_notice);
+    int first = e1 ? e1 : e2 ? e2 : e3 ? e3 : e4 ? e4 : e5 ? e5 : en;
     char relay[CONFIG_RELAYHOST_MAX + 1];
     int rn = store_setting_get(s, "relayhost", NULL, relay, sizeof(relay) - 1);
     if (rn >= 0) {
@@ -281,6 +285,18 @@ int config_set_queue_lifetime(uint32_t seconds)
     int err = config_save_u32("queue.lifetime", seconds);
     if (!err)
         config_state.queue_lifetime = seconds;
+    return err;
+}
+
+int config_set_queue_delay_notice(uint32_t seconds)
+{
+    if (seconds > CONFIG_LIFETIME_MAX)
+        return PB_ERANGE;
+    int err = config_save_u32("queue.delay-notice", seconds);
+    if (!err) {
+        config_state.queue_delay_notice = seconds;
+        smtp_relay_set_delay_notice(seconds);
+    }
     return err;
 }
 

@@ -94,6 +94,7 @@ static char relay_user[SASL_CRED_MAX + 1];      /* relay host AUTH; "" for none 
 static char relay_pass[SASL_CRED_MAX + 1];
 static struct dane_tlsa relay_pin;              /* relay host certificate pin (3 0 1) */
 static bool relay_pinned;
+static uint32_t relay_delay_notice = SMTP_RELAY_DELAY_NOTICE; /* seconds; 0: none */
 static uint64_t relay_next_scan;
 static bool relay_timer;
 
@@ -130,6 +131,12 @@ static void relay_copy(char *dst, size_t cap, const char *src, size_t len)
         len = cap - 1;
     memcpy(dst, src, len);
     dst[len] = '\0';
+}
+
+int smtp_relay_set_delay_notice(uint32_t seconds)
+{
+    relay_delay_notice = seconds;
+    return 0;
 }
 
 uint32_t smtp_relay_backoff(unsigned attempts)
@@ -1014,6 +1021,34 @@ static void relay_settle(struct relay_job *j)
     keep.error = last_err;
     keep.error_len = (uint8_t)strlen(last_err);
 
+    /* A delay notice, once per entry: only when nothing failed in this
+     * attempt (a failure report goes first; the notice can wait for the
+     * next attempt), so one transaction never carries two DSNs. */
+    bool delayed = nfail == 0 && keep.nrcpt > 0 && j->e.from_len > 0 && relay_delay_notice &&
+                   !(j->e.state & SMTP_QUEUE_DELAY_NOTIFIED) && now - j->e.created >= relay_delay_notice;
+    if (delayed) {
+        for (int i = 0; i < j->e.nrcpt; i++) {
+            const struct smtp_client_reply *r = &c->rcpt[i].reply;
+            if (r->code >= 200 && r->code < 300)
+                continue;
+            struct smtp_dsn_rcpt *f = &failed[nfail];
+            f->addr = j->e.rcpt[i].addr;
+            f->len = j->e.rcpt[i].len;
+            if (r->code) {
+                relay_status_of(r, status[nfail], sizeof(status[nfail]));
+                relay_fmt(diag[nfail], sizeof(diag[nfail]), "%d %s %s", r->code, r->enh, r->text);
+                f->remote = remote;
+            } else {
+                strcpy(status[nfail], "4.4.1");
+                relay_fmt(diag[nfail], sizeof(diag[nfail]), "%s", last_err[0] ? last_err : "no answer");
+                f->remote = NULL;
+            }
+            f->status = status[nfail];
+            f->diag = diag[nfail];
+            nfail++;
+        }
+        keep.state |= SMTP_QUEUE_DELAY_NOTIFIED;
+    }
     bool dsn = nfail > 0 && j->e.from_len > 0;
     for (int pass = 0; pass < 2; pass++) {
         struct store_txn *t;
@@ -1023,7 +1058,8 @@ static void relay_settle(struct relay_job *j)
             return;
         }
         if (dsn && pass == 0) {
-            struct smtp_dsn d = { relay_cfg->hostname, j->name, &j->e, nfail, failed, now };
+            struct smtp_dsn d = { relay_cfg->hostname, j->name, &j->e, nfail, failed, now,
+                                  delayed, j->e.created + lifetime };
             err = smtp_dsn_send(t, &d);
             if (err == PB_ENOENT || err == PB_EINVAL) {
                 relay_log("relay: %s: no DSN: the sender <%.*s> has no mailbox", j->name,
@@ -1038,6 +1074,9 @@ static void relay_settle(struct relay_job *j)
             if (dsn && pass == 0) {
                 relay_log("relay: %s: the DSN could not be written (%s); recording without it", j->name,
                           pb_err_str(err));
+                /* A delay notice not written is not marked sent: the
+                 * next attempt tries again. */
+                keep.state = j->e.state;
                 continue;
             }
             relay_log("relay: %s: outcome not recorded (%s); it will be tried again", j->name, pb_err_str(err));
@@ -1049,12 +1088,14 @@ static void relay_settle(struct relay_job *j)
             return;
         }
         if (dsn && pass == 0)
-            relay_log("relay: %s: DSN for %d recipient(s) to <%.*s>", j->name, nfail, (int)j->e.from_len,
-                      j->e.from);
+            relay_log("relay: %s: %s for %d recipient(s) to <%.*s>", j->name, delayed ? "delay notice" : "DSN",
+                      nfail, (int)j->e.from_len, j->e.from);
         else if (nfail && j->e.from_len == 0)
             relay_log("relay: %s: no DSN for a message from <> (no bounce for a bounce)", j->name);
         break;
     }
+    if (delayed)
+        nfail = 0;      /* they were told of a delay, not of a failure */
     if (keep.nrcpt)
         relay_log("relay: %s: %d sent, %d failed, %d deferred; next attempt in %lu s", j->name, nsent, nfail,
                   keep.nrcpt, (unsigned long)smtp_relay_backoff(keep.attempts));

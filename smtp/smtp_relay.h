@@ -43,7 +43,12 @@
  * minutes doubling up to 4 hours) and the error, or deleted when nobody is
  * left; the DSN in the same transaction.  Recipients still waiting after
  * the lifetime (default 5 days after the entry was created) fail with
- * status 4.4.7.  A message with more than SMTP_RELAY_RECEIVED_MAX
+ * status 4.4.7.  An attempt that leaves recipients waiting when the
+ * entry is older than the delay-notice setting (smtp_relay_set_delay_notice)
+ * sends the sender ONE delay notice (smtp_dsn.h, Action: delayed) for
+ * them, in the same transaction, and marks the entry so that it never
+ * sends another; not in an attempt that also failed some recipients (the
+ * next one does), and never for a sender <>.  A message with more than SMTP_RELAY_RECEIVED_MAX
  * Received: headers is a loop and fails (5.4.6) without being sent.
  *
  * The window for a duplicate: the commit is made right after the
@@ -58,7 +63,7 @@
  * 2.2.1 asks, and takes the MX name as the TLSA base domain without
  * CNAME expansion; a DANE-TA anchor must be in the chain the server sends;
  * address literals as domains, MX records that point at the appliance
- * itself, delay notices.
+ * itself.
  */
 #ifndef SMTP_RELAY_H
 #define SMTP_RELAY_H
@@ -76,6 +81,7 @@
 #define SMTP_RELAY_RETRY_FIRST    300u    /* seconds before the first retry */
 #define SMTP_RELAY_RETRY_MAX      14400u  /* seconds between retries at most */
 #define SMTP_RELAY_LIFETIME       (5u * 86400u)  /* seconds an entry is tried */
+#define SMTP_RELAY_DELAY_NOTICE   (4u * 3600u)   /* seconds before the delay notice, by default */
 #define SMTP_RELAY_RECEIVED_MAX   50      /* Received: headers before it is a loop */
 #define SMTP_RELAY_HOST_MAX       255
 
@@ -124,6 +130,10 @@ int smtp_relay_fingerprint_valid(const char *hex);
 
 /* Check a relay host spec without using it. */
 int smtp_relay_host_valid(const char *spec);
+
+/* Seconds an entry waits before its sender gets a delay notice; 0: no
+ * delay notices.  Default SMTP_RELAY_DELAY_NOTICE.  Returns 0. */
+int smtp_relay_set_delay_notice(uint32_t seconds);
 
 /* Deliveries under way. */
 int smtp_relay_active(void);
