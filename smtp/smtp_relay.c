@@ -77,6 +77,7 @@ struct relay_job {
     struct altcp_pcb *pcb;
     struct pbuf *in;
     bool connected, settled;
+    int msgs;                           /* further messages sent on this connection */
     uint64_t deadline;                  /* connect */
     struct smtp_client client;
     char peer[DNS_NAME_TEXT_MAX + 64];  /* "mx.example.net[192.0.2.1]" */
@@ -409,6 +410,19 @@ static bool relay_utf8(const char *s, size_t len)
     return false;
 }
 
+/* The domain of an entry's recipients (they share it): after the last
+ * '@' of the first. */
+static const char *relay_domain_of(const struct smtp_queue_entry *e, uint16_t *len)
+{
+    const char *a = e->rcpt[0].addr;
+    const char *at = memchr(a, '@', e->rcpt[0].len);
+    for (const char *p = at; p && (p = memchr(p + 1, '@', (size_t)(a + e->rcpt[0].len - p - 1))) != NULL;)
+        at = p;
+    const char *d = at ? at + 1 : a + e->rcpt[0].len;
+    *len = (uint16_t)(a + e->rcpt[0].len - d);
+    return d;
+}
+
 static void relay_start(struct relay_job *j, const char *name)
 {
     memset(j, 0, sizeof(*j));
@@ -419,12 +433,7 @@ static void relay_start(struct relay_job *j, const char *name)
         j->state = RELAY_FREE;
         return;
     }
-    const char *a = j->e.rcpt[0].addr;
-    const char *at = memchr(a, '@', j->e.rcpt[0].len);
-    for (const char *p = at; p && (p = memchr(p + 1, '@', (size_t)(a + j->e.rcpt[0].len - p - 1))) != NULL;)
-        at = p;
-    j->domain = at ? at + 1 : a + j->e.rcpt[0].len;
-    j->domain_len = (uint16_t)(a + j->e.rcpt[0].len - j->domain);
+    j->domain = relay_domain_of(&j->e, &j->domain_len);
 
     struct relay_scan sc;
     err = relay_scan_message(j, &sc);
@@ -747,6 +756,76 @@ static err_t relay_starttls(struct relay_job *j)
     return ERR_OK;
 }
 
+/* Equal but for ASCII case (domain names, RFC 1035 2.3.3). */
+static bool relay_same_text(const char *a, const char *b, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        char x = a[i] >= 'A' && a[i] <= 'Z' ? (char)(a[i] + 32) : a[i];
+        char y = b[i] >= 'A' && b[i] <= 'Z' ? (char)(b[i] + 32) : b[i];
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+
+/* Right after an outcome is on flash: another entry due now for the same
+ * destination (the same domain, or any with a relay host) goes on this
+ * connection as a new transaction (RFC 5321 3.3) instead of QUIT, which
+ * saves the connect, greeting, EHLO, TLS handshake and login per message.
+ * At most SMTP_RELAY_SESSION_MSGS more per connection, so that other
+ * destinations get their turn.  Returns true when one was started. */
+static bool relay_continue(struct relay_job *j)
+{
+    static uint8_t v[STORE_REC_VALUE_MAX];  /* a candidate's value: not on the stack */
+    char name[SMTP_QUEUE_NAME_MAX + 1] = "";
+    uint32_t wall = (uint32_t)hal_clock_wall();
+    bool found = false;
+
+    if (!smtp_client_reusable(&j->client) || j->msgs >= SMTP_RELAY_SESSION_MSGS ||
+        (j->tls_required != (relay_host[0] != '\0')))
+        return false;
+    while (store_rec_next(relay_cfg->store, STORE_NS_QUEUE, name, name, sizeof(name)) >= 0) {
+        struct smtp_queue_entry e;
+        if (relay_in_flight(name) || smtp_queue_get(relay_cfg->store, name, &e, v, sizeof(v)) != 0 ||
+            (int32_t)(e.next_attempt - wall) > 0)
+            continue;
+        uint16_t dlen;
+        const char *d = relay_domain_of(&e, &dlen);
+        if (relay_host[0] || (dlen == j->domain_len && relay_same_text(d, j->domain, dlen))) {
+            found = true;
+            break;
+        }
+    }
+    if (!found)
+        return false;
+    /* From here the job is the new entry's; the previous one is settled.
+     * If the new one cannot go on this connection after all, QUIT goes as
+     * before and the entry waits for its own attempt. */
+    relay_copy(j->name, sizeof(j->name), name, strlen(name));
+    if (smtp_queue_get(relay_cfg->store, name, &j->e, j->value, sizeof(j->value)) != 0)
+        return false;
+    j->domain = relay_domain_of(&j->e, &j->domain_len);
+    struct relay_scan sc;
+    if (relay_scan_message(j, &sc) != 0 || sc.received > SMTP_RELAY_RECEIVED_MAX)
+        return false;
+    bool utf8 = relay_utf8(j->e.from, j->e.from_len);
+    for (int i = 0; i < j->e.nrcpt; i++)
+        utf8 |= relay_utf8(j->e.rcpt[i].addr, j->e.rcpt[i].len);
+    struct smtp_client_config msg = { .body_8bit = sc.eightbit, .smtputf8 = utf8, .size = sc.size };
+    if (smtp_client_next(&j->client, &msg, j->e.from, j->e.from_len, hal_clock_ms()) != 0)
+        return false;
+    for (int i = 0; i < j->e.nrcpt; i++)
+        smtp_client_add_rcpt(&j->client, j->e.rcpt[i].addr, j->e.rcpt[i].len);
+    j->settled = false;
+    j->error[0] = '\0';
+    j->msgs++;
+    relay_log("relay: %s attempt %u to %.*s, %d recipient(s), %lu octets, on the open connection to %s",
+              name, (unsigned)j->e.attempts + 1, (int)j->domain_len, j->domain, j->e.nrcpt,
+              (unsigned long)sc.size, j->peer);
+    smtp_client_begin(&j->client);
+    return true;
+}
+
 /* Feed input, act on the final reply at once, send what the client has. */
 static err_t relay_drive(struct relay_job *j)
 {
@@ -773,6 +852,7 @@ static err_t relay_drive(struct relay_job *j)
         if (smtp_client_final(c)) {
             relay_settle(j);
             j->settled = true;
+            relay_continue(j);
         }
         if (c->state == SMTP_CLIENT_TLS)
             return relay_starttls(j);

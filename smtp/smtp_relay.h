@@ -51,6 +51,11 @@
  * next one does), and never for a sender <>.  A message with more than SMTP_RELAY_RECEIVED_MAX
  * Received: headers is a loop and fails (5.4.6) without being sent.
  *
+ * One connection carries several messages: once an outcome is on flash,
+ * another entry due now for the same domain (any entry, with a relay
+ * host) that no other delivery holds goes out as a new transaction on
+ * the open connection, up to SMTP_RELAY_SESSION_MSGS more, instead of QUIT.
+ *
  * The window for a duplicate: the commit is made right after the
  * server's reply to the final dot is parsed, before QUIT is even sent; a
  * power cut between that reply and the commit's end delivers again on the
@@ -83,6 +88,7 @@
 #define SMTP_RELAY_LIFETIME       (5u * 86400u)  /* seconds an entry is tried */
 #define SMTP_RELAY_DELAY_NOTICE   (4u * 3600u)   /* seconds before the delay notice, by default */
 #define SMTP_RELAY_RECEIVED_MAX   50      /* Received: headers before it is a loop */
+#define SMTP_RELAY_SESSION_MSGS   50      /* further messages on one connection at most */
 #define SMTP_RELAY_HOST_MAX       255
 
 struct smtp_relay_config {

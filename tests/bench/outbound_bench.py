@@ -24,6 +24,7 @@ root (private Postfix), the postfix package and build/sim/pillarbox-sim.
 import argparse
 import os
 import pwd
+import re
 import shutil
 import struct
 import subprocess
@@ -45,6 +46,16 @@ test_dns.ZONE.update({
     "example.net": {test_dns.T_MX: (3600, [struct.pack(">H", 10) + test_dns.wire_name("mx.example.net")], False)},
     "mx.example.net": {test_dns.T_A: (3600, [bytes([10, 0, 2, 100])], False)},
 })
+
+
+def relay_limits():
+    """(connections at once, messages per connection) of the queue runner,
+    as smtp/smtp_relay.h sets them."""
+    with open(os.path.join(HERE, "..", "..", "smtp", "smtp_relay.h")) as f:
+        h = f.read()
+    conns = int(re.search(r"#define SMTP_RELAY_CONNS\s+(\d+)", h).group(1))
+    more = int(re.search(r"#define SMTP_RELAY_SESSION_MSGS\s+(\d+)", h).group(1))
+    return conns, more + 1
 
 
 def make_ecdsa_cert(directory, name):
@@ -188,8 +199,9 @@ def main():
             print("  %-8s: appliance %6.1f msg/s (%d sessions to the sink) | Postfix relay %6.1f msg/s"
                   " (%d sessions) | appliance/Postfix %.2f"
                   % (mode, ra, a_sess, rp, p_sess, ra / rp), flush=True)
-        print("  (the sim reaches the sink through --guestfwd, one relay process per connection:"
-              " the appliance pays a process start per session, Postfix does not)", flush=True)
+        print("  (the sim reaches the sink through --guestfwd, which starts one relay process per"
+              " connection; the appliance delivers over at most %d connections at once, each carrying"
+              " up to %d messages, Postfix over up to 20)" % relay_limits(), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
