@@ -5,7 +5,8 @@
 #   make test    unit, power-loss, fuzz-smoke, end-to-end (sim) and QEMU boot tests
 #   make size    text/data/bss of the ARM image against the board's budgets
 #   make fuzz    each libFuzzer target for FUZZ_SECONDS (600) under ASan/UBSan
-#   make bench   the store's measurements, SMTP side by side with Postfix, IMAP with Dovecot
+#   make bench   the store's measurements, SMTP in and out and TLS handshakes side by side
+#                with Postfix, IMAP with Dovecot
 #
 # Every target first installs what is missing (Debian packages, then lwIP and
 # wolfSSL as source from Debian's source packages into build/deps/).
@@ -139,8 +140,17 @@ $(DEPS_STAMP): tools/fetch-deps.sh tools/deps.sha256 | $(PKG_STAMP)
 	tools/fetch-deps.sh $(DEPS)
 	@touch $@
 
+# --- CA roots embedded in the image (net/ca_bundle.h) ---
+# Made from Debian's ca-certificates package (installed by the package step)
+# by tools/ca-bundle.sh; generated, never committed.  A newer package
+# rebuilds it.
+CA_BUNDLE := $(B)/gen/ca_bundle.c
+$(CA_BUNDLE): tools/ca-bundle.sh $(wildcard /usr/share/ca-certificates/mozilla/*.crt) | $(PKG_STAMP)
+	@mkdir -p $(@D)
+	tools/ca-bundle.sh $@
+
 # --- sim board ---
-SIM_OBJ := $(call obj,sim,$(FW_SRC) $(SVC_SRC) $(NET_SRC) $(STORE_SRC) $(SIM_SRC) firmware/main.c) \
+SIM_OBJ := $(call obj,sim,$(FW_SRC) $(SVC_SRC) $(NET_SRC) $(STORE_SRC) $(SIM_SRC) firmware/main.c $(CA_BUNDLE)) \
 	$(call dep,sim,$(LWIP_SRC) $(WOLF_HOST))
 sim: $(B)/sim/pillarbox-sim
 $(B)/sim/pillarbox-sim: $(SIM_OBJ)
@@ -154,8 +164,23 @@ $(B)/test/pillarbox-sim-diag: $(DIAG_OBJ)
 	@mkdir -p $(@D)
 	$(HOST_CC) -o $@ $^ $(LIBS_HOST)
 
+# The relay host tests' sim: the same firmware whose bundle also trusts a
+# test CA made here (its key stays in build/test/testca/ for the tests to
+# sign with).  Never part of the product.
+$(B)/test/testca/ca.crt:
+	@mkdir -p $(@D)
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+		-subj "/CN=Pillarbox test CA" -keyout $(@D)/ca.key -out $@ 2>/dev/null
+$(B)/gen/ca_bundle_testca.c: tools/ca-bundle.sh $(B)/test/testca/ca.crt | $(PKG_STAMP)
+	@mkdir -p $(@D)
+	tools/ca-bundle.sh $@ $(B)/test/testca/ca.crt
+TESTCA_OBJ := $(filter-out $(call obj,sim,$(CA_BUNDLE)),$(SIM_OBJ)) $(call obj,sim,$(B)/gen/ca_bundle_testca.c)
+$(B)/test/pillarbox-sim-testca: $(TESTCA_OBJ)
+	@mkdir -p $(@D)
+	$(HOST_CC) -o $@ $^ $(LIBS_HOST)
+
 # --- ARM board (MPS2 AN500 under QEMU) ---
-ARM_OBJ := $(call obj,arm,$(FW_SRC) $(SVC_SRC) $(NET_SRC) $(STORE_SRC) $(ARM_SRC) $(ARM_ASM) firmware/main.c) \
+ARM_OBJ := $(call obj,arm,$(FW_SRC) $(SVC_SRC) $(NET_SRC) $(STORE_SRC) $(ARM_SRC) $(ARM_ASM) firmware/main.c $(CA_BUNDLE)) \
 	$(call dep,arm,$(LWIP_SRC) $(WOLF_ARM))
 arm: $(B)/arm/pillarbox.elf
 $(B)/arm/pillarbox.elf: $(ARM_OBJ) $(ARM_LD)
@@ -191,7 +216,7 @@ space := $(subst ,, )
 # --- tests ---
 # Unit tests link everything but main() of the firmware and the sim board,
 # built with AddressSanitizer and UBSan.
-TEST_LIB_OBJ := $(call obj,test,$(FW_SRC) $(SVC_SRC) $(NET_SRC) $(STORE_SRC) $(SIM_SRC)) \
+TEST_LIB_OBJ := $(call obj,test,$(FW_SRC) $(SVC_SRC) $(NET_SRC) $(STORE_SRC) $(SIM_SRC) $(CA_BUNDLE)) \
 	$(call dep,test,$(LWIP_SRC) $(WOLF_HOST))
 $(B)/test/libpb.a: $(TEST_LIB_OBJ)
 	@rm -f $@
@@ -223,7 +248,7 @@ FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/bin/%,$(FUZZ_SRC))
 
 # Everything that builds is tested; what does not build is counted as failed.
 test: $(PKG_STAMP) $(DEPS_STAMP)
-	@$(MAKE) --no-print-directory -k -j$$(nproc) sim $(B)/test/pillarbox-sim-diag $(B)/test/store-dump $(UNIT_BIN) $(POWERLOSS_BIN) $(FUZZ_BIN) arm || \
+	@$(MAKE) --no-print-directory -k -j$$(nproc) sim $(B)/test/pillarbox-sim-diag $(B)/test/pillarbox-sim-testca $(B)/test/store-dump $(UNIT_BIN) $(POWERLOSS_BIN) $(FUZZ_BIN) arm || \
 		echo "make test: some targets did not build; their tests will fail"
 	@python3 tests/run.py
 
@@ -254,6 +279,8 @@ bench: $(PKG_STAMP) $(B)/bench/store_bench $(B)/sim/pillarbox-sim
 	@tests/bench/store_bench.sh $(B)/bench/store_bench
 	@python3 tests/bench/smtp_bench.py
 	@python3 tests/bench/imap_bench.py
+	@python3 tests/bench/outbound_bench.py
+	@python3 tests/bench/tls_bench.py
 
 clean:
 	rm -rf $(B)/sim $(B)/test $(B)/fuzz $(B)/arm $(B)/bench $(B)/gen

@@ -27,6 +27,8 @@ void config_init(void)
     config_state.auth_max_failures = CONFIG_AUTH_FAILS_DEFAULT;
     config_state.auth_lockout = CONFIG_AUTH_LOCKOUT_DEFAULT;
     auth_guard_set_limits(config_state.auth_max_failures, config_state.auth_lockout * 1000u);
+    config_state.queue_delay_notice = CONFIG_DELAY_NOTICE_DEFAULT;
+    smtp_relay_set_delay_notice(config_state.queue_delay_notice);
 }
 
 /* "ADDR/PREFIX GATEWAY" into a static configuration; false if it is not
@@ -166,7 +168,9 @@ int config_load(void)
     config_state.smtp.hide_client = hide != 0;
     int e5 = config_load_u32(s, "queue.lifetime", CONFIG_LIFETIME_MIN, CONFIG_LIFETIME_MAX,
                              &config_state.queue_lifetime);
-    int first = e1 ? e1 : e2 ? e2 : e3 ? e3 : e4 ? e4 : e5;
+    int en = config_load_u32(s, "queue.delay-notice", 0, CONFIG_LIFETIME_MAX, &config_state.queue_delay_notice);
+    smtp_relay_set_delay_notice(config_state.queue_delay_notice);
+    int first = e1 ? e1 : e2 ? e2 : e3 ? e3 : e4 ? e4 : e5 ? e5 : en;
     int e7 = config_load_u32(s, "auth.max-failures", AUTH_GUARD_FAILS_MIN, AUTH_GUARD_FAILS_MAX,
                              &config_state.auth_max_failures);
     int e8 = config_load_u32(s, "auth.lockout", CONFIG_AUTH_LOCKOUT_MIN, CONFIG_AUTH_LOCKOUT_MAX,
@@ -348,6 +352,18 @@ int config_set_queue_lifetime(uint32_t seconds)
     int err = config_save_u32("queue.lifetime", seconds);
     if (!err)
         config_state.queue_lifetime = seconds;
+    return err;
+}
+
+int config_set_queue_delay_notice(uint32_t seconds)
+{
+    if (seconds > CONFIG_LIFETIME_MAX)
+        return PB_ERANGE;
+    int err = config_save_u32("queue.delay-notice", seconds);
+    if (!err) {
+        config_state.queue_delay_notice = seconds;
+        smtp_relay_set_delay_notice(seconds);
+    }
     return err;
 }
 

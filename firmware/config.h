@@ -28,6 +28,7 @@
 #define CONFIG_LIFETIME_MIN      3600u          /* 1 hour */
 #define CONFIG_LIFETIME_MAX      (30u * 86400u) /* 30 days */
 #define CONFIG_LIFETIME_DEFAULT  (5u * 86400u)  /* 5 days */
+#define CONFIG_DELAY_NOTICE_DEFAULT (4u * 3600u) /* 4 hours; 0 = off, at most CONFIG_LIFETIME_MAX */
 
 struct config_smtp {
     uint32_t max_size;      /* message size limit, octets (EHLO SIZE) */
@@ -56,6 +57,7 @@ struct config {
     uint32_t queue_lifetime;               /* seconds an outbound message is tried */
     uint32_t auth_max_failures;            /* failed logins from one address before the lockout */
     uint32_t auth_lockout;                 /* seconds the address is then refused */
+    uint32_t queue_delay_notice;           /* seconds before the sender's delay notice; 0 = none */
 };
 
 /* Defaults: hostname "pillarbox", DHCP. */
@@ -91,6 +93,9 @@ int config_set_dns(const char *list);
  * PB_EINVAL / PB_ERANGE), committed to the store before they return. */
 int config_set_relayhost(const char *spec);
 int config_set_queue_lifetime(uint32_t seconds);
+/* Delay notices (smtp_relay_set_delay_notice): seconds, 0 for off, at most
+ * CONFIG_LIFETIME_MAX (else PB_ERANGE); applied to the queue runner too. */
+int config_set_queue_delay_notice(uint32_t seconds);
 
 /* Relay host login (user and password, 1..SASL_CRED_MAX octets each, in
  * one commit; user "off" for none), TLS mode ("starttls" or "implicit")

@@ -122,8 +122,9 @@ static const struct console_cmd console_cmds[] = {
       "TLS with the relay host: STARTTLS (default) or TLS from the first byte (port 465)" },
     { "set relayhost-fingerprint", 1, 1, console_cmd_set_relayhost_fingerprint, "HEX|off",
       "accept only the relay host certificate with this SHA-256 fingerprint; off: not checked" },
-    { "set queue", 2, 2, console_cmd_set_queue, "lifetime DURATION",
-      "how long outbound mail is tried before it bounces, e.g. 5d, 12h (1h..30d, default 5d)" },
+    { "set queue", 2, 2, console_cmd_set_queue, "lifetime DURATION | delay-notice DURATION|off",
+      "how long outbound mail is tried before it bounces, e.g. 5d, 12h (1h..30d, default 5d); "
+      "after how long its sender is told once that it is delayed (default 4h)" },
     { "storage check", 0, 0, console_cmd_storage_check, "", "full read-only consistency check of the store" },
     { "set hostname", 1, 1, console_cmd_set_hostname, "NAME",
       "the appliance's name, e.g. mail.example.com" },
@@ -1030,6 +1031,10 @@ static int console_cmd_show_config(int argc, char **argv)
         console_printf("# set relayhost-auth %s (password not shown)\n", c->relay_user);
     }
     console_printf("set queue lifetime %lus\n", (unsigned long)c->queue_lifetime);
+    if (c->queue_delay_notice)
+        console_printf("set queue delay-notice %lus\n", (unsigned long)c->queue_delay_notice);
+    else
+        console_printf("set queue delay-notice off\n");
     char ip[CONFIG_IP_TEXT_MAX + 1];
     config_ip_text(&c->net, ip, sizeof(ip));
     console_printf("set ip %s\n", ip);
@@ -1287,9 +1292,20 @@ static int console_cmd_set_relayhost_fingerprint(int argc, char **argv)
 static int console_cmd_set_queue(int argc, char **argv)
 {
     (void)argc;
-    if (strcmp(argv[0], "lifetime") != 0) {
-        console_printf("error: unknown queue setting '%s' (lifetime)\n", argv[0]);
+    bool notice = strcmp(argv[0], "delay-notice") == 0;
+    if (strcmp(argv[0], "lifetime") != 0 && !notice) {
+        console_printf("error: unknown queue setting '%s' (lifetime, delay-notice)\n", argv[0]);
         return PB_EINVAL;
+    }
+    if (notice && strcmp(argv[1], "off") == 0) {
+        int off = config_set_queue_delay_notice(0);
+        if (off) {
+            console_printf("error: could not save the setting: %s\n", pb_err_str(off));
+            return off;
+        }
+        console_printf("queue delay-notice off\n");
+        log_printf("console: queue delay-notice set to off");
+        return 0;
     }
     char *end;
     unsigned long v = strtoul(argv[1], &end, 10), mult = 1;
@@ -1302,7 +1318,12 @@ static int console_cmd_set_queue(int argc, char **argv)
     else if (*end == 's')
         end++;
     int err = (*end || end == argv[1] || v > CONFIG_LIFETIME_MAX / mult) ? PB_ERANGE :
+              notice ? config_set_queue_delay_notice((uint32_t)(v * mult)) :
               config_set_queue_lifetime((uint32_t)(v * mult));
+    if (err == PB_ERANGE && notice) {
+        console_printf("error: '%s' is not a duration up to 30d (e.g. 4h, 30m) or off\n", argv[1]);
+        return err;
+    }
     if (err == PB_ERANGE) {
         console_printf("error: '%s' is not a duration from 1h to 30d (e.g. 5d, 12h)\n", argv[1]);
         return err;
@@ -1310,6 +1331,11 @@ static int console_cmd_set_queue(int argc, char **argv)
     if (err) {
         console_printf("error: could not save the setting: %s\n", pb_err_str(err));
         return err;
+    }
+    if (notice) {
+        console_printf("queue delay-notice %lu s\n", (unsigned long)config_get()->queue_delay_notice);
+        log_printf("console: queue delay-notice set to %s", argv[1]);
+        return 0;
     }
     services_apply_config();
     console_printf("queue lifetime %lu s\n", (unsigned long)config_get()->queue_lifetime);

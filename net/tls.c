@@ -32,6 +32,7 @@
 #include <wolfssl/wolfcrypt/settings.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
+#include <wolfssl/error-ssl.h>
 
 #include "board_pools.h"
 #include "hal_clock.h"
@@ -64,6 +65,7 @@ struct altcp_tls_config {
     WOLFSSL_CTX *ctx;
     uint8_t is_server;
     uint8_t version;            /* enum tls_version */
+    uint8_t has_roots;          /* client: verifies the server's chain against CAs */
 };
 
 struct tls_conn {
@@ -277,6 +279,69 @@ static struct altcp_tls_config *tls_config_client(const u8_t *ca, size_t ca_len)
         return NULL;
     }
     wolfSSL_CTX_set_verify(conf->ctx, WOLFSSL_VERIFY_PEER, NULL);
+    conf->has_roots = 1;
+    return conf;
+}
+
+/* Octets of the DER element at der (tag and length included), or 0 when it
+ * is not a SEQUENCE that fits in len.  The bundle is built into the image,
+ * but a short or damaged one must not make us read past its end. */
+static size_t tls_der_seq_len(const uint8_t *der, size_t len)
+{
+    size_t body, head;
+
+    if (len < 2 || der[0] != 0x30)
+        return 0;
+    if (der[1] < 0x80) {
+        body = der[1];
+        head = 2;
+    } else if (der[1] == 0x81 && len >= 3) {
+        body = der[2];
+        head = 3;
+    } else if (der[1] == 0x82 && len >= 4) {
+        body = ((size_t)der[2] << 8) | der[3];
+        head = 4;
+    } else {
+        return 0;
+    }
+    return body <= len - head ? head + body : 0;
+}
+
+struct altcp_tls_config *tls_config_client_roots(const uint8_t *bundle, size_t len, int *loaded)
+{
+    struct altcp_tls_config *conf;
+    size_t off = 0;
+    int n = 0;
+
+    if (loaded != NULL)
+        *loaded = 0;
+    if (bundle == NULL || len == 0)
+        return NULL;
+    conf = tls_config_new(0);
+    if (conf == NULL)
+        return NULL;
+    /* One certificate per load: wolfSSL takes a single DER certificate per
+     * call, and a root it cannot use (a key type not built in) is skipped
+     * rather than failing the whole bundle. */
+    while (off < len) {
+        size_t one = tls_der_seq_len(bundle + off, len - off);
+        if (one == 0) {
+            altcp_tls_free_config(conf);
+            return NULL;
+        }
+        if (wolfSSL_CTX_load_verify_buffer(conf->ctx, bundle + off, (long)one,
+                                           WOLFSSL_FILETYPE_ASN1) == WOLFSSL_SUCCESS)
+            n++;
+        off += one;
+    }
+    if (n == 0) {
+        altcp_tls_free_config(conf);
+        return NULL;
+    }
+    wolfSSL_CTX_set_verify(conf->ctx, WOLFSSL_VERIFY_PEER, NULL);
+    conf->has_roots = 1;
+    if (loaded != NULL)
+        *loaded = n;
     return conf;
 }
 
@@ -1112,13 +1177,50 @@ int tls_set_sni(struct altcp_pcb *conn, const char *name)
     return 0;
 }
 
+const char *tls_chain_name(enum tls_chain verdict)
+{
+    switch (verdict) {
+    case TLS_CHAIN_OK:        return "verified";
+    case TLS_CHAIN_UNTRUSTED: return "untrusted (no path to a known root)";
+    case TLS_CHAIN_NAME:      return "name mismatch";
+    case TLS_CHAIN_DATE:      return "expired or not yet valid";
+    case TLS_CHAIN_BAD:       return "invalid";
+    default:                  return "unchecked";
+    }
+}
+
+/* wolfSSL's verdict on the chain (its error code for the leaf) in our terms. */
+static enum tls_chain tls_chain_verdict(const struct tls_conn *st, int error)
+{
+    if (!st->conf->has_roots)
+        return TLS_CHAIN_UNCHECKED;
+    switch (error) {
+    case 0:
+        return TLS_CHAIN_OK;
+    case ASN_NO_SIGNER_E:
+    case ASN_SELF_SIGNED_E:
+    case ASN_SIG_CONFIRM_E:
+        return TLS_CHAIN_UNTRUSTED;
+    case DOMAIN_NAME_MISMATCH:
+    case IPADDR_MISMATCH:
+        return TLS_CHAIN_NAME;
+    case ASN_AFTER_DATE_E:
+    case ASN_BEFORE_DATE_E:
+        return TLS_CHAIN_DATE;
+    default:
+        return TLS_CHAIN_BAD;
+    }
+}
+
 /* wolfSSL's verify callback, installed only on pcbs with a peer check.
  * WOLFSSL_ALWAYS_VERIFY_CB makes wolfSSL call it for the leaf certificate
- * even when the chain is not verified against a CA; store->certs then holds
- * the whole chain as the server sent it (leaf first), pointing into the
- * handshake message, so nothing is copied.  Returning 0 fails the
- * handshake; returning 1 overrides wolfSSL's own verdict, which is what
- * DANE-EE wants (RFC 7672 3.1.1: no name or date checks). */
+ * even when the chain verified; store->certs then holds the whole chain as
+ * the server sent it (leaf first), pointing into the handshake message, so
+ * nothing is copied, and store->error is wolfSSL's verdict on it (chain to
+ * a root, dates, and the name of wolfSSL_check_domain_name()).  With roots
+ * (VERIFY_PEER) it is also called for an intermediate that failed.  Returning 0
+ * fails the handshake; returning 1 overrides wolfSSL's own verdict, which
+ * is what DANE-EE wants (RFC 7672 3.1.1: no name or date checks). */
 static int tls_verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
 {
     const uint8_t *der[TLS_PEER_CHAIN_MAX];
@@ -1127,9 +1229,18 @@ static int tls_verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
     int n;
 
     (void)preverify;
-    if (store == NULL || store->error_depth != 0)
-        return 1;   /* intermediates: judged together with the leaf */
+    if (store == NULL)
+        return 0;
     st = tls_state((struct altcp_pcb *)store->userCtx);
+    if (store->error_depth != 0) {
+        /* An intermediate (or a root the server sent) that did not verify.
+         * Without roots it is judged together with the leaf.  With roots
+         * it is refused whatever the check says: accepting it would make
+         * wolfSSL keep it as a trust anchor of the config, for every later
+         * connection too.  The check still hears why. */
+        if (st == NULL || !st->conf->has_roots || store->error == 0)
+            return 1;
+    }
     if (st == NULL || st->check == NULL || store->certs == NULL)
         return 0;
     n = store->totalCerts < TLS_PEER_CHAIN_MAX ? store->totalCerts : TLS_PEER_CHAIN_MAX;
@@ -1137,7 +1248,9 @@ static int tls_verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
         der[i] = store->certs[i].buffer;
         len[i] = store->certs[i].length;
     }
-    return st->check(st->check_arg, der, len, n) == 0 ? 1 : 0;
+    if (st->check(st->check_arg, der, len, n, tls_chain_verdict(st, store->error)) != 0)
+        return 0;
+    return store->error_depth == 0 ? 1 : 0;
 }
 
 int tls_set_peer_check(struct altcp_pcb *conn, tls_peer_check_fn fn, void *arg)
@@ -1149,7 +1262,11 @@ int tls_set_peer_check(struct altcp_pcb *conn, tls_peer_check_fn fn, void *arg)
     st->check = fn;
     st->check_arg = arg;
     wolfSSL_SetCertCbCtx(st->ssl, conn);
-    wolfSSL_set_verify(st->ssl, WOLFSSL_VERIFY_NONE, tls_verify_cb);
+    /* With roots, wolfSSL keeps verifying (and checking the SNI name, which
+     * it does only in VERIFY_PEER mode) so that fn hears its verdict; the
+     * callback's answer still overrides it. */
+    wolfSSL_set_verify(st->ssl, st->conf->has_roots ? WOLFSSL_VERIFY_PEER : WOLFSSL_VERIFY_NONE,
+                       tls_verify_cb);
     return 0;
 }
 

@@ -94,22 +94,50 @@ void tls_on_handshake(struct altcp_pcb *conn, altcp_connected_fn fn);
 /* Server certificates handed to a peer check at most (leaf first). */
 #define TLS_PEER_CHAIN_MAX 10
 
+/* What the TLS layer itself concluded about the server's chain, handed
+ * to a peer check (below). */
+enum tls_chain {
+    TLS_CHAIN_UNCHECKED = 0,    /* the config has no CA roots: nothing was verified */
+    TLS_CHAIN_OK = 1,           /* leads to a root of the config, dates valid, and
+                                 * names the SNI host if tls_set_sni() gave one */
+    TLS_CHAIN_UNTRUSTED = -1,   /* no path to a root of the config (or a bad signature) */
+    TLS_CHAIN_NAME = -2,        /* trusted, but does not name the SNI host */
+    TLS_CHAIN_DATE = -3,        /* trusted, but expired or not yet valid */
+    TLS_CHAIN_BAD = -4,         /* anything else wrong with it */
+};
+
+/* Short text for a verdict, for log lines ("untrusted", "name mismatch"). */
+const char *tls_chain_name(enum tls_chain verdict);
+
 /* A judge of the server's certificate chain: der[i] (len[i] octets) for
  * i < count, der[0] the server's own certificate, the rest as the server
- * sent them.  The pointers are valid only during the call.  Return 0 to
- * accept the chain, anything else to fail the handshake (the pcb then
- * fails as with a bad certificate: err callback with ERR_CLSD). */
-typedef int (*tls_peer_check_fn)(void *arg, const uint8_t *const *der, const size_t *len, int count);
+ * sent them; verdict is the layer's own conclusion (enum tls_chain).  The
+ * pointers are valid only during the call.  Return 0 to accept the chain,
+ * anything else to fail the handshake (the pcb then fails as with a bad
+ * certificate: err callback with ERR_CLSD). */
+typedef int (*tls_peer_check_fn)(void *arg, const uint8_t *const *der, const size_t *len, int count,
+                                 enum tls_chain verdict);
 
 /* Client pcb: have fn(arg, ...) judge the server's chain during the
- * handshake, INSTEAD of the config's CA verification (with a CA config,
- * the chain's verification result is overridden by fn's verdict: fn
- * alone decides).  For DANE (RFC 7672) and pinned fingerprints.  Call
- * before the server's certificate can arrive: before altcp_connect(), or
- * right after tls_wrap_sni() in the same callback.  fn runs once per
+ * handshake.  fn alone decides: with a config of CA roots the chain is
+ * still verified (and the SNI name checked) and the verdict passed to fn,
+ * and a chain fn accepts is accepted, except that an intermediate which
+ * does not verify is refused whatever fn says (wolfSSL would keep it as a
+ * trust anchor of the config); fn is then called with that verdict.  For DANE (RFC 7672), pinned
+ * fingerprints, and CA verification that wants to say why it failed.
+ * Call before the server's certificate can arrive: before altcp_connect(),
+ * or right after tls_wrap_sni() in the same callback.  fn runs once per
  * handshake (before the handshake completes).  Returns 0 or PB_EINVAL
  * (not a TLS client pcb, fn NULL, or the handshake is over). */
 int tls_set_peer_check(struct altcp_pcb *conn, tls_peer_check_fn fn, void *arg);
+
+/* A client config whose trust anchors are the DER certificates laid back
+ * to back in bundle (len octets; ca_bundle.h), with verification ON.
+ * Certificates wolfSSL cannot use are skipped; *loaded (if not NULL) gets
+ * how many were taken.  The anchors live in the TLS arena (a few hundred
+ * octets each) until altcp_tls_free_config().  Returns NULL when the
+ * arena is full, the bundle is malformed, or no certificate was taken. */
+struct altcp_tls_config *tls_config_client_roots(const uint8_t *bundle, size_t len, int *loaded);
 
 /* 1 once the handshake has completed, else 0. */
 int tls_handshake_done(struct altcp_pcb *conn);

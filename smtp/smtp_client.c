@@ -713,6 +713,46 @@ bool smtp_client_final(struct smtp_client *c)
     return true;
 }
 
+bool smtp_client_reusable(const struct smtp_client *c)
+{
+    return c->final_seen && c->state == SMTP_CLIENT_COMMANDS && c->sent == c->head &&
+           c->tail == c->head + 1 && c->queue[c->head].cmd == SMTP_CLIENT_QUIT;
+}
+
+int smtp_client_next(struct smtp_client *c, const struct smtp_client_config *msg, const char *from,
+                     size_t from_len, uint64_t now)
+{
+    if (!smtp_client_reusable(c))
+        return PB_EINVAL;
+    c->cfg.body_8bit = msg->body_8bit;
+    c->cfg.smtputf8 = msg->smtputf8;
+    c->cfg.size = msg->size;
+    c->from = from;
+    c->from_len = from_len;
+    c->nrcpt = 0;
+    memset(c->rcpt, 0, sizeof(c->rcpt));
+    c->head = c->sent = c->tail = 0;
+    c->out_len = c->out_pos = 0;
+    c->mail_ok = false;
+    c->accepted = 0;
+    c->final = c->final_seen = false;
+    c->body_off = 0;
+    c->chunk_len = c->chunk_pos = 0;
+    c->bol = true;
+    c->last[0] = c->last[1] = 0;
+    c->body_eof = false;
+    c->error[0] = '\0';
+    c->now = now;
+    c->deadline = now + SMTP_CLIENT_T_CMD;
+    return 0;
+}
+
+void smtp_client_begin(struct smtp_client *c)
+{
+    if (c->state == SMTP_CLIENT_COMMANDS && c->head == c->tail)
+        smtp_client_transaction(c);
+}
+
 bool smtp_client_answered(const struct smtp_client *c)
 {
     for (int i = 0; i < c->nrcpt; i++)

@@ -208,6 +208,20 @@ void smtp_client_conn_lost(struct smtp_client *c, const char *why);
  * the caller must make the outcome durable (before anything else). */
 bool smtp_client_final(struct smtp_client *c);
 
+/* Another message on the same connection (RFC 5321 3.3: a transaction
+ * after the previous one's final reply), instead of QUIT.  Possible only
+ * right after smtp_client_final() returned true, while QUIT is still
+ * unsent (smtp_client_reusable).  The greeting, EHLO capabilities, TLS and
+ * login are kept; sender, recipients, per-recipient results and the body
+ * start afresh.  Then add the recipients (smtp_client_add_rcpt) and call
+ * smtp_client_begin().  msg carries the new message's body_8bit, smtputf8
+ * and size (the rest of it is ignored).  Returns 0 or PB_EINVAL (not
+ * reusable now: nothing changed). */
+bool smtp_client_reusable(const struct smtp_client *c);
+int smtp_client_next(struct smtp_client *c, const struct smtp_client_config *msg, const char *from,
+                     size_t from_len, uint64_t now);
+void smtp_client_begin(struct smtp_client *c);
+
 /* Whether any recipient has an answer (the server spoke for them); if not,
  * the caller may try another server. */
 bool smtp_client_answered(const struct smtp_client *c);

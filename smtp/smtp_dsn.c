@@ -77,23 +77,32 @@ static void smtp_dsn_headers(struct smtp_dsn_out *o, struct store *s, const stru
 static void smtp_dsn_body(struct smtp_dsn_out *o, struct store *s, const struct smtp_dsn *d,
                           const char *boundary)
 {
-    char date[MAIL_DATE_MAX], arrival[MAIL_DATE_MAX];
+    char date[MAIL_DATE_MAX], arrival[MAIL_DATE_MAX], until[MAIL_DATE_MAX];
     const struct smtp_queue_entry *e = d->entry;
     mail_date_format(d->now, date, sizeof(date));
     mail_date_format(e->created, arrival, sizeof(arrival));
+    mail_date_format(d->retry_until, until, sizeof(until));
     smtp_dsn_printf(o, "Date: %s\r\nFrom: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
-                    "To: <%.*s>\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+                    "To: <%.*s>\r\nSubject: %s\r\n"
                     "Message-ID: <%s.%lu@%s>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
                     "Content-Type: multipart/report; report-type=delivery-status;\r\n"
                     "\tboundary=\"%s\"\r\n\r\nThis is a MIME-encapsulated message.\r\n\r\n",
-                    date, d->hostname, (int)e->from_len, e->from, d->queue_name, (unsigned long)d->now,
-                    d->hostname, boundary);
+                    date, d->hostname, (int)e->from_len, e->from,
+                    d->delayed ? "Delayed Mail (still being retried)" : "Undelivered Mail Returned to Sender",
+                    d->queue_name, (unsigned long)d->now, d->hostname, boundary);
     smtp_dsn_printf(o, "--%s\r\nContent-Description: Notification\r\n"
                     "Content-Type: text/plain; charset=us-ascii\r\n\r\n"
-                    "This is the mail system at host %s.\r\n\r\n"
-                    "Your message could not be delivered to %s. This is a permanent\r\n"
-                    "error; the message has been given up.\r\n\r\n",
-                    boundary, d->hostname, d->nrcpt == 1 ? "one recipient" : "some recipients");
+                    "This is the mail system at host %s.\r\n\r\n",
+                    boundary, d->hostname);
+    if (d->delayed)
+        smtp_dsn_printf(o, "Your message has not yet been delivered to %s. The mail system\r\n"
+                        "will keep trying until %s.\r\n"
+                        "You do not need to send it again; this notice is sent once.\r\n\r\n",
+                        d->nrcpt == 1 ? "one recipient" : "some recipients", until);
+    else
+        smtp_dsn_printf(o, "Your message could not be delivered to %s. This is a permanent\r\n"
+                        "error; the message has been given up.\r\n\r\n",
+                        d->nrcpt == 1 ? "one recipient" : "some recipients");
     for (int i = 0; i < d->nrcpt; i++) {
         const struct smtp_dsn_rcpt *r = &d->rcpt[i];
         smtp_dsn_printf(o, "<%.*s>: %s%s%s%s\r\n", (int)r->len, r->addr,
@@ -106,8 +115,10 @@ static void smtp_dsn_body(struct smtp_dsn_out *o, struct store *s, const struct 
                     boundary, d->hostname, d->queue_name, arrival);
     for (int i = 0; i < d->nrcpt; i++) {
         const struct smtp_dsn_rcpt *r = &d->rcpt[i];
-        smtp_dsn_printf(o, "\r\nFinal-Recipient: rfc822; %.*s\r\nAction: failed\r\nStatus: %s\r\n",
-                        (int)r->len, r->addr, r->status);
+        smtp_dsn_printf(o, "\r\nFinal-Recipient: rfc822; %.*s\r\nAction: %s\r\nStatus: %s\r\n",
+                        (int)r->len, r->addr, d->delayed ? "delayed" : "failed", r->status);
+        if (d->delayed)
+            smtp_dsn_printf(o, "Will-Retry-Until: %s\r\n", until);
         if (r->remote)
             smtp_dsn_printf(o, "Remote-MTA: dns; %s\r\nDiagnostic-Code: smtp; %s\r\n", r->remote, r->diag);
         else

@@ -10,6 +10,10 @@
  * transaction, the same one that rewrites or deletes the queue entry, so
  * a DSN exists exactly when its recipients left the queue.
  *
+ * A delay notice (delayed set) is the same report for recipients still
+ * being tried: "Action: delayed", a 4.x.x status, "Will-Retry-Until:",
+ * and a text saying the sender need not send the message again.
+ *
  * Where it goes: the sender's address is resolved like any recipient
  * (accounts_resolve): a local user (or alias to one) gets it in the INBOX,
  * with "Return-Path: <>"; an address elsewhere gets it through the
@@ -19,6 +23,7 @@
 #ifndef SMTP_DSN_H
 #define SMTP_DSN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "smtp_queue.h"
@@ -41,6 +46,8 @@ struct smtp_dsn {
     int nrcpt;
     const struct smtp_dsn_rcpt *rcpt;
     uint32_t now;               /* seconds since 1970 */
+    bool delayed;               /* a delay notice, not a failure report */
+    uint32_t retry_until;       /* delayed: when the queue gives up (seconds since 1970) */
 };
 
 /* Write the DSN in txn and deliver or queue it.  Returns 0, PB_EINVAL (the

@@ -36,7 +36,9 @@
 #define SMTP_QUEUE_NAME_MAX  31     /* "ID.N" */
 #define SMTP_QUEUE_ADDR_MAX  (MAIL_LOCAL_MAX + 1 + MAIL_DOMAIN_MAX)
 
-enum smtp_queue_state { SMTP_QUEUE_WAITING = 0 };
+/* The state byte: flags.  SMTP_QUEUE_DELAY_NOTIFIED: the sender has had
+ * its delay notice (smtp_relay.h), never a second one. */
+enum smtp_queue_state { SMTP_QUEUE_WAITING = 0, SMTP_QUEUE_DELAY_NOTIFIED = 0x01 };
 enum smtp_queue_rcpt_status { SMTP_QUEUE_RCPT_PENDING = 0 };
 
 #define SMTP_QUEUE_ERROR_MAX 160    /* octets of the last error kept at most */

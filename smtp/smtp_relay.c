@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ca_bundle.h"
 #include "dane.h"
 #include "dns.h"
 #include "hal_clock.h"
@@ -62,7 +63,8 @@ struct relay_job {
     /* DANE of the current host (RFC 7672), or the relay host's pin. */
     bool addr_secure;                   /* its A answer came validated (AD) */
     bool tlsa_failed;                   /* the TLSA lookup failed (not NXDOMAIN/no data) */
-    enum { RELAY_DANE_NONE, RELAY_DANE_ON, RELAY_DANE_NOUSE, RELAY_DANE_PIN } dane;
+    enum { RELAY_DANE_NONE, RELAY_DANE_ON, RELAY_DANE_NOUSE, RELAY_DANE_PIN, RELAY_DANE_ROOTS } dane;
+    enum tls_chain chain;               /* RELAY_DANE_ROOTS: the verdict on the relay host's chain */
     struct dane_tlsa tlsa[DANE_TLSA_MAX];
     int ntlsa;
     int dane_result;                    /* the peer check: DANE_USAGE_*, PB_E*, 0 not run */
@@ -75,6 +77,7 @@ struct relay_job {
     struct altcp_pcb *pcb;
     struct pbuf *in;
     bool connected, settled;
+    int msgs;                           /* further messages sent on this connection */
     uint64_t deadline;                  /* connect */
     struct smtp_client client;
     char peer[DNS_NAME_TEXT_MAX + 64];  /* "mx.example.net[192.0.2.1]" */
@@ -84,6 +87,7 @@ struct relay_job {
 static struct relay_job relay_jobs[SMTP_RELAY_CONNS];
 static const struct smtp_relay_config *relay_cfg;
 static struct altcp_tls_config *relay_tls;
+static struct altcp_tls_config *relay_tls_roots; /* the bundled CA roots, loaded at first need */
 static char relay_host[SMTP_RELAY_HOST_MAX + 1];
 static uint16_t relay_port;
 static bool relay_implicit;                     /* relay host: TLS from the first byte */
@@ -91,6 +95,7 @@ static char relay_user[SASL_CRED_MAX + 1];      /* relay host AUTH; "" for none 
 static char relay_pass[SASL_CRED_MAX + 1];
 static struct dane_tlsa relay_pin;              /* relay host certificate pin (3 0 1) */
 static bool relay_pinned;
+static uint32_t relay_delay_notice = SMTP_RELAY_DELAY_NOTICE; /* seconds; 0: none */
 static uint64_t relay_next_scan;
 static bool relay_timer;
 
@@ -127,6 +132,12 @@ static void relay_copy(char *dst, size_t cap, const char *src, size_t len)
         len = cap - 1;
     memcpy(dst, src, len);
     dst[len] = '\0';
+}
+
+int smtp_relay_set_delay_notice(uint32_t seconds)
+{
+    relay_delay_notice = seconds;
+    return 0;
 }
 
 uint32_t smtp_relay_backoff(unsigned attempts)
@@ -256,6 +267,24 @@ int smtp_relay_fingerprint_valid(const char *hex)
     return dane_from_fingerprint(hex, &pin);
 }
 
+/* The client config of the bundled CA roots (ca_bundle.h), made at the
+ * first delivery to a relay host without a pin: the roots take arena
+ * memory that an appliance delivering on its own never needs. */
+static struct altcp_tls_config *relay_roots(void)
+{
+    if (!relay_tls_roots) {
+        int n = 0;
+        struct tls_arena_stats before, after;
+        tls_stats(&before);
+        relay_tls_roots = tls_config_client_roots(ca_bundle_der, ca_bundle_len, &n);
+        tls_stats(&after);
+        relay_log("relay: %d of %u CA roots of %s loaded for the relay host (%lu KiB of TLS arena)", n,
+                  ca_bundle_count, ca_bundle_source,
+                  (unsigned long)((after.in_use - before.in_use + 1023u) / 1024u));
+    }
+    return relay_tls_roots;
+}
+
 /* How the certificate was judged, for the log lines of an attempt. */
 static const char *relay_dane_name(const struct relay_job *j)
 {
@@ -268,6 +297,8 @@ static const char *relay_dane_name(const struct relay_job *j)
         return "dane=tls-only(no usable TLSA)";
     case RELAY_DANE_PIN:
         return j->dane_result > 0 ? "pin=matched" : j->dane_result < 0 ? "pin=MISMATCH" : "pin=required";
+    case RELAY_DANE_ROOTS:
+        return j->dane_result > 0 ? "cert=verified(CA roots)" : j->dane_result < 0 ? "cert=REFUSED" : "cert=required";
     default:
         return j->tls_required ? "cert=unchecked" : "dane=no";
     }
@@ -379,6 +410,19 @@ static bool relay_utf8(const char *s, size_t len)
     return false;
 }
 
+/* The domain of an entry's recipients (they share it): after the last
+ * '@' of the first. */
+static const char *relay_domain_of(const struct smtp_queue_entry *e, uint16_t *len)
+{
+    const char *a = e->rcpt[0].addr;
+    const char *at = memchr(a, '@', e->rcpt[0].len);
+    for (const char *p = at; p && (p = memchr(p + 1, '@', (size_t)(a + e->rcpt[0].len - p - 1))) != NULL;)
+        at = p;
+    const char *d = at ? at + 1 : a + e->rcpt[0].len;
+    *len = (uint16_t)(a + e->rcpt[0].len - d);
+    return d;
+}
+
 static void relay_start(struct relay_job *j, const char *name)
 {
     memset(j, 0, sizeof(*j));
@@ -389,12 +433,7 @@ static void relay_start(struct relay_job *j, const char *name)
         j->state = RELAY_FREE;
         return;
     }
-    const char *a = j->e.rcpt[0].addr;
-    const char *at = memchr(a, '@', j->e.rcpt[0].len);
-    for (const char *p = at; p && (p = memchr(p + 1, '@', (size_t)(a + j->e.rcpt[0].len - p - 1))) != NULL;)
-        at = p;
-    j->domain = at ? at + 1 : a + j->e.rcpt[0].len;
-    j->domain_len = (uint16_t)(a + j->e.rcpt[0].len - j->domain);
+    j->domain = relay_domain_of(&j->e, &j->domain_len);
 
     struct relay_scan sc;
     err = relay_scan_message(j, &sc);
@@ -427,6 +466,22 @@ static void relay_start(struct relay_job *j, const char *name)
             j->tlsa[0] = relay_pin;
             j->ntlsa = 1;
             j->dane = RELAY_DANE_PIN;
+        } else {
+            /* No pin: the chain must lead to a bundled root and name the
+             * host.  An address names nothing we could check. */
+            ip_addr_t lit;
+            if (ipaddr_aton(relay_host, &lit)) {
+                relay_answer_all(j, 451, "4.7.5", "the relay host is an address: its certificate cannot be "
+                                 "checked by name (set relayhost-fingerprint, or use its host name)");
+                relay_log("relay: %s: %s", j->name, j->error);
+                return;
+            }
+            if (!relay_roots()) {
+                relay_answer_all(j, 451, "4.7.5", "no CA roots could be loaded to check the relay host");
+                relay_log("relay: %s: %s", j->name, j->error);
+                return;
+            }
+            j->dane = RELAY_DANE_ROOTS;
         }
         relay_copy(j->mx[0].name, sizeof(j->mx[0].name), relay_host, strlen(relay_host));
         j->nmx = 1;
@@ -610,9 +665,17 @@ static void relay_session_over(struct relay_job *j)
 /* The peer check of tls_set_peer_check: the server's chain against the
  * host's TLSA records (or the relay host's pin).  Only records the
  * verdict; the handshake fails on a mismatch and relay_err reports it. */
-static int relay_peer_check(void *arg, const uint8_t *const *der, const size_t *len, int count)
+static int relay_peer_check(void *arg, const uint8_t *const *der, const size_t *len, int count,
+                            enum tls_chain verdict)
 {
     struct relay_job *j = arg;
+    if (j->dane == RELAY_DANE_ROOTS) {
+        /* The TLS layer verified the chain against the roots and the
+         * name given as SNI: its verdict is ours. */
+        j->chain = verdict;
+        j->dane_result = verdict == TLS_CHAIN_OK ? 1 : PB_EPERM;
+        return verdict == TLS_CHAIN_OK ? 0 : -1;
+    }
     char dom[MAIL_DOMAIN_MAX + 1];
     relay_copy(dom, sizeof(dom), j->domain, j->domain_len);
     const char *names[2] = { j->mx[j->imx].name, dom };
@@ -633,7 +696,8 @@ static void relay_tls_log(struct relay_job *j, struct altcp_pcb *pcb)
  * the result of closing the connection. */
 static err_t relay_check_unseen(struct relay_job *j)
 {
-    if ((j->dane != RELAY_DANE_ON && j->dane != RELAY_DANE_PIN) || j->dane_result > 0)
+    if ((j->dane != RELAY_DANE_ON && j->dane != RELAY_DANE_PIN && j->dane != RELAY_DANE_ROOTS) ||
+        j->dane_result > 0)
         return ERR_OK;
     j->dane_result = PB_EPERM;
     relay_log("relay: %s: %s: the certificate was never checked; this host is skipped", j->name, j->peer);
@@ -675,7 +739,7 @@ static err_t relay_starttls(struct relay_job *j)
     }
     ip_addr_t lit;
     const char *sni = ipaddr_aton(j->mx[j->imx].name, &lit) ? NULL : j->mx[j->imx].name;
-    struct altcp_pcb *tls = tls_wrap_sni(relay_tls, j->pcb, sni);
+    struct altcp_pcb *tls = tls_wrap_sni(j->dane == RELAY_DANE_ROOTS ? relay_tls_roots : relay_tls, j->pcb, sni);
     if (!tls) {
         smtp_client_tls_failed(&j->client);
         err_t e = relay_close(j);
@@ -687,9 +751,79 @@ static err_t relay_starttls(struct relay_job *j)
     tls_on_handshake(tls, relay_tls_up);
     /* The server's certificate cannot have arrived yet: the check is in
      * place before it does. */
-    if (j->dane == RELAY_DANE_ON || j->dane == RELAY_DANE_PIN)
+    if (j->dane == RELAY_DANE_ON || j->dane == RELAY_DANE_PIN || j->dane == RELAY_DANE_ROOTS)
         tls_set_peer_check(tls, relay_peer_check, j);
     return ERR_OK;
+}
+
+/* Equal but for ASCII case (domain names, RFC 1035 2.3.3). */
+static bool relay_same_text(const char *a, const char *b, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        char x = a[i] >= 'A' && a[i] <= 'Z' ? (char)(a[i] + 32) : a[i];
+        char y = b[i] >= 'A' && b[i] <= 'Z' ? (char)(b[i] + 32) : b[i];
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+
+/* Right after an outcome is on flash: another entry due now for the same
+ * destination (the same domain, or any with a relay host) goes on this
+ * connection as a new transaction (RFC 5321 3.3) instead of QUIT, which
+ * saves the connect, greeting, EHLO, TLS handshake and login per message.
+ * At most SMTP_RELAY_SESSION_MSGS more per connection, so that other
+ * destinations get their turn.  Returns true when one was started. */
+static bool relay_continue(struct relay_job *j)
+{
+    static uint8_t v[STORE_REC_VALUE_MAX];  /* a candidate's value: not on the stack */
+    char name[SMTP_QUEUE_NAME_MAX + 1] = "";
+    uint32_t wall = (uint32_t)hal_clock_wall();
+    bool found = false;
+
+    if (!smtp_client_reusable(&j->client) || j->msgs >= SMTP_RELAY_SESSION_MSGS ||
+        (j->tls_required != (relay_host[0] != '\0')))
+        return false;
+    while (store_rec_next(relay_cfg->store, STORE_NS_QUEUE, name, name, sizeof(name)) >= 0) {
+        struct smtp_queue_entry e;
+        if (relay_in_flight(name) || smtp_queue_get(relay_cfg->store, name, &e, v, sizeof(v)) != 0 ||
+            (int32_t)(e.next_attempt - wall) > 0)
+            continue;
+        uint16_t dlen;
+        const char *d = relay_domain_of(&e, &dlen);
+        if (relay_host[0] || (dlen == j->domain_len && relay_same_text(d, j->domain, dlen))) {
+            found = true;
+            break;
+        }
+    }
+    if (!found)
+        return false;
+    /* From here the job is the new entry's; the previous one is settled.
+     * If the new one cannot go on this connection after all, QUIT goes as
+     * before and the entry waits for its own attempt. */
+    relay_copy(j->name, sizeof(j->name), name, strlen(name));
+    if (smtp_queue_get(relay_cfg->store, name, &j->e, j->value, sizeof(j->value)) != 0)
+        return false;
+    j->domain = relay_domain_of(&j->e, &j->domain_len);
+    struct relay_scan sc;
+    if (relay_scan_message(j, &sc) != 0 || sc.received > SMTP_RELAY_RECEIVED_MAX)
+        return false;
+    bool utf8 = relay_utf8(j->e.from, j->e.from_len);
+    for (int i = 0; i < j->e.nrcpt; i++)
+        utf8 |= relay_utf8(j->e.rcpt[i].addr, j->e.rcpt[i].len);
+    struct smtp_client_config msg = { .body_8bit = sc.eightbit, .smtputf8 = utf8, .size = sc.size };
+    if (smtp_client_next(&j->client, &msg, j->e.from, j->e.from_len, hal_clock_ms()) != 0)
+        return false;
+    for (int i = 0; i < j->e.nrcpt; i++)
+        smtp_client_add_rcpt(&j->client, j->e.rcpt[i].addr, j->e.rcpt[i].len);
+    j->settled = false;
+    j->error[0] = '\0';
+    j->msgs++;
+    relay_log("relay: %s attempt %u to %.*s, %d recipient(s), %lu octets, on the open connection to %s",
+              name, (unsigned)j->e.attempts + 1, (int)j->domain_len, j->domain, j->e.nrcpt,
+              (unsigned long)sc.size, j->peer);
+    smtp_client_begin(&j->client);
+    return true;
 }
 
 /* Feed input, act on the final reply at once, send what the client has. */
@@ -718,6 +852,7 @@ static err_t relay_drive(struct relay_job *j)
         if (smtp_client_final(c)) {
             relay_settle(j);
             j->settled = true;
+            relay_continue(j);
         }
         if (c->state == SMTP_CLIENT_TLS)
             return relay_starttls(j);
@@ -834,6 +969,8 @@ static void relay_err(void *arg, err_t err)
     char why[96];
     if (j->dane_result < 0 && j->dane == RELAY_DANE_PIN)
         relay_fmt(why, sizeof(why), "TLS: the certificate does not match the pinned fingerprint");
+    else if (j->dane_result < 0 && j->dane == RELAY_DANE_ROOTS)
+        relay_fmt(why, sizeof(why), "TLS: certificate not accepted: %s", tls_chain_name(j->chain));
     else if (j->dane_result == PB_ENOMEM)
         relay_fmt(why, sizeof(why), "DANE: no memory to check the certificate chain");
     else if (j->dane_result < 0)
@@ -869,12 +1006,13 @@ static void relay_connect(struct relay_job *j)
     j->connected = false;
     j->deadline = hal_clock_ms() + SMTP_RELAY_CONNECT_MS;
     j->state = RELAY_SESSION;
-    struct altcp_pcb *pcb = implicit ? altcp_tls_new(relay_tls, IP_GET_TYPE(a)) : altcp_tcp_new_ip_type(IP_GET_TYPE(a));
+    struct altcp_tls_config *conf = j->dane == RELAY_DANE_ROOTS ? relay_tls_roots : relay_tls;
+    struct altcp_pcb *pcb = implicit ? altcp_tls_new(conf, IP_GET_TYPE(a)) : altcp_tcp_new_ip_type(IP_GET_TYPE(a));
     if (pcb && implicit) {
         ip_addr_t lit;
         if (!ipaddr_aton(j->mx[j->imx].name, &lit))
             tls_set_sni(pcb, j->mx[j->imx].name);
-        if (j->dane == RELAY_DANE_PIN)
+        if (j->dane == RELAY_DANE_PIN || j->dane == RELAY_DANE_ROOTS)
             tls_set_peer_check(pcb, relay_peer_check, j);
     }
     if (!pcb) {
@@ -963,6 +1101,34 @@ static void relay_settle(struct relay_job *j)
     keep.error = last_err;
     keep.error_len = (uint8_t)strlen(last_err);
 
+    /* A delay notice, once per entry: only when nothing failed in this
+     * attempt (a failure report goes first; the notice can wait for the
+     * next attempt), so one transaction never carries two DSNs. */
+    bool delayed = nfail == 0 && keep.nrcpt > 0 && j->e.from_len > 0 && relay_delay_notice &&
+                   !(j->e.state & SMTP_QUEUE_DELAY_NOTIFIED) && now - j->e.created >= relay_delay_notice;
+    if (delayed) {
+        for (int i = 0; i < j->e.nrcpt; i++) {
+            const struct smtp_client_reply *r = &c->rcpt[i].reply;
+            if (r->code >= 200 && r->code < 300)
+                continue;
+            struct smtp_dsn_rcpt *f = &failed[nfail];
+            f->addr = j->e.rcpt[i].addr;
+            f->len = j->e.rcpt[i].len;
+            if (r->code) {
+                relay_status_of(r, status[nfail], sizeof(status[nfail]));
+                relay_fmt(diag[nfail], sizeof(diag[nfail]), "%d %s %s", r->code, r->enh, r->text);
+                f->remote = remote;
+            } else {
+                strcpy(status[nfail], "4.4.1");
+                relay_fmt(diag[nfail], sizeof(diag[nfail]), "%s", last_err[0] ? last_err : "no answer");
+                f->remote = NULL;
+            }
+            f->status = status[nfail];
+            f->diag = diag[nfail];
+            nfail++;
+        }
+        keep.state |= SMTP_QUEUE_DELAY_NOTIFIED;
+    }
     bool dsn = nfail > 0 && j->e.from_len > 0;
     for (int pass = 0; pass < 2; pass++) {
         struct store_txn *t;
@@ -972,7 +1138,8 @@ static void relay_settle(struct relay_job *j)
             return;
         }
         if (dsn && pass == 0) {
-            struct smtp_dsn d = { relay_cfg->hostname, j->name, &j->e, nfail, failed, now };
+            struct smtp_dsn d = { relay_cfg->hostname, j->name, &j->e, nfail, failed, now,
+                                  delayed, j->e.created + lifetime };
             err = smtp_dsn_send(t, &d);
             if (err == PB_ENOENT || err == PB_EINVAL) {
                 relay_log("relay: %s: no DSN: the sender <%.*s> has no mailbox", j->name,
@@ -987,6 +1154,9 @@ static void relay_settle(struct relay_job *j)
             if (dsn && pass == 0) {
                 relay_log("relay: %s: the DSN could not be written (%s); recording without it", j->name,
                           pb_err_str(err));
+                /* A delay notice not written is not marked sent: the
+                 * next attempt tries again. */
+                keep.state = j->e.state;
                 continue;
             }
             relay_log("relay: %s: outcome not recorded (%s); it will be tried again", j->name, pb_err_str(err));
@@ -998,12 +1168,14 @@ static void relay_settle(struct relay_job *j)
             return;
         }
         if (dsn && pass == 0)
-            relay_log("relay: %s: DSN for %d recipient(s) to <%.*s>", j->name, nfail, (int)j->e.from_len,
-                      j->e.from);
+            relay_log("relay: %s: %s for %d recipient(s) to <%.*s>", j->name, delayed ? "delay notice" : "DSN",
+                      nfail, (int)j->e.from_len, j->e.from);
         else if (nfail && j->e.from_len == 0)
             relay_log("relay: %s: no DSN for a message from <> (no bounce for a bounce)", j->name);
         break;
     }
+    if (delayed)
+        nfail = 0;      /* they were told of a delay, not of a failure */
     if (keep.nrcpt)
         relay_log("relay: %s: %d sent, %d failed, %d deferred; next attempt in %lu s", j->name, nsent, nfail,
                   keep.nrcpt, (unsigned long)smtp_relay_backoff(keep.attempts));

@@ -27,8 +27,14 @@
  * With a relay host set, every entry goes there instead, on its port:
  * TLS required (STARTTLS, or implicit TLS from the first byte), AUTH
  * PLAIN or LOGIN with the credentials if set, and the certificate checked
- * against a pinned SHA-256 fingerprint if set (pin=matched); without a
- * pin the relay host's certificate is NOT verified (cert=unchecked).
+ * against a pinned SHA-256 fingerprint if set (pin=matched, names and
+ * dates not checked).  Without a pin the chain must lead to one of the CA
+ * roots bundled in the image (ca_bundle.h, loaded into the TLS arena at
+ * the first such delivery), be within its dates, and name the relay host
+ * (cert=verified(CA roots)); otherwise the attempt fails with the reason
+ * in the log ("TLS: certificate not accepted: untrusted ...", "... name
+ * mismatch") and the mail is deferred.  A relay host given as an address
+ * needs a pin: without one its mail is deferred (4.7.5), unsent.
  *
  * Per recipient: 2xx delivered, 5xx failed (a DSN to the sender, see
  * smtp_dsn.h, unless the sender is <>), 4xx or no answer tried again.
@@ -37,21 +43,32 @@
  * minutes doubling up to 4 hours) and the error, or deleted when nobody is
  * left; the DSN in the same transaction.  Recipients still waiting after
  * the lifetime (default 5 days after the entry was created) fail with
- * status 4.4.7.  A message with more than SMTP_RELAY_RECEIVED_MAX
+ * status 4.4.7.  An attempt that leaves recipients waiting when the
+ * entry is older than the delay-notice setting (smtp_relay_set_delay_notice)
+ * sends the sender ONE delay notice (smtp_dsn.h, Action: delayed) for
+ * them, in the same transaction, and marks the entry so that it never
+ * sends another; not in an attempt that also failed some recipients (the
+ * next one does), and never for a sender <>.  A message with more than SMTP_RELAY_RECEIVED_MAX
  * Received: headers is a loop and fails (5.4.6) without being sent.
+ *
+ * One connection carries several messages: once an outcome is on flash,
+ * another entry due now for the same domain (any entry, with a relay
+ * host) that no other delivery holds goes out as a new transaction on
+ * the open connection, up to SMTP_RELAY_SESSION_MSGS more, instead of QUIT.
  *
  * The window for a duplicate: the commit is made right after the
  * server's reply to the final dot is parsed, before QUIT is even sent; a
  * power cut between that reply and the commit's end delivers again on the
  * next attempt (RFC 5321 6.1 accepts duplicates, never losses).
  *
- * UNFINISHED: verification of the relay host's certificate against
- * bundled CA roots (only a pin is checked); DANE only requires the TLSA
+ * UNFINISHED: roots with P-384 keys are not bundled (wolfSSL is built
+ * without P-384), nor is revocation checked (no CRL/OCSP); intermediates
+ * that verified stay in the roots' trust store until reboot; DANE only requires the TLSA
  * answer to be validated, not the MX and address answers as RFC 7672
  * 2.2.1 asks, and takes the MX name as the TLSA base domain without
  * CNAME expansion; a DANE-TA anchor must be in the chain the server sends;
  * address literals as domains, MX records that point at the appliance
- * itself, delay notices.
+ * itself.
  */
 #ifndef SMTP_RELAY_H
 #define SMTP_RELAY_H
@@ -69,7 +86,9 @@
 #define SMTP_RELAY_RETRY_FIRST    300u    /* seconds before the first retry */
 #define SMTP_RELAY_RETRY_MAX      14400u  /* seconds between retries at most */
 #define SMTP_RELAY_LIFETIME       (5u * 86400u)  /* seconds an entry is tried */
+#define SMTP_RELAY_DELAY_NOTICE   (4u * 3600u)   /* seconds before the delay notice, by default */
 #define SMTP_RELAY_RECEIVED_MAX   50      /* Received: headers before it is a loop */
+#define SMTP_RELAY_SESSION_MSGS   50      /* further messages on one connection at most */
 #define SMTP_RELAY_HOST_MAX       255
 
 struct smtp_relay_config {
@@ -117,6 +136,10 @@ int smtp_relay_fingerprint_valid(const char *hex);
 
 /* Check a relay host spec without using it. */
 int smtp_relay_host_valid(const char *spec);
+
+/* Seconds an entry waits before its sender gets a delay notice; 0: no
+ * delay notices.  Default SMTP_RELAY_DELAY_NOTICE.  Returns 0. */
+int smtp_relay_set_delay_notice(uint32_t seconds);
 
 /* Deliveries under way. */
 int smtp_relay_active(void);

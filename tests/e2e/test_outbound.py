@@ -224,6 +224,73 @@ class Outbound(unittest.TestCase):
         self.assertNotIn(b"hello\r\n", dsn)        # headers only, not the body
         self.assertEqual(len(self.sink.messages), 0)
 
+    def test_due_entries_share_a_connection(self):
+        """Eight entries due at once for one domain: the four delivery slots
+        each carry several on one connection, every message arrives once."""
+        n = 8
+        self.sink.rcpt = lambda addr, k: "451 4.7.1 Greylisted, try again"
+        b = self.boot()
+        self.provision(b)
+        with smtplib.SMTP("127.0.0.1", b.offset + 25, timeout=30) as s:
+            for i in range(n):
+                body = BODY.replace(b"Subject: outbound", b"Subject: outbound %d" % i)
+                self.assertEqual(s.sendmail("alice@example.test", ["fwd@example.test"], body), {})
+        for _ in range(n):
+            b.expect(r"status=deferred \(451 4\.7\.1", timeout=60)
+        self.sink.rcpt = lambda addr, k: "250 2.1.5 Ok"
+        with self.sink.lock:
+            ehlo_before = sum(1 for l in self.sink.lines if l.startswith(b"EHLO"))
+        self.assertIn("%d entries due now" % n, b.command("queue flush"))
+        for _ in range(n):
+            b.expect(r"status=sent", timeout=60)
+        time.sleep(1)
+        with self.sink.lock:
+            sessions = sum(1 for l in self.sink.lines if l.startswith(b"EHLO")) - ehlo_before
+            subjects = sorted(re.search(rb"Subject: (outbound \d+)", m[2]).group(1) for m in self.sink.messages)
+        self.assertEqual(subjects, sorted(b"outbound %d" % i for i in range(n)))
+        self.assertLess(sessions, n)
+        self.assertIn("on the open connection to mx.example.net[10.0.2.100]:25", b.out)
+        self.assertIn("the queue is empty", b.command("show queue"))
+        self.poweroff()
+
+    def test_delay_notice_once(self):
+        self.sink.rcpt = lambda addr, n: "451 4.7.1 Greylisted, try again"
+        b = self.boot()
+        self.provision(b)
+        self.assertIn("error:", b.command("set queue delay-notice soon"))
+        self.assertNotIn("error:", b.command("set queue delay-notice 3s"))
+        self.assertIn("set queue delay-notice 3s", b.command("show config"))
+        self.send(b)
+        b.expect(r"status=deferred \(451 4\.7\.1", timeout=60)
+        time.sleep(3)
+        # The next attempt finds the entry older than 3 s: one notice.
+        b.command("queue flush")
+        b.expect(r"relay: \S+: delay notice for 1 recipient\(s\) to <alice@example\.test>", timeout=60)
+        b.expect(r"1 deferred; next attempt")
+        # Later attempts never send another.
+        b.command("queue flush")
+        b.expect(r"status=deferred", timeout=60)
+        b.expect(r"1 deferred; next attempt")
+        self.assertIn("attempts 3 to <bob@example.net>", b.command("show queue"))
+        # off is a setting too, and survives a reboot.
+        self.assertNotIn("error:", b.command("set queue delay-notice off"))
+        b.send("reboot")
+        b.expect(r"network: address 10\.0\.2\.15")
+        self.assertIn("set queue delay-notice off", b.command("show config"))
+        self.poweroff()
+        self.assertEqual(b.out.count("delay notice for"), 1)
+        msgs = inbox(self.flash, "alice@example.test")
+        self.assertEqual(len(msgs), 1)
+        dsn = message(self.flash, "alice@example.test", msgs[0][0])
+        self.assertTrue(dsn.startswith(b"Return-Path: <>\r\n"))
+        self.assertIn(b"Subject: Delayed Mail (still being retried)\r\n", dsn)
+        self.assertIn(b"Content-Type: multipart/report; report-type=delivery-status;", dsn)
+        self.assertIn(b"Final-Recipient: rfc822; bob@example.net\r\nAction: delayed\r\nStatus: 4.7.1\r\n"
+                      b"Will-Retry-Until: ", dsn)
+        self.assertIn(b"Diagnostic-Code: smtp; 451 4.7.1 Greylisted", dsn)
+        self.assertIn(b"You do not need to send it again", dsn)
+        self.assertEqual(len(self.sink.messages), 0)
+
     def test_no_bounce_for_a_bounce_and_null_mx(self):
         b = self.boot()
         self.provision(b, "bob@nullmx.example.net")

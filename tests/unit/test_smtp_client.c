@@ -92,6 +92,47 @@ static void test_pipelined_per_recipient_results(void **state)
     assert_int_equal(cl.state, SMTP_CLIENT_DONE);
 }
 
+/* A second message on the same connection: no second greeting or EHLO,
+ * fresh per-recipient results, then QUIT after the last. */
+static void test_next_message_same_connection(void **state)
+{
+    (void)state;
+    body_text = "first\r\n";
+    start(false, false, false, 2);
+    assert_false(smtp_client_reusable(&cl));
+    in("220 mx.example.net ESMTP\r\n");
+    out();
+    in("250-mx.example.net\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n250 8BITMIME\r\n");
+    out();
+    in("250 ok\r\n250 ok\r\n550 5.1.1 no carol\r\n354 go\r\n");
+    assert_string_equal(out(), "first\r\n.\r\n");
+    in("250 2.0.0 queued as 1\r\n");
+    assert_false(smtp_client_reusable(&cl));   /* not before the caller saw the outcome */
+    assert_true(smtp_client_final(&cl));
+    assert_true(smtp_client_reusable(&cl));
+
+    body_text = "second, l\xc3\xa9\r\n";
+    struct smtp_client_config msg = { .body_8bit = true, .size = strlen(body_text) };
+    assert_int_equal(smtp_client_next(&cl, &msg, "bob@example.test", 16, now), 0);
+    assert_false(smtp_client_answered(&cl));
+    assert_int_equal(smtp_client_add_rcpt(&cl, "dave@example.net", 16), 0);
+    smtp_client_begin(&cl);
+    assert_string_equal(out(), "MAIL FROM:<bob@example.test> SIZE=13 BODY=8BITMIME\r\n"
+                        "RCPT TO:<dave@example.net>\r\nDATA\r\n");
+    in("250 ok\r\n250 ok\r\n354 go\r\n");
+    assert_string_equal(out(), "second, l\xc3\xa9\r\n.\r\n");
+    in("451 4.3.0 try later\r\n");
+    assert_true(smtp_client_final(&cl));
+    assert_int_equal(cl.nrcpt, 1);
+    assert_int_equal(cl.rcpt[0].reply.code, 451);
+    /* Not taking the chance: QUIT as usual. */
+    assert_string_equal(out(), "QUIT\r\n");
+    assert_false(smtp_client_reusable(&cl));
+    assert_int_equal(smtp_client_next(&cl, &msg, "x@example.test", 14, now), PB_EINVAL);
+    in("221 bye\r\n");
+    assert_int_equal(cl.state, SMTP_CLIENT_DONE);
+}
+
 static void test_without_pipelining_one_command_per_reply(void **state)
 {
     (void)state;
@@ -392,6 +433,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pipelined_per_recipient_results),
+        cmocka_unit_test(test_next_message_same_connection),
         cmocka_unit_test(test_without_pipelining_one_command_per_reply),
         cmocka_unit_test(test_all_recipients_refused_no_data),
         cmocka_unit_test(test_starttls_offered_then_ehlo_again),

@@ -409,18 +409,25 @@ static void test_wrong_ca_fails_cleanly(void **state)
 
 static int check_calls, check_count;
 static bool check_saw_server_cert;
+static enum tls_chain check_verdict;
 
-static int check_pin(void *arg, const uint8_t *const *der, const size_t *len, int count)
+static int check_pin(void *arg, const uint8_t *const *der, const size_t *len, int count,
+                     enum tls_chain verdict)
 {
     const struct identity *want = arg;
     check_calls++;
     check_count = count;
+    check_verdict = verdict;
     check_saw_server_cert = count >= 1 && len[0] == server_id.cert_len &&
                             memcmp(der[0], server_id.cert_der, len[0]) == 0;
     return count >= 1 && len[0] == want->cert_len && memcmp(der[0], want->cert_der, len[0]) == 0 ? 0 : -1;
 }
 
-static void peer_check_run(const struct identity *pin, bool ca_config)
+/* How the client config of peer_check_run is made. */
+enum check_config { CHECK_NO_CA, CHECK_WRONG_CA, CHECK_ROOTS };
+
+static void peer_check_run_as(const struct identity *pin, enum check_config how, const char *sni,
+                              enum tls_chain want_verdict)
 {
     ip_addr_t lo;
     struct altcp_pcb *l;
@@ -429,18 +436,31 @@ static void peer_check_run(const struct identity *pin, bool ca_config)
     check_saw_server_cert = false;
     assert_int_equal(identity_server_config(&server_id, &srv_conf), 0);
     /* With a CA config of the wrong CA, the check alone still decides. */
-    cli_conf = ca_config ? altcp_tls_create_config_client(wrong_id.cert_der, wrong_id.cert_len)
-                         : altcp_tls_create_config_client(NULL, 0);
+    if (how == CHECK_ROOTS) {
+        /* A bundle as ca_bundle.h lays it out: two roots back to back. */
+        static uint8_t bundle[2 * IDENTITY_CERT_MAX];
+        int loaded = -1;
+        memcpy(bundle, wrong_id.cert_der, wrong_id.cert_len);
+        memcpy(bundle + wrong_id.cert_len, server_id.cert_der, server_id.cert_len);
+        cli_conf = tls_config_client_roots(bundle, wrong_id.cert_len + server_id.cert_len, &loaded);
+        assert_int_equal(loaded, 2);
+    } else {
+        cli_conf = how == CHECK_WRONG_CA ? altcp_tls_create_config_client(wrong_id.cert_der, wrong_id.cert_len)
+                                         : altcp_tls_create_config_client(NULL, 0);
+    }
     assert_non_null(cli_conf);
     l = tls_listener();
     IP_ADDR4(&lo, 127, 0, 0, 1);
     cli.pcb = altcp_tls_new(cli_conf, IPADDR_TYPE_V4);
     assert_non_null(cli.pcb);
     peer_attach(&cli, cli.pcb);
+    if (sni)
+        assert_int_equal(tls_set_sni(cli.pcb, sni), 0);
     assert_int_equal(tls_set_peer_check(cli.pcb, check_pin, (void *)pin), 0);
     assert_int_equal(altcp_connect(cli.pcb, &lo, PORT, cli_connected), ERR_OK);
     assert_true(pump_until(bulk_done));
     assert_int_equal(check_calls, 1);
+    assert_int_equal(check_verdict, want_verdict);
     assert_int_equal(check_count, 1);
     assert_true(check_saw_server_cert);
     if (pin == &server_id) {
@@ -456,6 +476,49 @@ static void peer_check_run(const struct identity *pin, bool ca_config)
     }
     assert_int_equal(altcp_close(l), ERR_OK);
     free_configs();
+}
+
+static void peer_check_run(const struct identity *pin, bool ca_config)
+{
+    peer_check_run_as(pin, ca_config ? CHECK_WRONG_CA : CHECK_NO_CA, NULL,
+                      ca_config ? TLS_CHAIN_UNTRUSTED : TLS_CHAIN_UNCHECKED);
+}
+
+/* Bundled roots: the check hears that the chain leads to one of them and
+ * names the host ... */
+static void test_peer_check_roots_verified(void **state)
+{
+    struct pool_snapshot before;
+
+    (void)state;
+    pools_snapshot(&before);
+    peer_check_run_as(&server_id, CHECK_ROOTS, HOST, TLS_CHAIN_OK);
+    assert_pools_back(&before);
+}
+
+/* ... or that it names another host (the check accepts it anyway here:
+ * it alone decides). */
+static void test_peer_check_roots_name_mismatch(void **state)
+{
+    struct pool_snapshot before;
+
+    (void)state;
+    pools_snapshot(&before);
+    peer_check_run_as(&server_id, CHECK_ROOTS, "other.example.test", TLS_CHAIN_NAME);
+    assert_pools_back(&before);
+}
+
+/* A bundle that is not DER certificates back to back is refused whole. */
+static void test_roots_bundle_malformed(void **state)
+{
+    static const uint8_t junk[] = { 0x30, 0x82, 0x10, 0x00, 0x01 };
+    int loaded = -1;
+
+    (void)state;
+    assert_null(tls_config_client_roots(junk, sizeof(junk), &loaded));
+    assert_int_equal(loaded, 0);
+    assert_null(tls_config_client_roots(NULL, 0, NULL));
+    assert_string_equal(tls_chain_name(TLS_CHAIN_NAME), "name mismatch");
 }
 
 static void test_peer_check_accepts(void **state)
@@ -960,6 +1023,9 @@ int main(void)
         cmocka_unit_test_setup(test_starttls_bulk, test_setup),
         cmocka_unit_test_setup(test_wrong_ca_fails_cleanly, test_setup),
         cmocka_unit_test_setup(test_peer_check_accepts, test_setup),
+        cmocka_unit_test_setup(test_peer_check_roots_verified, test_setup),
+        cmocka_unit_test_setup(test_peer_check_roots_name_mismatch, test_setup),
+        cmocka_unit_test_setup(test_roots_bundle_malformed, test_setup),
         cmocka_unit_test_setup(test_peer_check_overrides_ca, test_setup),
         cmocka_unit_test_setup(test_peer_check_refuses, test_setup),
         cmocka_unit_test_setup(test_tls12_forced, test_setup),
