@@ -20,9 +20,11 @@
 #include "config.h"
 #include "console.h"
 #include "dns.h"
+#include "dnsrec.h"
 #include "hal_clock.h"
 #include "identity.h"
 #include "log.h"
+#include "lwip/ip4_addr.h"
 #include "pb_err.h"
 #include "storage.h"
 #include "web_asset.h"
@@ -68,6 +70,7 @@ static void web_page_tls(struct web_call *w);
 static void web_page_network(struct web_call *w);
 static void web_post_network(struct web_call *w);
 static void web_page_dns(struct web_call *w);
+static void web_post_dns(struct web_call *w);
 
 /* The pages behind the sign-in. */
 static const struct web_route web_routes[] = {
@@ -79,7 +82,7 @@ static const struct web_route web_routes[] = {
     { "/log", "Log", web_page_log, NULL },
     { "/tls", "TLS certificate", web_page_tls, NULL },
     { "/network", "Network", web_page_network, web_post_network },
-    { "/dns", "DNS records", web_page_dns, NULL },
+    { "/dns", "DNS records", web_page_dns, web_post_dns },
 };
 
 /* ------------------------------------------------------------ helpers --- */
@@ -821,15 +824,202 @@ static void web_post_network(struct web_call *w)
     web_page_network(w);
 }
 
+/* The DNS records page's check: one at a time, asynchronous (dnsrec.h).
+ * POST /dns starts it and redirects to GET /dns, which says "checking"
+ * and refreshes itself until the check is done, then shows each record's
+ * status.  The HTTP connection is never held: the event loop goes on. */
+#define WEB_DNS_REFRESH_S 2
+static struct dnsrec_check web_check PB_STORE_SECTION;
+static char web_check_domain[MAIL_DOMAIN_MAX + 1];
+static struct identity web_flash_id PB_STORE_SECTION;
+static struct dnsrec web_recs[DNSREC_MAX] PB_STORE_SECTION;
+
+static void web_check_done(struct dnsrec_check *c, void *arg)
+{
+    (void)arg;
+    int ok = 0;
+    for (int i = 0; i < c->count; i++)
+        ok += c->status[i] == DNSREC_PRESENT;
+    log_printf("web: dns check %s: %d of %d records present", web_check_domain, ok, c->count);
+}
+
+/* What the records of domain are made of: the identity kept on flash (as
+ * `dns records` says; the one in use until a restart may be older). */
+static void web_dnsrec_input(const char *domain, struct dnsrec_input *in, char *pub, size_t cap)
+{
+    struct identity_info info;
+    memset(in, 0, sizeof(*in));
+    in->domain = domain;
+    in->hostname = config_get()->hostname;
+    in->public_ipv4 = dnsrec_public_ipv4(pub, cap) ? pub : NULL;
+    in->self_signed = true;
+    struct store *st = storage_get();
+    if (st && identity_load(st, &web_flash_id) == 0 && identity_info(&web_flash_id, &info) == 0) {
+        in->cert_der = web_flash_id.cert_der;
+        in->cert_len = web_flash_id.cert_len;
+        in->self_signed = info.self_signed;
+    }
+}
+
+static const char *web_dns_status_class(enum dnsrec_status s)
+{
+    return s == DNSREC_PRESENT ? "ok" : s == DNSREC_PENDING ? "muted" : "err";
+}
+
+/* One domain's records as a table, with the check's verdicts when the
+ * last check was of this domain.  idx numbers the controls. */
+static void web_dns_domain(struct web_call *w, const char *domain, int idx)
+{
+    struct dnsrec_input in;
+    char pub[IP4ADDR_STRLEN_MAX];
+    web_dnsrec_input(domain, &in, pub, sizeof(pub));
+    bool checked = strcmp(domain, web_check_domain) == 0;
+    bool busy = checked && web_check.busy;
+    int n = dnsrec_build(&in, web_recs, DNSREC_MAX);
+    web_resp_printf(w->r, "<section class=\"dns-domain\" id=\"dns-domain-%d\">\n<h2>", idx);
+    web_resp_html(w->r, domain);
+    web_resp_printf(w->r, "</h2>\n");
+    if (n < 0) {
+        web_resp_printf(w->r, "<p class=\"msg err\">No records: %s</p>\n</section>\n", pb_err_str(n));
+        return;
+    }
+    web_resp_printf(w->r, "<table class=\"records\" id=\"dns-records-%d\">\n<tr><th>Name</th><th>Type</th>"
+                    "<th>Value</th>%s</tr>\n", idx, checked ? "<th>Published</th>" : "");
+    bool placeholder = false;
+    for (int i = 0; i < n; i++) {
+        const struct dnsrec *rec = &web_recs[i];
+        placeholder |= rec->placeholder;
+        web_resp_printf(w->r, "<tr><td class=\"copy\">");
+        web_resp_html(w->r, rec->name);
+        web_resp_printf(w->r, "</td><td>%s</td><td class=\"copy\">", dnsrec_type_name(rec->type));
+        web_resp_html(w->r, rec->value);
+        web_resp_printf(w->r, "</td>");
+        if (checked) {
+            /* The check built the same list (same inputs), in the same
+             * order; a record it does not have (the inputs changed
+             * since) shows as not checked. */
+            int k = -1;
+            for (int j = 0; j < web_check.count && k < 0; j++)
+                if (web_check.rec[j].type == rec->type && strcmp(web_check.rec[j].name, rec->name) == 0 &&
+                    strcmp(web_check.rec[j].value, rec->value) == 0)
+                    k = j;
+            enum dnsrec_status st = k < 0 ? DNSREC_PENDING : web_check.status[k];
+            const char *what = k < 0 ? "not checked" : busy && st == DNSREC_PENDING ? "checking..." :
+                               dnsrec_status_name(st);
+            web_resp_printf(w->r, "<td class=\"status %s\" id=\"dns-status-%d-%d\">%s",
+                            web_dns_status_class(st), idx, i, what);
+            if (k >= 0 && (st == DNSREC_DIFFERENT || st == DNSREC_FAILED)) {
+                web_resp_printf(w->r, "<br>%s ", st == DNSREC_DIFFERENT ? "found:" : "why:");
+                web_resp_html(w->r, web_check.found[k]);
+            }
+            web_resp_printf(w->r, "</td>");
+        }
+        web_resp_printf(w->r, "</tr>\n");
+    }
+    web_resp_printf(w->r, "</table>\n<ul class=\"notes\">\n");
+    for (int i = 0; i < n; i++) {
+        if (!web_recs[i].note)
+            continue;
+        web_resp_printf(w->r, "<li><b>%s</b> ", dnsrec_type_name(web_recs[i].type));
+        web_resp_html(w->r, web_recs[i].name);
+        web_resp_printf(w->r, ": ");
+        web_resp_html(w->r, web_recs[i].note);
+        web_resp_printf(w->r, "</li>\n");
+    }
+    if (placeholder)
+        web_resp_printf(w->r, "<li id=\"dns-placeholder-%d\">The appliance does not know the office's public "
+                        "address (it is behind NAT): put that address in place of <code>%s</code>.</li>\n",
+                        idx, DNSREC_PLACEHOLDER_A);
+    if (!in.cert_der)
+        web_resp_printf(w->r, "<li>No TLS certificate on flash, so no TLSA record.</li>\n");
+    web_resp_printf(w->r, "<li>Names are written without the final dot; many registrar forms want only the "
+                    "part before <code>");
+    web_resp_html(w->r, domain);
+    web_resp_printf(w->r, "</code>.</li>\n<li id=\"dns-dkim-%d\">", idx);
+    web_resp_html(w->r, DNSREC_DKIM_NOTE);
+    web_resp_printf(w->r, "</li>\n</ul>\n");
+    char policy[DNSREC_POLICY_MAX];
+    if (dnsrec_mta_sts_policy(in.hostname, in.self_signed, policy, sizeof(policy)) > 0) {
+        web_resp_printf(w->r, "<p>The MTA-STS policy is served at <code>https://mta-sts.");
+        web_resp_html(w->r, domain);
+        web_resp_printf(w->r, "/.well-known/mta-sts.txt</code>%s:</p>\n<pre>",
+                        in.self_signed ? " (mode testing: the certificate is self-signed)" : "");
+        web_resp_html(w->r, policy);
+        web_resp_printf(w->r, "</pre>\n");
+    }
+    web_resp_printf(w->r, "<form method=\"post\" action=\"/dns\" class=\"inline\">\n");
+    web_csrf(w);
+    web_resp_printf(w->r, "<input type=\"hidden\" name=\"domain\" value=\"");
+    web_resp_html(w->r, domain);
+    if (idx == 0)
+        web_resp_printf(w->r, "\"><button type=\"submit\" name=\"action\" value=\"check\" id=\"dns-check\"");
+    else
+        web_resp_printf(w->r, "\"><button type=\"submit\" name=\"action\" value=\"check\" id=\"dns-check-%d\"",
+                        idx);
+    web_resp_printf(w->r, "%s>%s</button>\n</form>\n</section>\n", web_check.busy ? " disabled" : "",
+                    busy ? "Checking..." : "Check");
+}
+
 static void web_page_dns(struct web_call *w)
 {
+    bool busy = web_check.busy;
+    if (busy) {
+        /* No JavaScript needed: the browser asks again until it is done. */
+        web_resp_header(w->r, "Refresh: %d", WEB_DNS_REFRESH_S);
+    }
     web_begin(w, "DNS records");
-    /* UNFINISHED: the records (MX, SPF, DMARC, MTA-STS, TLSA) come from
-     * firmware/dnsrec.h, which another change adds; then this page lists
-     * them per domain with a "check" button. */
-    web_resp_printf(w->r, "<p class=\"unfinished\" id=\"dns-unfinished\">The DNS records to publish are not "
-                    "shown here yet.</p>\n");
+    if (busy) {
+        web_resp_printf(w->r, "<meta http-equiv=\"refresh\" content=\"%d\">\n<p class=\"msg\" id=\"dns-checking\">"
+                        "Checking the records of ", WEB_DNS_REFRESH_S);
+        web_resp_html(w->r, web_check_domain);
+        web_resp_printf(w->r, " through the appliance's resolver...</p>\n");
+    }
+    web_resp_printf(w->r, "<p>Publish these records at the registrar of each mail domain. "
+                    "<b>Check</b> looks each one up through the appliance's own resolver and says whether "
+                    "it is present, missing or different.</p>\n");
+    char name[MAIL_DOMAIN_MAX + 1] = "";
+    struct store *st = storage_get();
+    int n = 0;
+    /* Bounded: the store holds at most PB_STORE_MAX_RECS named records. */
+    while (st && n < (int)PB_STORE_MAX_RECS && accounts_next(st, STORE_NS_DOMAIN, name, name, sizeof(name)) >= 0)
+        web_dns_domain(w, name, n++);
+    if (n == 0)
+        web_resp_printf(w->r, "<p id=\"dns-none\">No mail domain yet: add one on the "
+                        "<a href=\"/aliases\">domains</a> page.</p>\n");
     web_end(w);
+}
+
+static void web_post_dns(struct web_call *w)
+{
+    char action[16], domain[MAIL_DOMAIN_MAX + 1];
+    web_field(w, "action", action, sizeof(action));
+    if (strcmp(action, "check") != 0) {
+        web_error(w, "unknown action");
+    } else if (web_check.busy) {
+        snprintf(w->msg, sizeof(w->msg), "error: a check of %s is under way; wait for its answer",
+                 web_check_domain);
+        w->msg_err = true;
+    } else if (web_field(w, "domain", domain, sizeof(domain)) <= 0 || !storage_get() ||
+               !accounts_domain_exists(storage_get(), domain)) {
+        web_error(w, "no such mail domain");
+    } else {
+        struct dnsrec_input in;
+        char pub[IP4ADDR_STRLEN_MAX];
+        web_dnsrec_input(domain, &in, pub, sizeof(pub));
+        snprintf(web_check_domain, sizeof(web_check_domain), "%s", domain);
+        int err = dnsrec_check_start(&web_check, &in, web_check_done, NULL);
+        if (err) {
+            snprintf(w->msg, sizeof(w->msg), "error: no records for %s: %s", domain, pb_err_str(err));
+            w->msg_err = true;
+        } else {
+            log_printf("web: dns check of %s started", domain);
+            /* The page shows the progress (and refreshes until done). */
+            web_redirect(w->r, 303, "/dns");
+            return;
+        }
+    }
+    w->r->status = 400;
+    web_page_dns(w);
 }
 
 /* ---------------------------------------------------------- routing --- */
@@ -859,6 +1049,25 @@ static void web_autoconfig(struct web_call *w)
     if (http_form_get(w->req->query, strlen(w->req->query), "emailaddress", email, sizeof(email)) < 0)
         email[0] = '\0';
     web_autoconfig_thunderbird(host, email, w->r);
+}
+
+/* The MTA-STS policy (RFC 8461 3.3: HTTPS only, no session: senders
+ * fetch it from https://mta-sts.DOMAIN/).  Its mode follows the
+ * certificate the services present now. */
+static void web_mta_sts(struct web_call *w)
+{
+    struct identity_info info;
+    bool self_signed = true;
+    if (w->ctx->identity && identity_info(w->ctx->identity, &info) == 0)
+        self_signed = info.self_signed;
+    char policy[DNSREC_POLICY_MAX];
+    int n = dnsrec_mta_sts_policy(config_get()->hostname, self_signed, policy, sizeof(policy));
+    if (n < 0) {
+        web_plain(w->r, 404, "no MTA-STS policy: the host name is not a valid DNS name");
+        return;
+    }
+    w->r->ctype = "text/plain; charset=utf-8";
+    web_resp_raw(w->r, policy, (size_t)n);
 }
 
 /* Plain HTTP: https://HOST/PATH?QUERY, HOST from the request when it is
@@ -918,13 +1127,12 @@ void web_page_handle(const struct web_ctx *ctx, struct web_resp *r)
         web_autoconfig(w);
         return;
     }
-    if (strcmp(path, "/.well-known/mta-sts.txt") == 0) {
-        /* UNFINISHED: the MTA-STS policy comes with the DNS records page. */
-        web_plain(r, 404, "no MTA-STS policy yet");
-        return;
-    }
     if (!ctx->https) {
         web_to_https(w);
+        return;
+    }
+    if (strcmp(path, "/.well-known/mta-sts.txt") == 0) {
+        web_mta_sts(w);
         return;
     }
     if (strncmp(path, "/static/", 8) == 0) {

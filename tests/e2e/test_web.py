@@ -20,6 +20,7 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 
 from board import start_sim
+from test_dns import DnsServer, Zone
 from test_smtp_delivery import unverified
 
 ADMIN_PW = "admin pw \"quoted\" \\ ok"
@@ -342,8 +343,6 @@ class Web(unittest.TestCase):
         self.assertEqual(r.getheader("location"), "https://pillarbox/")
         r, _ = self.request("GET", "/.well-known/autoconfig/mail/config-v1.1.xml", https=False)
         self.assertEqual(r.status, 200)
-        r, _ = self.request("GET", "/.well-known/mta-sts.txt", https=False)
-        self.assertNotEqual(r.status, 301)
 
     def check_thunderbird(self, text, domain):
         root = ET.fromstring(text)
@@ -422,6 +421,100 @@ class Web(unittest.TestCase):
         time.sleep(0.5)
         self.assertEqual(self.raw(b"GET /mail/config-v1.1.xml HTTP/1.1\r\nHost: h\r\n\r\n", https=False), 200)
 
+
+    # ----------------------------------------------- DNS records, MTA-STS
+
+    def test_dns_records_page_and_check(self):
+        server = DnsServer(Zone())
+        self.addCleanup(server.close)
+        self.setup_box()
+        self.sign_in()
+        self.assertNotIn("error:", self.console("set dns 10.0.2.2:%d" % server.port))
+        r, page = self.request("GET", "/dns")
+        self.assertEqual(r.status, 200)
+        # The records, ready to copy: name, type, value in their own cells.
+        self.assertIn('<td class="copy">example.test</td><td>MX</td><td class="copy">'
+                      '10 mail.example.test.</td>', page)
+        self.assertIn("<td>TXT</td><td class=\"copy\">&quot;v=spf1 mx -all&quot;</td>", page)
+        self.assertIn("_dmarc.example.test", page)
+        self.assertRegex(page, r"_25\._tcp\.mail\.example\.test</td><td>TLSA</td><td class=\"copy\">"
+                               r"3 1 1 [0-9a-f]{64}</td>")
+        # 10.0.2.15 is private: the A record is a placeholder, explained.
+        self.assertIn("PUBLIC-IPV4-OF-THE-OFFICE", page)
+        self.assertIn('id="dns-placeholder-0"', page)
+        self.assertIn("DKIM", page)
+        self.assertIn("mode: testing", page)
+        self.assertIn('id="dns-check"', page)
+        # A check without the CSRF token starts nothing.
+        r, _ = self.request("POST", "/dns", {"action": "check", "domain": "example.test"})
+        self.assertEqual(r.status, 403)
+        # An unknown domain is refused.
+        r, page = self.request("POST", "/dns", {"csrf": self.csrf, "action": "check",
+                                                "domain": "nowhere.test"})
+        self.assertEqual(r.status, 400)
+        self.assertIn("no such mail domain", page)
+        r, _ = self.request("POST", "/dns", {"csrf": self.csrf, "action": "check",
+                                             "domain": "example.test"})
+        self.assertEqual(r.status, 303)
+        self.assertEqual(r.getheader("location"), "/dns")
+        # The page refreshes itself while the check runs, then shows each verdict.
+        deadline = time.time() + 60
+        while True:
+            r, page = self.request("GET", "/dns")
+            self.assertEqual(r.status, 200)
+            if 'id="dns-checking"' not in page:
+                break
+            self.assertIn('http-equiv="refresh"', page)
+            self.assertEqual(r.getheader("refresh"), "2")
+            self.assertLess(time.time(), deadline, "the check never finished")
+            time.sleep(0.5)
+        self.assertIsNone(r.getheader("refresh"))
+        row = lambda name, typ: re.search(r"<tr><td class=\"copy\">%s</td><td>%s</td>.*?</tr>"
+                                          % (re.escape(name), typ), page).group(0)
+        self.assertIn(">present<", row("example.test", "TXT"))
+        mx = row("example.test", "MX")
+        self.assertIn(">different<br>found: 10 mx1.example.test. | 20 mx2.example.test.", mx)
+        self.assertIn(">missing<", row("_dmarc.example.test", "TXT"))
+        self.assertIn(">missing<", row("_25._tcp.mail.example.test", "TLSA"))
+        names = {(n, t) for _, n, t, _, _ in server.zone.seen}
+        self.assertIn(("_dmarc.example.test", 16), names)
+
+    def test_mta_sts_policy(self):
+        self.setup_box()
+        r, body = self.request("GET", "/.well-known/mta-sts.txt", cookie=False)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.getheader("content-type"), "text/plain; charset=utf-8")
+        # RFC 8461 3.2: CRLF lines; testing while the certificate is self-signed.
+        self.assertEqual(body, "version: STSv1\r\nmode: testing\r\nmx: mail.example.test\r\n"
+                               "max_age: 604800\r\n")
+        # Only over HTTPS (RFC 8461 3.3): port 80 sends the client there.
+        r, _ = self.request("GET", "/.well-known/mta-sts.txt", https=False)
+        self.assertEqual(r.status, 301)
+        self.assertEqual(r.getheader("location"), "https://127.0.0.1/.well-known/mta-sts.txt")
+
+    # ----------------------------------------------------------- console
+
+    def test_log_line_during_page_command_redraws_operator_line(self):
+        self.setup_box()
+        self.sign_in()
+        b = self.board
+        self.console("help")
+        # The operator is half-way through typing a command at the serial port.
+        b.proc.stdin.write(b"show vers")
+        b.proc.stdin.flush()
+        b.expect(r"show vers")
+        # A page command that logs: the log line reaches the UART, the page
+        # shows only the command's reply.
+        r, page = self.request("POST", "/users", {"csrf": self.csrf, "action": "add",
+                                                  "address": "bob@example.test", "password": "bob-pw-1"})
+        self.assertEqual(r.status, 200)
+        self.assertIn("bob@example.test", page)
+        self.assertNotIn("console: user bob@example.test added", page)
+        # ... and the prompt with the partial line comes back right after it.
+        b.expect(r"console: user bob@example\.test added\npillarbox> show vers", timeout=10)
+        b.proc.stdin.write(b"ion\r\n")
+        b.proc.stdin.flush()
+        b.expect(r"Pillarbox \S+", timeout=10)
 
 if __name__ == "__main__":
     unittest.main()
