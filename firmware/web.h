@@ -44,6 +44,8 @@
 
 #define WEB_CONNS        4              /* connections, both ports */
 #define WEB_BODY_MAX     (32u * 1024u)  /* a generated page or asset, at most */
+#define WEB_FORM_MAX     (8u * 1024u)   /* a request body (form, autodiscover), at most */
+#define WEB_TLS_FORM_MAX (16u * 1024u)  /* the body of POST /tls: PEM certificate + key */
 #define WEB_OUT_BYTES    (WEB_BODY_MAX + 2048u)  /* one whole response */
 #define WEB_IDLE_S       30             /* keep-alive idle before closing */
 #define WEB_REQUEST_S    30             /* one request must arrive within this */

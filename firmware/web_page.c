@@ -22,9 +22,11 @@
 #include "dns.h"
 #include "dnsrec.h"
 #include "hal_clock.h"
+#include "hal_reset.h"
 #include "identity.h"
 #include "log.h"
 #include "lwip/ip4_addr.h"
+#include "lwip/timeouts.h"
 #include "pb_err.h"
 #include "storage.h"
 #include "web_asset.h"
@@ -67,6 +69,7 @@ static void web_page_queue(struct web_call *w);
 static void web_post_queue(struct web_call *w);
 static void web_page_log(struct web_call *w);
 static void web_page_tls(struct web_call *w);
+static void web_post_tls(struct web_call *w);
 static void web_page_network(struct web_call *w);
 static void web_post_network(struct web_call *w);
 static void web_page_dns(struct web_call *w);
@@ -80,7 +83,7 @@ static const struct web_route web_routes[] = {
     { "/settings", "Mail settings", web_page_settings, web_post_settings },
     { "/queue", "Queue", web_page_queue, web_post_queue },
     { "/log", "Log", web_page_log, NULL },
-    { "/tls", "TLS certificate", web_page_tls, NULL },
+    { "/tls", "TLS certificate", web_page_tls, web_post_tls },
     { "/network", "Network", web_page_network, web_post_network },
     { "/dns", "DNS records", web_page_dns, web_post_dns },
 };
@@ -717,59 +720,190 @@ static void web_page_log(struct web_call *w)
     web_end(w);
 }
 
-/* The certificate's notAfter: the second UTCTime (tag 0x17, 13 bytes) or
- * GeneralizedTime (0x18, 15 bytes) of the DER, which is validity's end
- * (the first is its start; nothing before them holds a time).  Writes
- * "YYYY-MM-DD HH:MM:SS UTC" or "unknown". */
-static void web_cert_expiry(const uint8_t *der, size_t n, char *out, size_t cap)
+/* The TLS page.  A new certificate (uploaded or regenerated) is kept on
+ * flash at once; the services build their TLS configuration at boot
+ * (services.c), so it is used from the next restart, which the page
+ * offers.
+ * UNFINISHED: swapping the TLS configuration without a restart (new
+ * connections on a new config, live ones keeping the old until they end)
+ * needs the listeners' and the STARTTLS services' config to be
+ * replaceable and net/tls.c's config to outlive its last session. */
+#define WEB_RESTART_DELAY_MS 1000u  /* lets the "restarting" page leave first */
+static struct identity web_new_id PB_STORE_SECTION;
+_Static_assert(WEB_CAPTURE_MAX > IDENTITY_PEM_MAX, "the uploaded certificate goes into web_capture");
+static char web_pem_key[IDENTITY_PEM_MAX + 1] PB_STORE_SECTION;
+static bool web_restarting;
+
+static void web_restart_now(void *arg)
 {
-    int seen = 0;
-    snprintf(out, cap, "unknown");
-    for (size_t i = 0; i + 2 < n; i++) {
-        size_t len = der[i] == 0x17 ? 13 : der[i] == 0x18 ? 15 : 0;
-        if (!len || der[i + 1] != len || i + 2 + len > n || der[i + 2 + len - 1] != 'Z')
-            continue;
-        const char *t = (const char *)der + i + 2;
-        bool digits = true;
-        for (size_t k = 0; k + 1 < len; k++)
-            digits &= t[k] >= '0' && t[k] <= '9';
-        if (!digits || ++seen < 2)
-            continue;
-        if (len == 13)
-            snprintf(out, cap, "%s%.2s-%.2s-%.2s %.2s:%.2s:%.2s UTC", t[0] >= '5' ? "19" : "20", t, t + 2,
-                     t + 4, t + 6, t + 8, t + 10);
-        else
-            snprintf(out, cap, "%.4s-%.2s-%.2s %.2s:%.2s:%.2s UTC", t, t + 4, t + 6, t + 8, t + 10, t + 12);
+    (void)arg;
+    hal_reset_reboot();
+}
+
+/* A certificate as a table: which is in use, which is waiting. */
+static void web_cert_table(struct web_call *w, const struct identity *id, const char *idp)
+{
+    struct identity_info info;
+    if (identity_info(id, &info) != 0) {
+        web_resp_printf(w->r, "<p class=\"msg err\">The certificate cannot be read.</p>\n");
         return;
     }
+    web_resp_printf(w->r, "<table>\n<tr><th>Subject</th><td id=\"%s-subject\">CN=", idp);
+    web_resp_html(w->r, info.subject);
+    web_resp_printf(w->r, "</td></tr>\n<tr><th>SHA-256 fingerprint</th><td class=\"copy\" id=\"%s-fingerprint\">",
+                    idp);
+    web_resp_html(w->r, id->fingerprint);
+    web_resp_printf(w->r, "</td></tr>\n<tr><th>Valid until</th><td id=\"%s-expiry\">%s%s</td></tr>\n"
+                    "<tr><th>Issuer</th><td id=\"%s-issuer\">%s</td></tr>\n</table>\n", idp, info.not_after,
+                    info.not_after_s <= hal_clock_wall() ? " (EXPIRED)" : "", idp,
+                    info.self_signed ? "self-signed" : "a certificate authority");
 }
 
 static void web_page_tls(struct web_call *w)
 {
     const struct identity *id = w->ctx->identity;
     web_begin(w, "TLS certificate");
-    if (!id) {
-        web_resp_printf(w->r, "<p>This appliance has no TLS identity.</p>\n");
-    } else {
-        char exp[40];
-        web_cert_expiry(id->cert_der, id->cert_len, exp, sizeof(exp));
-        web_resp_printf(w->r, "<section><table>\n<tr><th>SHA-256 fingerprint</th><td id=\"tls-fingerprint\">");
-        web_resp_html(w->r, id->fingerprint);
-        web_resp_printf(w->r, "</td></tr>\n<tr><th>Valid until</th><td id=\"tls-expiry\">%s</td></tr>\n"
-                        "</table></section>\n", exp);
+    if (web_restarting) {
+        web_resp_printf(w->r, "<p id=\"tls-restarting\">The appliance is restarting; this page comes back "
+                        "in a few seconds.</p>\n");
+        web_end(w);
+        return;
     }
-    /* UNFINISHED: uploading a PEM certificate + key and regenerating the
-     * self-signed one wait for identity.h's import/regenerate API. */
-    web_resp_printf(w->r, "<form class=\"card\" id=\"tls-upload-form\"><fieldset disabled>\n"
-                    "<p class=\"unfinished\" id=\"tls-upload-unfinished\">Uploading a certificate and "
-                    "regenerating the self-signed one are not available yet.</p>\n"
-                    "<label for=\"tls-cert\">Certificate (PEM)</label><textarea id=\"tls-cert\" name=\"cert\" "
-                    "rows=\"4\"></textarea>\n<label for=\"tls-key\">Private key (PEM)</label>"
-                    "<textarea id=\"tls-key\" name=\"key\" rows=\"4\"></textarea>\n"
-                    "<button type=\"submit\" id=\"tls-upload\">Upload</button> "
-                    "<button type=\"submit\" id=\"tls-regenerate\">Regenerate self-signed</button>\n"
-                    "</fieldset></form>\n");
+    web_resp_printf(w->r, "<section><h2>In use</h2>\n");
+    if (id)
+        web_cert_table(w, id, "tls");
+    else
+        web_resp_printf(w->r, "<p>This appliance has no TLS identity.</p>\n");
+    web_resp_printf(w->r, "</section>\n");
+    struct store *st = storage_get();
+    bool pending = st && identity_load(st, &web_new_id) == 0 &&
+                   (!id || strcmp(web_new_id.fingerprint, id->fingerprint) != 0);
+    if (pending) {
+        web_resp_printf(w->r, "<section class=\"card\" id=\"tls-pending\"><h2>Saved, takes effect after restart"
+                        "</h2>\n");
+        web_cert_table(w, &web_new_id, "tls-new");
+        web_resp_printf(w->r, "<form method=\"post\" action=\"/tls\">\n");
+        web_csrf(w);
+        web_resp_printf(w->r, "<p>The services keep the certificate above until the appliance restarts; "
+                        "a restart closes every open connection (mail clients reconnect).</p>\n"
+                        "<button type=\"submit\" name=\"action\" value=\"restart\" id=\"restart\" "
+                        "data-confirm=\"Restart the appliance now?\">Restart now</button>\n</form>\n</section>\n");
+    }
+    web_resp_printf(w->r, "<form method=\"post\" action=\"/tls\" class=\"card\" id=\"tls-upload-form\">\n"
+                    "<h2>Upload a certificate</h2>\n<p>A certificate and its ECDSA private key (P-256 or "
+                    "P-384), as PEM text. It takes effect after a restart.</p>\n");
+    web_csrf(w);
+    web_resp_printf(w->r, "<label for=\"tls-cert\">Certificate (PEM)</label><textarea id=\"tls-cert\" name=\"cert\" "
+                    "rows=\"6\" spellcheck=\"false\"></textarea>\n<label for=\"tls-key\">Private key (PEM)</label>"
+                    "<textarea id=\"tls-key\" name=\"key\" rows=\"4\" spellcheck=\"false\" autocomplete=\"off\">"
+                    "</textarea>\n<button type=\"submit\" name=\"action\" value=\"upload\" id=\"tls-upload\">Upload"
+                    "</button>\n</form>\n"
+                    "<form method=\"post\" action=\"/tls\" class=\"card\" id=\"tls-regenerate-form\">\n"
+                    "<h2>New self-signed certificate</h2>\n<p>A new key and self-signed certificate for ");
+    web_resp_html(w->r, config_get()->hostname);
+    web_resp_printf(w->r, ". Mail clients that trusted the old fingerprint will refuse the new one until "
+                    "they are told to trust it. It takes effect after a restart.</p>\n");
+    web_csrf(w);
+    web_input(w, "tls-regenerate-confirm", "confirm", "Type regenerate to confirm", "text", NULL);
+    web_resp_printf(w->r, "<button type=\"submit\" name=\"action\" value=\"regenerate\" id=\"tls-regenerate\" "
+                    "class=\"danger\">Regenerate self-signed</button>\n</form>\n");
     web_end(w);
+}
+
+/* Keep web_new_id on flash and say so. */
+static void web_tls_keep(struct web_call *w, const char *what)
+{
+    int err = identity_save(storage_get(), &web_new_id);
+    if (err) {
+        snprintf(w->msg, sizeof(w->msg), "error: could not keep the certificate on flash: %s; nothing was "
+                 "changed", pb_err_str(err));
+        w->msg_err = true;
+        return;
+    }
+    size_t have = strlen(w->msg);
+    snprintf(w->msg + have, sizeof(w->msg) - have, "%s%s, SHA-256 fingerprint %s; it takes effect after a "
+             "restart", have ? "\n" : "", what, web_new_id.fingerprint);
+    log_printf("web: TLS certificate replaced (%s) from %s, fingerprint %s", what, w->ctx->peer,
+               web_new_id.fingerprint);
+}
+
+static void web_tls_upload(struct web_call *w)
+{
+    /* The PEM text has newlines: http_form_get, not web_field (which
+     * refuses control characters).  The certificate goes into the
+     * capture buffer, unused meanwhile. */
+    const char *body = (const char *)w->req->body;
+    int cn = http_form_get(body, w->req->body_len, "cert", web_capture, IDENTITY_PEM_MAX + 1);
+    int kn = http_form_get(body, w->req->body_len, "key", web_pem_key, sizeof(web_pem_key));
+    bool host_ok = false;
+    const char *host = config_get()->hostname;
+    int err = cn <= 0 || kn <= 0 ? PB_EINVAL :
+              identity_import_pem(web_capture, (size_t)cn, web_pem_key, (size_t)kn, host, hal_clock_wall(),
+                                  &web_new_id, &host_ok);
+    memset(web_pem_key, 0, sizeof(web_pem_key));
+    memset(web_capture, 0, sizeof(web_capture));
+    switch (err) {
+    case 0:
+        if (!host_ok)
+            snprintf(w->msg, sizeof(w->msg), "warning: the certificate does not name %s (set the host name "
+                     "to the name it carries, or mail clients will warn)", host);
+        web_tls_keep(w, "certificate imported");
+        return;
+    case PB_EPERM:
+        web_error(w, "the private key does not belong to the certificate; nothing was changed");
+        break;
+    case PB_ETIMEDOUT:
+        web_error(w, "the certificate has expired; nothing was changed");
+        break;
+    case PB_ERANGE:
+        web_error(w, "the certificate or key is too large (ECDSA keys only; one certificate, no chain); "
+                  "nothing was changed");
+        break;
+    case PB_EINVAL:
+        web_error(w, "no PEM certificate and ECDSA private key found; nothing was changed");
+        break;
+    default:
+        snprintf(w->msg, sizeof(w->msg), "error: could not import: %s; nothing was changed", pb_err_str(err));
+        w->msg_err = true;
+        break;
+    }
+    w->r->status = 400;
+}
+
+static void web_post_tls(struct web_call *w)
+{
+    char action[16], confirm[16];
+    web_field(w, "action", action, sizeof(action));
+    if (web_restarting) {
+        web_error(w, "the appliance is restarting");
+    } else if (strcmp(action, "restart") == 0) {
+        log_printf("web: restart asked from %s", w->ctx->peer);
+        web_restarting = true;
+        sys_timeout(WEB_RESTART_DELAY_MS, web_restart_now, NULL);
+        snprintf(w->msg, sizeof(w->msg), "restarting");
+        web_resp_header(w->r, "Refresh: 10; url=/tls");
+    } else if (!storage_get()) {
+        web_error(w, "no flash store: a new certificate could not be kept");
+    } else if (strcmp(action, "upload") == 0) {
+        web_tls_upload(w);
+    } else if (strcmp(action, "regenerate") == 0) {
+        if (web_field(w, "confirm", confirm, sizeof(confirm)) < 0 || strcmp(confirm, "regenerate") != 0) {
+            web_error(w, "type regenerate in the box to confirm; the TLS key was kept");
+            w->r->status = 400;
+        } else {
+            int err = identity_generate(config_get()->hostname, &web_new_id);
+            if (err) {
+                snprintf(w->msg, sizeof(w->msg), "error: could not make a key: %s", err == PB_EINVAL ?
+                         "the host name is too long for the certificate" : pb_err_str(err));
+                w->msg_err = true;
+            } else {
+                web_tls_keep(w, "new self-signed certificate");
+            }
+        }
+    } else {
+        web_error(w, "unknown action");
+    }
+    web_page_tls(w);
 }
 
 /* ---------------------------------------------------- network, DNS --- */

@@ -7,13 +7,16 @@ paths that try to climb; the security headers on every response; wrong
 passwords slow the next try down; autoconfiguration XML element by
 element (and fetched with curl); 503 when the connection pool is full.
 """
+import hashlib
 import http.client
+import os
 import imaplib
 import re
 import shutil
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 import unittest
 import urllib.parse
@@ -33,6 +36,11 @@ SECURITY = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
 }
+
+
+def read_text(path):
+    with open(path) as f:
+        return f.read()
 
 
 class Web(unittest.TestCase):
@@ -491,6 +499,89 @@ class Web(unittest.TestCase):
         r, _ = self.request("GET", "/.well-known/mta-sts.txt", https=False)
         self.assertEqual(r.status, 301)
         self.assertEqual(r.getheader("location"), "https://127.0.0.1/.well-known/mta-sts.txt")
+
+    # --------------------------------------------------------- certificate
+
+    def served_fingerprint(self, port):
+        with socket.create_connection(("127.0.0.1", self.board.offset + port), timeout=30) as s:
+            with unverified().wrap_socket(s) as t:
+                der = t.getpeercert(binary_form=True)
+        return ":".join("%02X" % x for x in hashlib.sha256(der).digest())
+
+    @unittest.skipUnless(shutil.which("openssl"), "needs the openssl CLI")
+    def test_certificate_upload_regenerate_restart(self):
+        d = tempfile.mkdtemp(prefix="pillarbox-")
+        self.addCleanup(shutil.rmtree, d, True)
+        pem = {}
+        for name in ("office", "other"):
+            key, crt = os.path.join(d, name + ".key"), os.path.join(d, name + ".crt")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                            "-nodes", "-keyout", key, "-out", crt, "-days", "90",
+                            "-subj", "/CN=%s.example.test" % name], check=True, capture_output=True)
+            pem[name] = (read_text(crt), read_text(key))
+        self.setup_box()
+        self.sign_in()
+        r, page = self.request("GET", "/tls")
+        old = re.search(r'id="tls-fingerprint">([0-9A-F:]{95})<', page).group(1)
+        self.assertIn('id="tls-issuer">self-signed<', page)
+        self.assertEqual(self.served_fingerprint(993), old)
+        self.assertNotIn('id="tls-pending"', page)
+
+        # A key of another certificate: refused, plainly, nothing changed.
+        r, page = self.request("POST", "/tls", {"csrf": self.csrf, "action": "upload",
+                                                "cert": pem["office"][0], "key": pem["other"][1]})
+        self.assertEqual(r.status, 400)
+        self.assertIn("the private key does not belong to the certificate; nothing was changed", page)
+        self.assertNotIn('id="tls-pending"', page)
+        self.assertIn(old, self.console("show tls"))
+        # Without the CSRF token: refused.
+        r, _ = self.request("POST", "/tls", {"action": "upload", "cert": pem["office"][0],
+                                             "key": pem["office"][1]})
+        self.assertEqual(r.status, 403)
+        # A body over the upload's limit: 413.
+        r, _ = self.request("POST", "/tls", {"csrf": self.csrf, "action": "upload",
+                                             "cert": "x" * 17000, "key": "y"})
+        self.assertEqual(r.status, 413)
+
+        # The office's own: kept, with a warning about the name; used after the restart.
+        der = ssl.PEM_cert_to_DER_cert(pem["office"][0])
+        want = ":".join("%02X" % x for x in hashlib.sha256(der).digest())
+        r, page = self.request("POST", "/tls", {"csrf": self.csrf, "action": "upload",
+                                                "cert": pem["office"][0], "key": pem["office"][1]})
+        self.assertEqual(r.status, 200, page)
+        self.assertIn("warning: the certificate does not name mail.example.test", page)
+        self.assertIn("certificate imported, SHA-256 fingerprint " + want, page)
+        self.assertIn('id="tls-pending"', page)
+        self.assertIn('id="tls-new-fingerprint">%s<' % want, page)
+        self.assertIn('id="tls-new-issuer">self-signed<', page)   # openssl req -x509: issuer == subject
+        self.assertIn('id="tls-fingerprint">%s<' % old, page)      # still in use
+        self.assertEqual(self.served_fingerprint(993), old)
+        self.assertNotIn("BEGIN PRIVATE KEY", self.board.out)
+
+        # Regenerate needs the typed confirmation.
+        r, page = self.request("POST", "/tls", {"csrf": self.csrf, "action": "regenerate", "confirm": "yes"})
+        self.assertEqual(r.status, 400)
+        self.assertIn("the TLS key was kept", page)
+        self.assertIn('id="tls-new-fingerprint">%s<' % want, page)
+
+        r, page = self.request("POST", "/tls", {"csrf": self.csrf, "action": "restart"})
+        self.assertEqual(r.status, 200)
+        self.assertIn('id="tls-restarting"', page)
+        self.board.expect(r"web: restart asked")
+        self.board.expect(r"services: web page listening on port 443", timeout=60)
+        self.board.expect(r"network: address 10\.0\.2\.15", timeout=60)
+        self.assertEqual(self.served_fingerprint(993), want)
+        self.assertEqual(self.served_fingerprint(443), want)
+
+        # A new self-signed one, confirmed: kept, used after the next restart.
+        self.sign_in()
+        r, page = self.request("POST", "/tls", {"csrf": self.csrf, "action": "regenerate",
+                                                "confirm": "regenerate"})
+        self.assertEqual(r.status, 200, page)
+        new = re.search(r"new self-signed certificate, SHA-256 fingerprint ([0-9A-F:]{95})", page).group(1)
+        self.assertNotIn(new, (old, want))
+        self.assertIn('id="tls-new-subject">CN=mail.example.test<', page)
+        self.assertIn('id="restart"', page)
 
     # ----------------------------------------------------------- console
 
