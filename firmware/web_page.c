@@ -90,6 +90,19 @@ static const struct web_route web_routes[] = {
 
 /* ------------------------------------------------------------ helpers --- */
 
+#define WEB_RESTART_DELAY_MS 1000u  /* lets the "restarting" page leave first */
+static struct identity web_new_id PB_STORE_SECTION;
+_Static_assert(WEB_CAPTURE_MAX > IDENTITY_PEM_MAX, "the uploaded certificate goes into web_capture");
+static char web_pem_key[IDENTITY_PEM_MAX + 1] PB_STORE_SECTION;
+static bool web_restarting;
+
+static void web_restart_now(void *arg)
+{
+    (void)arg;
+    hal_reset_reboot();
+}
+
+
 static const struct web_asset *web_asset_find(const char *name, bool public)
 {
     for (size_t i = 0; i < web_assets_count; i++)
@@ -279,6 +292,29 @@ static void web_input(struct web_call *w, const char *id, const char *name, cons
         web_resp_printf(w->r, "\"");
     }
     web_resp_printf(w->r, "%s>\n", strcmp(type, "password") == 0 ? " autocomplete=\"new-password\"" : "");
+}
+
+/* The restart button of the TLS and network pages: the answer leaves
+ * first, then the board restarts. */
+static void web_restart_button(struct web_call *w, const char *action, const char *id)
+{
+    web_resp_printf(w->r, "<form method=\"post\" action=\"%s\">\n", action);
+    web_csrf(w);
+    web_resp_printf(w->r, "<button type=\"submit\" name=\"action\" value=\"restart\" id=\"%s\" "
+                    "data-confirm=\"Restart the appliance now?\">Restart now</button>\n</form>\n", id);
+}
+
+static void web_restart(struct web_call *w, const char *back)
+{
+    if (web_restarting) {
+        web_error(w, "the appliance is restarting");
+        return;
+    }
+    log_printf("web: restart asked from %s", w->ctx->peer);
+    web_restarting = true;
+    sys_timeout(WEB_RESTART_DELAY_MS, web_restart_now, NULL);
+    snprintf(w->msg, sizeof(w->msg), "restarting: this page comes back in a few seconds");
+    web_resp_header(w->r, "Refresh: 10; url=%s", back);
 }
 
 /* --------------------------------------------------- sign-in, setup --- */
@@ -728,17 +764,6 @@ static void web_page_log(struct web_call *w)
  * connections on a new config, live ones keeping the old until they end)
  * needs the listeners' and the STARTTLS services' config to be
  * replaceable and net/tls.c's config to outlive its last session. */
-#define WEB_RESTART_DELAY_MS 1000u  /* lets the "restarting" page leave first */
-static struct identity web_new_id PB_STORE_SECTION;
-_Static_assert(WEB_CAPTURE_MAX > IDENTITY_PEM_MAX, "the uploaded certificate goes into web_capture");
-static char web_pem_key[IDENTITY_PEM_MAX + 1] PB_STORE_SECTION;
-static bool web_restarting;
-
-static void web_restart_now(void *arg)
-{
-    (void)arg;
-    hal_reset_reboot();
-}
 
 /* A certificate as a table: which is in use, which is waiting. */
 static void web_cert_table(struct web_call *w, const struct identity *id, const char *idp)
@@ -877,11 +902,7 @@ static void web_post_tls(struct web_call *w)
     if (web_restarting) {
         web_error(w, "the appliance is restarting");
     } else if (strcmp(action, "restart") == 0) {
-        log_printf("web: restart asked from %s", w->ctx->peer);
-        web_restarting = true;
-        sys_timeout(WEB_RESTART_DELAY_MS, web_restart_now, NULL);
-        snprintf(w->msg, sizeof(w->msg), "restarting");
-        web_resp_header(w->r, "Refresh: 10; url=/tls");
+        web_restart(w, "/tls");
     } else if (!storage_get()) {
         web_error(w, "no flash store: a new certificate could not be kept");
     } else if (strcmp(action, "upload") == 0) {
@@ -911,28 +932,64 @@ static void web_post_tls(struct web_call *w)
 static void web_page_network(struct web_call *w)
 {
     const struct config *c = config_get();
+    char ip[CONFIG_IP_TEXT_MAX + 1], addr[CONFIG_IP_TEXT_MAX + 1] = "", gw[CONFIG_IP_TEXT_MAX + 1] = "";
+    config_ip_text(&c->net, ip, sizeof(ip));
+    if (!c->net.dhcp)
+        sscanf(ip, "%40s %40s", addr, gw);
     web_begin(w, "Network");
     web_show(w, "show status", "status");
-    web_resp_printf(w->r, "<form method=\"post\" action=\"/network\" class=\"card\" id=\"hostname-form\">\n");
+
+    web_resp_printf(w->r, "<form method=\"post\" action=\"/network\" class=\"card\" id=\"ip-form\">\n"
+                    "<h2>Address</h2>\n<p>Saved setting: <code id=\"ip-saved\">");
+    web_resp_html(w->r, ip);
+    web_resp_printf(w->r, "</code>. A change <b>applies at the next restart</b>.</p>\n");
     web_csrf(w);
-    web_input(w, "hostname", "hostname", "Host name", "text", c->hostname);
-    web_resp_printf(w->r, "<button type=\"submit\" name=\"action\" value=\"hostname\" id=\"hostname-save\">Save</button>\n"
-                    "</form>\n<form method=\"post\" action=\"/network\" class=\"card\" id=\"dns-form\">\n");
+    web_resp_printf(w->r, "<label for=\"ip-mode\">IPv4 address</label><select id=\"ip-mode\" name=\"mode\">"
+                    "<option value=\"dhcp\"%s>by DHCP (automatic)</option>"
+                    "<option value=\"static\"%s>static</option></select>\n",
+                    c->net.dhcp ? " selected" : "", c->net.dhcp ? "" : " selected");
+    web_input(w, "ip-address", "address", "Static address with prefix length (e.g. 192.168.1.20/24)", "text",
+              addr);
+    web_input(w, "ip-gateway", "gateway", "Gateway (e.g. 192.168.1.1)", "text", gw);
+    web_resp_printf(w->r, "<button type=\"submit\" name=\"action\" value=\"ip\" id=\"ip-save\">Save</button>\n"
+                    "</form>\n");
+    web_restart_button(w, "/network", "net-restart");
+
+    web_resp_printf(w->r, "<form method=\"post\" action=\"/network\" class=\"card\" id=\"dns-form\">\n"
+                    "<h2>DNS servers</h2>\n<p>Used at once.</p>\n");
     web_csrf(w);
     web_input(w, "dns-servers", "dns", "DNS servers (separated by spaces; auto: DHCP's)", "text",
               c->dns[0] ? c->dns : "auto");
     web_resp_printf(w->r, "<button type=\"submit\" name=\"action\" value=\"dns\" id=\"dns-save\">Save</button>\n</form>\n");
-    /* UNFINISHED: DHCP or static addressing, once the console has a command for it. */
-    web_resp_printf(w->r, "<p class=\"unfinished\" id=\"addressing-unfinished\">DHCP or static addressing "
-                    "cannot be changed here yet.</p>\n");
+
+    web_resp_printf(w->r, "<form method=\"post\" action=\"/network\" class=\"card\" id=\"hostname-form\">\n"
+                    "<h2>Host name</h2>\n<p>Mail servers greet with it at once; the TLS certificate keeps the "
+                    "name it was made for (make a new one on the <a href=\"/tls\">TLS</a> page).</p>\n");
+    web_csrf(w);
+    web_input(w, "hostname", "hostname", "Host name", "text", c->hostname);
+    web_resp_printf(w->r, "<button type=\"submit\" name=\"action\" value=\"hostname\" id=\"hostname-save\">Save</button>\n"
+                    "</form>\n");
     web_end(w);
 }
 
 static void web_post_network(struct web_call *w)
 {
-    char action[16], v[WEB_FIELD_MAX];
+    char action[16], v[WEB_FIELD_MAX], gw[WEB_FIELD_MAX];
     web_field(w, "action", action, sizeof(action));
-    if (strcmp(action, "hostname") == 0 && web_field(w, "hostname", v, sizeof(v)) > 0) {
+    if (strcmp(action, "restart") == 0) {
+        web_restart(w, "/network");
+    } else if (strcmp(action, "ip") == 0) {
+        if (web_field(w, "mode", v, sizeof(v)) > 0 && strcmp(v, "dhcp") == 0) {
+            const char *a[] = { "dhcp" };
+            web_run(w, "set ip", a, 1);
+        } else if (strcmp(v, "static") == 0 && web_field(w, "address", v, sizeof(v)) > 0 &&
+                   web_field(w, "gateway", gw, sizeof(gw)) > 0) {
+            const char *a[] = { v, gw };
+            web_run(w, "set ip", a, 2);
+        } else {
+            web_error(w, "a static address needs the address with its prefix length and the gateway");
+        }
+    } else if (strcmp(action, "hostname") == 0 && web_field(w, "hostname", v, sizeof(v)) > 0) {
         const char *a[] = { v };
         web_run(w, "set hostname", a, 1);
     } else if (strcmp(action, "dns") == 0 && web_field(w, "dns", v, sizeof(v)) > 0) {
@@ -955,6 +1012,8 @@ static void web_post_network(struct web_call *w)
     } else {
         web_error(w, "a value is needed");
     }
+    if (w->msg_err)
+        w->r->status = 400;
     web_page_network(w);
 }
 

@@ -583,6 +583,42 @@ class Web(unittest.TestCase):
         self.assertIn('id="tls-new-subject">CN=mail.example.test<', page)
         self.assertIn('id="restart"', page)
 
+    # ------------------------------------------------------------- network
+
+    def test_network_addressing(self):
+        self.setup_box()
+        self.sign_in()
+        r, page = self.request("GET", "/network")
+        self.assertIn('<code id="ip-saved">dhcp</code>', page)
+        self.assertIn("applies at the next restart", page)
+        self.assertIn('<option value="dhcp" selected>', page)
+        self.assertIn('id="net-restart"', page)
+        # A gateway outside the network: the console's error, nothing changed.
+        r, page = self.request("POST", "/network", {"csrf": self.csrf, "action": "ip", "mode": "static",
+                                                    "address": "192.168.1.20/24", "gateway": "10.9.9.9"})
+        self.assertEqual(r.status, 400)
+        self.assertIn("error: &#39;set ip dhcp&#39; or &#39;set ip ADDR/PREFIX GATEWAY&#39;", page)
+        self.assertIn('<code id="ip-saved">dhcp</code>', page)
+        # Static without its gateway: refused before the console.
+        r, page = self.request("POST", "/network", {"csrf": self.csrf, "action": "ip", "mode": "static",
+                                                    "address": "192.168.1.20/24", "gateway": ""})
+        self.assertEqual(r.status, 400)
+        self.assertIn("needs the address with its prefix length and the gateway", page)
+        r, page = self.request("POST", "/network", {"csrf": self.csrf, "action": "ip", "mode": "static",
+                                                    "address": "192.168.1.20/24", "gateway": "192.168.1.1"})
+        self.assertEqual(r.status, 200, page)
+        self.assertIn("ip 192.168.1.20/24 192.168.1.1: applied at the next reboot", page)
+        self.assertIn('<code id="ip-saved">192.168.1.20/24 192.168.1.1</code>', page)
+        self.assertIn('<option value="static" selected>', page)
+        self.assertIn('value="192.168.1.1"', page)
+        self.assertIn("set ip 192.168.1.20/24 192.168.1.1", self.console("show config"))
+        # The running address is still the DHCP one until the restart.
+        self.assertIn("10.0.2.15", self.console("show status"))
+        r, page = self.request("POST", "/network", {"csrf": self.csrf, "action": "ip", "mode": "dhcp"})
+        self.assertEqual(r.status, 200, page)
+        self.assertIn('<code id="ip-saved">dhcp</code>', page)
+        self.assertNotIn("set ip 192.168.1.20", self.console("show config"))
+
     # ----------------------------------------------------------- console
 
     def test_log_line_during_page_command_redraws_operator_line(self):
