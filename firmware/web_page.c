@@ -28,6 +28,8 @@
 #include "lwip/ip4_addr.h"
 #include "lwip/timeouts.h"
 #include "pb_err.h"
+#include "smtp_relay.h"
+#include "smtp_server.h"
 #include "storage.h"
 #include "web_asset.h"
 #include "web_autoconfig.h"
@@ -476,6 +478,7 @@ static void web_error_line(void *ctx, const char *line)
 static void web_page_dashboard(struct web_call *w)
 {
     uint64_t s = w->ctx->now_ms / 1000;
+    int64_t wall = hal_clock_wall();
     int queued = 0;
     char name[STORE_NAME_MAX + 1] = "";
     struct store *st = storage_get();
@@ -491,9 +494,13 @@ static void web_page_dashboard(struct web_call *w)
                     (unsigned)(s % 60));
     web_resp_html(w->r, config_get()->hostname);
     web_resp_printf(w->r, "</td></tr>\n<tr><th>Queue</th><td id=\"queue-length\">%d message%s waiting</td></tr>\n"
-                    "<tr><th>Messages today</th><td class=\"muted\">not counted yet</td></tr>\n"
-                    "</table></section>\n", queued, queued == 1 ? "" : "s");
-    /* UNFINISHED: messages in/out today (no counters exist yet). */
+                    "<tr><th>Messages in today</th><td id=\"messages-in\">%lu</td></tr>\n"
+                    "<tr><th>Deliveries out today</th><td id=\"messages-out\">%lu</td></tr>\n"
+                    "</table>\n<p class=\"muted\" id=\"messages-note\">Today: since midnight UTC, "
+                    "counted in RAM, so since the last start if that was later. In: messages accepted "
+                    "by SMTP and submission; out: deliveries to other servers, one per recipient.</p>\n"
+                    "</section>\n", queued, queued == 1 ? "" : "s", smtp_server_accepted_today(wall),
+                    smtp_relay_sent_today(wall));
     web_resp_printf(w->r, "<h2>Storage</h2>\n");
     web_show(w, "show storage", "storage");
     static struct web_errors errs;

@@ -12,6 +12,7 @@ import http.client
 import os
 import imaplib
 import re
+import smtplib
 import shutil
 import socket
 import ssl
@@ -24,6 +25,7 @@ import xml.etree.ElementTree as ET
 
 from board import start_sim
 from test_dns import DnsServer, Zone
+from test_outbound import Sink
 from test_smtp_delivery import unverified
 
 ADMIN_PW = "admin pw \"quoted\" \\ ok"
@@ -618,6 +620,39 @@ class Web(unittest.TestCase):
         self.assertEqual(r.status, 200, page)
         self.assertIn('<code id="ip-saved">dhcp</code>', page)
         self.assertNotIn("set ip 192.168.1.20", self.console("show config"))
+
+    # ----------------------------------------------------------- dashboard
+
+    def test_dashboard_counts_messages_in_and_out(self):
+        # A board whose outbound MX (10.0.2.100, see test_outbound) is a sink.
+        sink = Sink()
+        self.addCleanup(sink.close)
+        dns = DnsServer(Zone())
+        self.addCleanup(dns.close)
+        self.board.kill()
+        self.board = b = start_sim(flash_size="8M", extra=[
+            "--guestfwd", "10.0.2.100:25=127.0.0.1:%d" % sink.port])
+        self.code = b.expect(r"setup code: ([0-9A-Z]{5}-[0-9A-Z]{5})").group(1)
+        b.expect(r"network: address 10\.0\.2\.15")
+        self.setup_box()
+        self.sign_in()
+        for c in ("alias add fwd@example.test bob@example.net", "set dns 10.0.2.2:%d" % dns.port):
+            self.assertNotIn("error:", self.console(c), c)
+        r, page = self.request("GET", "/")
+        self.assertIn('<td id="messages-in">0</td>', page)
+        self.assertIn('<td id="messages-out">0</td>', page)
+        self.assertIn("since midnight UTC", page)
+        with smtplib.SMTP("127.0.0.1", b.offset + 25, timeout=30) as s:
+            s.ehlo("client.example.net")
+            self.assertEqual(s.sendmail("sender@example.net", [USER], b"Subject: in\r\n\r\nhi\r\n"), {})
+            self.assertEqual(s.sendmail("sender@example.net", ["fwd@example.test"],
+                                        b"Subject: out\r\n\r\nhi\r\n"), {})
+        b.expect(r"relay: \S+: done, 1 sent, 0 failed", timeout=60)
+        r, page = self.request("GET", "/")
+        self.assertIn('<td id="messages-in">2</td>', page)
+        self.assertIn('<td id="messages-out">1</td>', page)
+        self.assertEqual(len(sink.messages), 1)
+        self.assertIn('<td id="queue-length">0 messages waiting</td>', page)
 
     # ----------------------------------------------------------- console
 
