@@ -18,6 +18,9 @@
  *     to HTTP_BODY_MAX bytes and a whole response).  When every slot is in
  *     use a new connection gets "503 Service Unavailable" and is closed;
  *     the others carry on.
+ *   - A request body is at most WEB_FORM_MAX bytes, WEB_TLS_FORM_MAX on
+ *     /tls (the certificate upload): more is answered 413 as soon as the
+ *     headers are in.
  *   - One request at a time per connection; a pipelined request waits
  *     until the previous response has been handed to TCP.  A refused
  *     request (4xx from the parser) is answered and the connection closed.
