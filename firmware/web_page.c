@@ -28,6 +28,7 @@
 #include "lwip/ip4_addr.h"
 #include "lwip/timeouts.h"
 #include "pb_err.h"
+#include "services.h"
 #include "smtp_relay.h"
 #include "smtp_server.h"
 #include "storage.h"
@@ -764,13 +765,11 @@ static void web_page_log(struct web_call *w)
 }
 
 /* The TLS page.  A new certificate (uploaded or regenerated) is kept on
- * flash at once; the services build their TLS configuration at boot
- * (services.c), so it is used from the next restart, which the page
- * offers.
- * UNFINISHED: swapping the TLS configuration without a restart (new
- * connections on a new config, live ones keeping the old until they end)
- * needs the listeners' and the STARTTLS services' config to be
- * replaceable and net/tls.c's config to outlive its last session. */
+ * flash, then handed to the services (services_tls_swap): new
+ * connections use it at once.  When that cannot be done (a previous
+ * swap's certificate is still used by an open connection, or no room for
+ * a second TLS configuration) it is used from the next restart, which the
+ * page then offers. */
 
 /* A certificate as a table: which is in use, which is waiting. */
 static void web_cert_table(struct web_call *w, const struct identity *id, const char *idp)
@@ -823,7 +822,7 @@ static void web_page_tls(struct web_call *w)
     }
     web_resp_printf(w->r, "<form method=\"post\" action=\"/tls\" class=\"card\" id=\"tls-upload-form\">\n"
                     "<h2>Upload a certificate</h2>\n<p>A certificate and its ECDSA private key (P-256 or "
-                    "P-384), as PEM text. It takes effect after a restart.</p>\n");
+                    "P-384), as PEM text. New connections use it at once.</p>\n");
     web_csrf(w);
     web_resp_printf(w->r, "<label for=\"tls-cert\">Certificate (PEM)</label><textarea id=\"tls-cert\" name=\"cert\" "
                     "rows=\"6\" spellcheck=\"false\"></textarea>\n<label for=\"tls-key\">Private key (PEM)</label>"
@@ -834,7 +833,7 @@ static void web_page_tls(struct web_call *w)
                     "<h2>New self-signed certificate</h2>\n<p>A new key and self-signed certificate for ");
     web_resp_html(w->r, config_get()->hostname);
     web_resp_printf(w->r, ". Mail clients that trusted the old fingerprint will refuse the new one until "
-                    "they are told to trust it. It takes effect after a restart.</p>\n");
+                    "they are told to trust it. New connections use it at once.</p>\n");
     web_csrf(w);
     web_input(w, "tls-regenerate-confirm", "confirm", "Type regenerate to confirm", "text", NULL);
     web_resp_printf(w->r, "<button type=\"submit\" name=\"action\" value=\"regenerate\" id=\"tls-regenerate\" "
@@ -852,11 +851,19 @@ static void web_tls_keep(struct web_call *w, const char *what)
         w->msg_err = true;
         return;
     }
-    size_t have = strlen(w->msg);
-    snprintf(w->msg + have, sizeof(w->msg) - have, "%s%s, SHA-256 fingerprint %s; it takes effect after a "
-             "restart", have ? "\n" : "", what, web_new_id.fingerprint);
     log_printf("web: TLS certificate replaced (%s) from %s, fingerprint %s", what, w->ctx->peer,
                web_new_id.fingerprint);
+    /* In use at once where that is safe (services.h); else at the restart
+     * the page offers. */
+    err = services_tls_swap(&web_new_id);
+    const char *when = err == 0 ? "in use now for new connections (open ones keep the previous one until "
+                                  "they close)" :
+                       err == PB_EBUSY ? "kept; it takes effect after a restart (connections that use the "
+                                         "certificate before the last one are still open)" :
+                       "kept; it takes effect after a restart";
+    size_t have = strlen(w->msg);
+    snprintf(w->msg + have, sizeof(w->msg) - have, "%s%s, SHA-256 fingerprint %s: %s", have ? "\n" : "",
+             what, web_new_id.fingerprint, when);
 }
 
 static void web_tls_upload(struct web_call *w)

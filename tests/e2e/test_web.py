@@ -545,26 +545,54 @@ class Web(unittest.TestCase):
                                              "cert": "x" * 17000, "key": "y"})
         self.assertEqual(r.status, 413)
 
-        # The office's own: kept, with a warning about the name; used after the restart.
+        # A mail client connected before the change keeps its session.
+        imap = imaplib.IMAP4_SSL("127.0.0.1", self.board.offset + 993, ssl_context=unverified())
+        self.addCleanup(imap.sock.close)
+        imap.login(USER, USER_PW)
+
+        # The office's own: kept, with a warning about the name, in use at once.
         der = ssl.PEM_cert_to_DER_cert(pem["office"][0])
         want = ":".join("%02X" % x for x in hashlib.sha256(der).digest())
         r, page = self.request("POST", "/tls", {"csrf": self.csrf, "action": "upload",
                                                 "cert": pem["office"][0], "key": pem["office"][1]})
         self.assertEqual(r.status, 200, page)
         self.assertIn("warning: the certificate does not name mail.example.test", page)
-        self.assertIn("certificate imported, SHA-256 fingerprint " + want, page)
-        self.assertIn('id="tls-pending"', page)
-        self.assertIn('id="tls-new-fingerprint">%s<' % want, page)
-        self.assertIn('id="tls-new-issuer">self-signed<', page)   # openssl req -x509: issuer == subject
-        self.assertIn('id="tls-fingerprint">%s<' % old, page)      # still in use
-        self.assertEqual(self.served_fingerprint(993), old)
+        self.assertIn("certificate imported, SHA-256 fingerprint %s: in use now for new connections" % want,
+                      page)
+        self.assertIn('id="tls-fingerprint">%s<' % want, page)
+        self.assertIn('id="tls-subject">CN=office.example.test<', page)
+        self.assertIn('id="tls-issuer">self-signed<', page)      # openssl req -x509: issuer == subject
+        self.assertNotIn('id="tls-pending"', page)
+        self.assertEqual(self.served_fingerprint(993), want)
+        self.assertEqual(self.served_fingerprint(443), want)
+        self.assertEqual(self.served_fingerprint(995), want)
+        with smtplib.SMTP("127.0.0.1", self.board.offset + 25, timeout=30) as smtp:   # STARTTLS too
+            smtp.starttls(context=unverified())
+            der = smtp.sock.getpeercert(binary_form=True)
+            self.assertEqual(":".join("%02X" % x for x in hashlib.sha256(der).digest()), want)
+        self.assertEqual(imap.noop()[0], "OK")                    # the old session lives on
         self.assertNotIn("BEGIN PRIVATE KEY", self.board.out)
 
         # Regenerate needs the typed confirmation.
         r, page = self.request("POST", "/tls", {"csrf": self.csrf, "action": "regenerate", "confirm": "yes"})
         self.assertEqual(r.status, 400)
         self.assertIn("the TLS key was kept", page)
-        self.assertIn('id="tls-new-fingerprint">%s<' % want, page)
+        # Confirmed while a session on the first certificate is open: at
+        # most two TLS configurations, so this one waits for a restart.
+        r, page = self.request("POST", "/tls", {"csrf": self.csrf, "action": "regenerate",
+                                                "confirm": "regenerate"})
+        self.assertEqual(r.status, 200, page)
+        new = re.search(r"new self-signed certificate, SHA-256 fingerprint ([0-9A-F:]{95}): kept; it takes "
+                        r"effect after a restart", page).group(1)
+        self.assertNotIn(new, (old, want))
+        self.assertIn('id="tls-pending"', page)
+        self.assertIn('id="tls-new-fingerprint">%s<' % new, page)
+        self.assertIn('id="tls-new-subject">CN=mail.example.test<', page)
+        self.assertIn('id="tls-fingerprint">%s<' % want, page)   # still in use
+        self.assertEqual(self.served_fingerprint(993), want)
+        self.assertEqual(imap.noop()[0], "OK")
+        imap.logout()
+        self.board.expect(r"services: the previous TLS certificate is no longer in use", timeout=30)
 
         r, page = self.request("POST", "/tls", {"csrf": self.csrf, "action": "restart"})
         self.assertEqual(r.status, 200)
@@ -572,18 +600,8 @@ class Web(unittest.TestCase):
         self.board.expect(r"web: restart asked")
         self.board.expect(r"services: web page listening on port 443", timeout=60)
         self.board.expect(r"network: address 10\.0\.2\.15", timeout=60)
-        self.assertEqual(self.served_fingerprint(993), want)
-        self.assertEqual(self.served_fingerprint(443), want)
-
-        # A new self-signed one, confirmed: kept, used after the next restart.
-        self.sign_in()
-        r, page = self.request("POST", "/tls", {"csrf": self.csrf, "action": "regenerate",
-                                                "confirm": "regenerate"})
-        self.assertEqual(r.status, 200, page)
-        new = re.search(r"new self-signed certificate, SHA-256 fingerprint ([0-9A-F:]{95})", page).group(1)
-        self.assertNotIn(new, (old, want))
-        self.assertIn('id="tls-new-subject">CN=mail.example.test<', page)
-        self.assertIn('id="restart"', page)
+        self.assertEqual(self.served_fingerprint(993), new)
+        self.assertEqual(self.served_fingerprint(443), new)
 
     # ------------------------------------------------------------- network
 
