@@ -35,7 +35,7 @@ static struct altcp_tls_config *services_tls;
  * uses it (then freed by services_poll): at most two at once. */
 static struct altcp_tls_config *services_tls_old;
 /* The identity the services present (a copy: the caller's may change). */
-static struct identity services_id;
+static struct identity services_id PB_STORE_SECTION;
 /* A snapshot of up to 4096 messages per POP3 session (32 KiB each): with
  * the store's tables, in external RAM on the reference board. */
 static struct pop3_maildrop services_maildrops[POP3_SERVER_SESSIONS] PB_STORE_SECTION;
