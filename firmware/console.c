@@ -296,10 +296,21 @@ void console_print(const char *s, size_t n)
 void console_log_sink(const char *line, size_t len)
 {
     if (console_capture.buf) {
-        /* A log line while a command runs for the web page: the UART's. */
-        hal_uart_write("\r\x1b[K", 4);
+        /* A log line while a command runs for the web page: the UART's,
+         * not the page's.  The operator may be half-way through a line at
+         * the serial console: clear it, print, and show it again, as
+         * below - with the capture set aside so that the prompt and the
+         * partial line go to the UART too. */
+        char *saved = console_capture.buf;
+        console_capture.buf = NULL;
+        bool over = console.started && !console.busy && !console.following;
+        if (over)
+            hal_uart_write("\r\x1b[K", 4);
         hal_uart_write(line, len);
         hal_uart_write("\r\n", 2);
+        if (over)
+            console_redraw();
+        console_capture.buf = saved;
         return;
     }
     if (!console.started || console.busy || console.following) {
@@ -1730,29 +1741,13 @@ static int console_identity(struct identity_info *info)
     return err;
 }
 
-/* The office's public address, when the appliance has one itself (not
- * behind NAT): else the records show a placeholder. */
-static bool console_public_ipv4(char *buf, size_t cap)
-{
-    struct net_status st;
-    net_status(&st);
-    if (!st.ipv4_up)
-        return false;
-    uint32_t a = lwip_ntohl(ip4_addr_get_u32(&st.addr));
-    if ((a >> 24) == 10 || (a >> 24) == 127 || (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 ||
-        (a >> 16) == 0xa9fe || (a >> 22) == (100u << 2 | 1u))
-        return false;
-    ip4addr_ntoa_r(&st.addr, buf, (int)cap);
-    return true;
-}
-
 static int console_dnsrec_input(const char *domain, struct dnsrec_input *in, char *pub, size_t cap)
 {
     struct identity_info info;
     memset(in, 0, sizeof(*in));
     in->domain = domain;
     in->hostname = config_get()->hostname;
-    in->public_ipv4 = console_public_ipv4(pub, cap) ? pub : NULL;
+    in->public_ipv4 = dnsrec_public_ipv4(pub, cap) ? pub : NULL;
     in->self_signed = true;
     if (console_identity(&info) == 0) {
         in->cert_der = console_id.cert_der;

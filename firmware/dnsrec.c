@@ -13,6 +13,8 @@
 #include "address.h"
 #include "dns.h"
 #include "lwip/ip4_addr.h"
+#include "lwip/def.h"
+#include "net.h"
 #include "pb_err.h"
 #include "x509.h"
 
@@ -371,4 +373,20 @@ void dnsrec_check_cancel(struct dnsrec_check *c)
         dns_cancel(dnsrec_check_answer, c);
     c->busy = false;
     c->done = NULL;
+}
+
+bool dnsrec_public_ipv4(char *buf, size_t cap)
+{
+    struct net_status st;
+    net_status(&st);
+    if (!st.ipv4_up)
+        return false;
+    /* RFC 1918, loopback, link-local and the carrier-grade NAT range
+     * (100.64/10) are nobody's public address. */
+    uint32_t a = lwip_ntohl(ip4_addr_get_u32(&st.addr));
+    if ((a >> 24) == 10 || (a >> 24) == 127 || (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 ||
+        (a >> 16) == 0xa9fe || (a >> 22) == (100u << 2 | 1u))
+        return false;
+    ip4addr_ntoa_r(&st.addr, buf, (int)cap);
+    return true;
 }

@@ -102,6 +102,11 @@ int dnsrec_build(const struct dnsrec_input *in, struct dnsrec *out, int cap);
  * PB_ERANGE. */
 int dnsrec_format(const struct dnsrec *r, char *buf, size_t cap);
 
+/* The appliance's own IPv4 address as text into buf (cap >= 16), when it
+ * is a public one; false when the network is down or the address is
+ * private (behind NAT): the records then show DNSREC_PLACEHOLDER_A. */
+bool dnsrec_public_ipv4(char *buf, size_t cap);
+
 /* The type's mnemonic ("MX", "TXT", ...). */
 const char *dnsrec_type_name(uint16_t type);
 

@@ -12,6 +12,8 @@
  */
 #include "services.h"
 
+#include <string.h>
+
 #include "board_pools.h"
 #include "config.h"
 #include "log.h"
@@ -23,11 +25,17 @@
 #include "smtp_relay.h"
 #include "smtp_server.h"
 #include "storage.h"
+#include "tls.h"
 #include "web.h"
 
 static struct smtp_delivery services_delivery[SMTP_SERVER_SESSIONS];
 static struct smtp_backend services_backends[SMTP_SERVER_SESSIONS];
 static struct altcp_tls_config *services_tls;
+/* The config replaced by services_tls_swap(), kept until no connection
+ * uses it (then freed by services_poll): at most two at once. */
+static struct altcp_tls_config *services_tls_old;
+/* The identity the services present (a copy: the caller's may change). */
+static struct identity services_id PB_STORE_SECTION;
 /* A snapshot of up to 4096 messages per POP3 session (32 KiB each): with
  * the store's tables, in external RAM on the reference board. */
 static struct pop3_maildrop services_maildrops[POP3_SERVER_SESSIONS] PB_STORE_SECTION;
@@ -88,8 +96,19 @@ static struct smtp_server_config services_submissions = {
 
 static struct smtp_relay_config services_relay = { .log = services_log };
 
+/* Free the replaced TLS config once its last connection has ended. */
+static void services_tls_reap(void)
+{
+    if (services_tls_old && tls_config_users(services_tls_old) == 0) {
+        altcp_tls_free_config(services_tls_old);
+        services_tls_old = NULL;
+        log_printf("services: the previous TLS certificate is no longer in use");
+    }
+}
+
 int services_poll(void)
 {
+    services_tls_reap();
     return smtp_relay_poll();
 }
 
@@ -258,6 +277,10 @@ int services_start(const struct identity *id)
         log_printf("services: no flash store, so SMTP and POP3 stay closed (no mail to keep or read)");
         return 0;
     }
+    if (id) {
+        memcpy(&services_id, id, sizeof(services_id));
+        id = &services_id;
+    }
     if (id && identity_server_config(id, &services_tls) != 0) {
         services_tls = NULL;
         log_printf("services: TLS configuration failed; SMTP runs without STARTTLS, POP3 without TLS");
@@ -285,4 +308,45 @@ int services_start(const struct identity *id)
     else
         log_printf("services: outbound queue runner started (%d connections at most)", SMTP_RELAY_CONNS);
     return n;
+}
+
+int services_tls_swap(const struct identity *id)
+{
+    if (!services_tls)
+        return PB_ENOTSUP;      /* the TLS listeners never opened */
+    services_tls_reap();
+    if (services_tls_old)
+        return PB_EBUSY;
+    struct altcp_tls_config *fresh;
+    int err = identity_server_config(id, &fresh);
+    if (err)
+        return err;
+    /* New connections (the TLS listeners' and STARTTLS's) get the new
+     * config; open ones keep the old, which lives until they end. */
+    int moved = tls_config_replace_listeners(services_tls, fresh);
+    struct smtp_server_config *smtp[] = { &services_smtp, &services_submission, &services_submissions };
+    for (size_t i = 0; i < sizeof(smtp) / sizeof(smtp[0]); i++)
+        if (smtp[i]->tls == services_tls)
+            smtp[i]->tls = fresh;
+    struct pop3_server_config *pop3[] = { &services_pop3, &services_pop3s };
+    for (size_t i = 0; i < sizeof(pop3) / sizeof(pop3[0]); i++)
+        if (pop3[i]->tls == services_tls)
+            pop3[i]->tls = fresh;
+    struct imap_server_config *imap[] = { &services_imap, &services_imaps };
+    for (size_t i = 0; i < sizeof(imap) / sizeof(imap[0]); i++)
+        if (imap[i]->tls == services_tls)
+            imap[i]->tls = fresh;
+    if (services_https.tls == services_tls)
+        services_https.tls = fresh;
+    services_tls_old = services_tls;
+    services_tls = fresh;
+    memcpy(&services_id, id, sizeof(services_id));
+    log_printf("services: TLS certificate %s in use for new connections (%d listeners)", id->fingerprint, moved);
+    services_tls_reap();
+    return 0;
+}
+
+const struct identity *services_identity(void)
+{
+    return services_tls ? &services_id : NULL;
 }

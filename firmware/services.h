@@ -16,6 +16,19 @@ int services_start(const struct identity *id);
  * (message size, timeouts) from now on. */
 void services_apply_config(void);
 
+/* Present id (copied) on every TLS service from now on, without a
+ * restart: new connections and STARTTLS upgrades use it, connections
+ * already open keep the previous certificate until they end (its memory
+ * is given back then).  Returns 0, PB_ENOTSUP (the TLS services never
+ * started: restart), PB_EBUSY (a previous swap's certificate is still used
+ * by an open connection: at most two configurations exist at once),
+ * PB_ENOMEM (the TLS arena cannot hold a second configuration now) or
+ * PB_EINVAL; nothing changes then. */
+int services_tls_swap(const struct identity *id);
+
+/* The identity the TLS services present now, or NULL. */
+const struct identity *services_identity(void);
+
 /* Work of the services that is not driven by the network (the outbound
  * queue runner); returns 1 when it did something. */
 int services_poll(void);

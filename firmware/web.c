@@ -274,8 +274,13 @@ static err_t web_conn_process(struct web_slot *c)
             c->req_start_ms = hal_clock_ms();
         const uint8_t *p = (const uint8_t *)c->conn.in->payload;
         size_t avail = c->conn.in->len;
-        size_t used = q->state == HTTP_REQ_BODY ? http_req_body(q, p, avail) : http_req_feed(q, p, avail);
+        bool head = q->state != HTTP_REQ_BODY;
+        size_t used = head ? http_req_feed(q, p, avail) : http_req_body(q, p, avail);
         conn_consumed(&c->conn, used);
+        /* Headers just ended: every form is small, the certificate
+         * upload (PEM text, URL-encoded) less so. */
+        if (head && (q->state == HTTP_REQ_BODY || q->state == HTTP_REQ_DONE))
+            http_req_body_limit(q, strcmp(q->path, "/tls") == 0 ? WEB_TLS_FORM_MAX : WEB_FORM_MAX);
         if (used == 0 && q->state != HTTP_REQ_DONE && q->state != HTTP_REQ_ERROR)
             break;
     }

@@ -18,6 +18,9 @@
  *     to HTTP_BODY_MAX bytes and a whole response).  When every slot is in
  *     use a new connection gets "503 Service Unavailable" and is closed;
  *     the others carry on.
+ *   - A request body is at most WEB_FORM_MAX bytes, WEB_TLS_FORM_MAX on
+ *     /tls (the certificate upload): more is answered 413 as soon as the
+ *     headers are in.
  *   - One request at a time per connection; a pipelined request waits
  *     until the previous response has been handed to TCP.  A refused
  *     request (4xx from the parser) is answered and the connection closed.
@@ -44,6 +47,8 @@
 
 #define WEB_CONNS        4              /* connections, both ports */
 #define WEB_BODY_MAX     (32u * 1024u)  /* a generated page or asset, at most */
+#define WEB_FORM_MAX     (8u * 1024u)   /* a request body (form, autodiscover), at most */
+#define WEB_TLS_FORM_MAX (16u * 1024u)  /* the body of POST /tls: PEM certificate + key */
 #define WEB_OUT_BYTES    (WEB_BODY_MAX + 2048u)  /* one whole response */
 #define WEB_IDLE_S       30             /* keep-alive idle before closing */
 #define WEB_REQUEST_S    30             /* one request must arrive within this */

@@ -20,10 +20,17 @@
 #include "config.h"
 #include "console.h"
 #include "dns.h"
+#include "dnsrec.h"
 #include "hal_clock.h"
+#include "hal_reset.h"
 #include "identity.h"
 #include "log.h"
+#include "lwip/ip4_addr.h"
+#include "lwip/timeouts.h"
 #include "pb_err.h"
+#include "services.h"
+#include "smtp_relay.h"
+#include "smtp_server.h"
 #include "storage.h"
 #include "web_asset.h"
 #include "web_autoconfig.h"
@@ -65,9 +72,11 @@ static void web_page_queue(struct web_call *w);
 static void web_post_queue(struct web_call *w);
 static void web_page_log(struct web_call *w);
 static void web_page_tls(struct web_call *w);
+static void web_post_tls(struct web_call *w);
 static void web_page_network(struct web_call *w);
 static void web_post_network(struct web_call *w);
 static void web_page_dns(struct web_call *w);
+static void web_post_dns(struct web_call *w);
 
 /* The pages behind the sign-in. */
 static const struct web_route web_routes[] = {
@@ -77,12 +86,25 @@ static const struct web_route web_routes[] = {
     { "/settings", "Mail settings", web_page_settings, web_post_settings },
     { "/queue", "Queue", web_page_queue, web_post_queue },
     { "/log", "Log", web_page_log, NULL },
-    { "/tls", "TLS certificate", web_page_tls, NULL },
+    { "/tls", "TLS certificate", web_page_tls, web_post_tls },
     { "/network", "Network", web_page_network, web_post_network },
-    { "/dns", "DNS records", web_page_dns, NULL },
+    { "/dns", "DNS records", web_page_dns, web_post_dns },
 };
 
 /* ------------------------------------------------------------ helpers --- */
+
+#define WEB_RESTART_DELAY_MS 1000u  /* lets the "restarting" page leave first */
+static struct identity web_new_id PB_STORE_SECTION;
+_Static_assert(WEB_CAPTURE_MAX > IDENTITY_PEM_MAX, "the uploaded certificate goes into web_capture");
+static char web_pem_key[IDENTITY_PEM_MAX + 1] PB_STORE_SECTION;
+static bool web_restarting;
+
+static void web_restart_now(void *arg)
+{
+    (void)arg;
+    hal_reset_reboot();
+}
+
 
 static const struct web_asset *web_asset_find(const char *name, bool public)
 {
@@ -275,6 +297,29 @@ static void web_input(struct web_call *w, const char *id, const char *name, cons
     web_resp_printf(w->r, "%s>\n", strcmp(type, "password") == 0 ? " autocomplete=\"new-password\"" : "");
 }
 
+/* The restart button of the TLS and network pages: the answer leaves
+ * first, then the board restarts. */
+static void web_restart_button(struct web_call *w, const char *action, const char *id)
+{
+    web_resp_printf(w->r, "<form method=\"post\" action=\"%s\">\n", action);
+    web_csrf(w);
+    web_resp_printf(w->r, "<button type=\"submit\" name=\"action\" value=\"restart\" id=\"%s\" "
+                    "data-confirm=\"Restart the appliance now?\">Restart now</button>\n</form>\n", id);
+}
+
+static void web_restart(struct web_call *w, const char *back)
+{
+    if (web_restarting) {
+        web_error(w, "the appliance is restarting");
+        return;
+    }
+    log_printf("web: restart asked from %s", w->ctx->peer);
+    web_restarting = true;
+    sys_timeout(WEB_RESTART_DELAY_MS, web_restart_now, NULL);
+    snprintf(w->msg, sizeof(w->msg), "restarting: this page comes back in a few seconds");
+    web_resp_header(w->r, "Refresh: 10; url=%s", back);
+}
+
 /* --------------------------------------------------- sign-in, setup --- */
 
 static void web_page_login(struct web_call *w)
@@ -434,6 +479,7 @@ static void web_error_line(void *ctx, const char *line)
 static void web_page_dashboard(struct web_call *w)
 {
     uint64_t s = w->ctx->now_ms / 1000;
+    int64_t wall = hal_clock_wall();
     int queued = 0;
     char name[STORE_NAME_MAX + 1] = "";
     struct store *st = storage_get();
@@ -449,9 +495,13 @@ static void web_page_dashboard(struct web_call *w)
                     (unsigned)(s % 60));
     web_resp_html(w->r, config_get()->hostname);
     web_resp_printf(w->r, "</td></tr>\n<tr><th>Queue</th><td id=\"queue-length\">%d message%s waiting</td></tr>\n"
-                    "<tr><th>Messages today</th><td class=\"muted\">not counted yet</td></tr>\n"
-                    "</table></section>\n", queued, queued == 1 ? "" : "s");
-    /* UNFINISHED: messages in/out today (no counters exist yet). */
+                    "<tr><th>Messages in today</th><td id=\"messages-in\">%lu</td></tr>\n"
+                    "<tr><th>Deliveries out today</th><td id=\"messages-out\">%lu</td></tr>\n"
+                    "</table>\n<p class=\"muted\" id=\"messages-note\">Today: since midnight UTC, "
+                    "counted in RAM, so since the last start if that was later. In: messages accepted "
+                    "by SMTP and submission; out: deliveries to other servers, one per recipient.</p>\n"
+                    "</section>\n", queued, queued == 1 ? "" : "s", smtp_server_accepted_today(wall),
+                    smtp_relay_sent_today(wall));
     web_resp_printf(w->r, "<h2>Storage</h2>\n");
     web_show(w, "show storage", "storage");
     static struct web_errors errs;
@@ -714,59 +764,181 @@ static void web_page_log(struct web_call *w)
     web_end(w);
 }
 
-/* The certificate's notAfter: the second UTCTime (tag 0x17, 13 bytes) or
- * GeneralizedTime (0x18, 15 bytes) of the DER, which is validity's end
- * (the first is its start; nothing before them holds a time).  Writes
- * "YYYY-MM-DD HH:MM:SS UTC" or "unknown". */
-static void web_cert_expiry(const uint8_t *der, size_t n, char *out, size_t cap)
+/* The TLS page.  A new certificate (uploaded or regenerated) is kept on
+ * flash, then handed to the services (services_tls_swap): new
+ * connections use it at once.  When that cannot be done (a previous
+ * swap's certificate is still used by an open connection, or no room for
+ * a second TLS configuration) it is used from the next restart, which the
+ * page then offers. */
+
+/* A certificate as a table: which is in use, which is waiting. */
+static void web_cert_table(struct web_call *w, const struct identity *id, const char *idp)
 {
-    int seen = 0;
-    snprintf(out, cap, "unknown");
-    for (size_t i = 0; i + 2 < n; i++) {
-        size_t len = der[i] == 0x17 ? 13 : der[i] == 0x18 ? 15 : 0;
-        if (!len || der[i + 1] != len || i + 2 + len > n || der[i + 2 + len - 1] != 'Z')
-            continue;
-        const char *t = (const char *)der + i + 2;
-        bool digits = true;
-        for (size_t k = 0; k + 1 < len; k++)
-            digits &= t[k] >= '0' && t[k] <= '9';
-        if (!digits || ++seen < 2)
-            continue;
-        if (len == 13)
-            snprintf(out, cap, "%s%.2s-%.2s-%.2s %.2s:%.2s:%.2s UTC", t[0] >= '5' ? "19" : "20", t, t + 2,
-                     t + 4, t + 6, t + 8, t + 10);
-        else
-            snprintf(out, cap, "%.4s-%.2s-%.2s %.2s:%.2s:%.2s UTC", t, t + 4, t + 6, t + 8, t + 10, t + 12);
+    struct identity_info info;
+    if (identity_info(id, &info) != 0) {
+        web_resp_printf(w->r, "<p class=\"msg err\">The certificate cannot be read.</p>\n");
         return;
     }
+    web_resp_printf(w->r, "<table>\n<tr><th>Subject</th><td id=\"%s-subject\">CN=", idp);
+    web_resp_html(w->r, info.subject);
+    web_resp_printf(w->r, "</td></tr>\n<tr><th>SHA-256 fingerprint</th><td class=\"copy\" id=\"%s-fingerprint\">",
+                    idp);
+    web_resp_html(w->r, id->fingerprint);
+    web_resp_printf(w->r, "</td></tr>\n<tr><th>Valid until</th><td id=\"%s-expiry\">%s%s</td></tr>\n"
+                    "<tr><th>Issuer</th><td id=\"%s-issuer\">%s</td></tr>\n</table>\n", idp, info.not_after,
+                    info.not_after_s <= hal_clock_wall() ? " (EXPIRED)" : "", idp,
+                    info.self_signed ? "self-signed" : "a certificate authority");
 }
 
 static void web_page_tls(struct web_call *w)
 {
     const struct identity *id = w->ctx->identity;
     web_begin(w, "TLS certificate");
-    if (!id) {
-        web_resp_printf(w->r, "<p>This appliance has no TLS identity.</p>\n");
-    } else {
-        char exp[40];
-        web_cert_expiry(id->cert_der, id->cert_len, exp, sizeof(exp));
-        web_resp_printf(w->r, "<section><table>\n<tr><th>SHA-256 fingerprint</th><td id=\"tls-fingerprint\">");
-        web_resp_html(w->r, id->fingerprint);
-        web_resp_printf(w->r, "</td></tr>\n<tr><th>Valid until</th><td id=\"tls-expiry\">%s</td></tr>\n"
-                        "</table></section>\n", exp);
+    if (web_restarting) {
+        web_resp_printf(w->r, "<p id=\"tls-restarting\">The appliance is restarting; this page comes back "
+                        "in a few seconds.</p>\n");
+        web_end(w);
+        return;
     }
-    /* UNFINISHED: uploading a PEM certificate + key and regenerating the
-     * self-signed one wait for identity.h's import/regenerate API. */
-    web_resp_printf(w->r, "<form class=\"card\" id=\"tls-upload-form\"><fieldset disabled>\n"
-                    "<p class=\"unfinished\" id=\"tls-upload-unfinished\">Uploading a certificate and "
-                    "regenerating the self-signed one are not available yet.</p>\n"
-                    "<label for=\"tls-cert\">Certificate (PEM)</label><textarea id=\"tls-cert\" name=\"cert\" "
-                    "rows=\"4\"></textarea>\n<label for=\"tls-key\">Private key (PEM)</label>"
-                    "<textarea id=\"tls-key\" name=\"key\" rows=\"4\"></textarea>\n"
-                    "<button type=\"submit\" id=\"tls-upload\">Upload</button> "
-                    "<button type=\"submit\" id=\"tls-regenerate\">Regenerate self-signed</button>\n"
-                    "</fieldset></form>\n");
+    web_resp_printf(w->r, "<section><h2>In use</h2>\n");
+    if (id)
+        web_cert_table(w, id, "tls");
+    else
+        web_resp_printf(w->r, "<p>This appliance has no TLS identity.</p>\n");
+    web_resp_printf(w->r, "</section>\n");
+    struct store *st = storage_get();
+    bool pending = st && identity_load(st, &web_new_id) == 0 &&
+                   (!id || strcmp(web_new_id.fingerprint, id->fingerprint) != 0);
+    if (pending) {
+        web_resp_printf(w->r, "<section class=\"card\" id=\"tls-pending\"><h2>Saved, takes effect after restart"
+                        "</h2>\n");
+        web_cert_table(w, &web_new_id, "tls-new");
+        web_resp_printf(w->r, "<form method=\"post\" action=\"/tls\">\n");
+        web_csrf(w);
+        web_resp_printf(w->r, "<p>The services keep the certificate above until the appliance restarts; "
+                        "a restart closes every open connection (mail clients reconnect).</p>\n"
+                        "<button type=\"submit\" name=\"action\" value=\"restart\" id=\"restart\" "
+                        "data-confirm=\"Restart the appliance now?\">Restart now</button>\n</form>\n</section>\n");
+    }
+    web_resp_printf(w->r, "<form method=\"post\" action=\"/tls\" class=\"card\" id=\"tls-upload-form\">\n"
+                    "<h2>Upload a certificate</h2>\n<p>A certificate and its ECDSA private key (P-256 or "
+                    "P-384), as PEM text. New connections use it at once.</p>\n");
+    web_csrf(w);
+    web_resp_printf(w->r, "<label for=\"tls-cert\">Certificate (PEM)</label><textarea id=\"tls-cert\" name=\"cert\" "
+                    "rows=\"6\" spellcheck=\"false\"></textarea>\n<label for=\"tls-key\">Private key (PEM)</label>"
+                    "<textarea id=\"tls-key\" name=\"key\" rows=\"4\" spellcheck=\"false\" autocomplete=\"off\">"
+                    "</textarea>\n<button type=\"submit\" name=\"action\" value=\"upload\" id=\"tls-upload\">Upload"
+                    "</button>\n</form>\n"
+                    "<form method=\"post\" action=\"/tls\" class=\"card\" id=\"tls-regenerate-form\">\n"
+                    "<h2>New self-signed certificate</h2>\n<p>A new key and self-signed certificate for ");
+    web_resp_html(w->r, config_get()->hostname);
+    web_resp_printf(w->r, ". Mail clients that trusted the old fingerprint will refuse the new one until "
+                    "they are told to trust it. New connections use it at once.</p>\n");
+    web_csrf(w);
+    web_input(w, "tls-regenerate-confirm", "confirm", "Type regenerate to confirm", "text", NULL);
+    web_resp_printf(w->r, "<button type=\"submit\" name=\"action\" value=\"regenerate\" id=\"tls-regenerate\" "
+                    "class=\"danger\">Regenerate self-signed</button>\n</form>\n");
     web_end(w);
+}
+
+/* Keep web_new_id on flash and say so. */
+static void web_tls_keep(struct web_call *w, const char *what)
+{
+    int err = identity_save(storage_get(), &web_new_id);
+    if (err) {
+        snprintf(w->msg, sizeof(w->msg), "error: could not keep the certificate on flash: %s; nothing was "
+                 "changed", pb_err_str(err));
+        w->msg_err = true;
+        return;
+    }
+    log_printf("web: TLS certificate replaced (%s) from %s, fingerprint %s", what, w->ctx->peer,
+               web_new_id.fingerprint);
+    /* In use at once where that is safe (services.h); else at the restart
+     * the page offers. */
+    err = services_tls_swap(&web_new_id);
+    const char *when = err == 0 ? "in use now for new connections (open ones keep the previous one until "
+                                  "they close)" :
+                       err == PB_EBUSY ? "kept; it takes effect after a restart (connections that use the "
+                                         "certificate before the last one are still open)" :
+                       "kept; it takes effect after a restart";
+    size_t have = strlen(w->msg);
+    snprintf(w->msg + have, sizeof(w->msg) - have, "%s%s, SHA-256 fingerprint %s: %s", have ? "\n" : "",
+             what, web_new_id.fingerprint, when);
+}
+
+static void web_tls_upload(struct web_call *w)
+{
+    /* The PEM text has newlines: http_form_get, not web_field (which
+     * refuses control characters).  The certificate goes into the
+     * capture buffer, unused meanwhile. */
+    const char *body = (const char *)w->req->body;
+    int cn = http_form_get(body, w->req->body_len, "cert", web_capture, IDENTITY_PEM_MAX + 1);
+    int kn = http_form_get(body, w->req->body_len, "key", web_pem_key, sizeof(web_pem_key));
+    bool host_ok = false;
+    const char *host = config_get()->hostname;
+    int err = cn <= 0 || kn <= 0 ? PB_EINVAL :
+              identity_import_pem(web_capture, (size_t)cn, web_pem_key, (size_t)kn, host, hal_clock_wall(),
+                                  &web_new_id, &host_ok);
+    memset(web_pem_key, 0, sizeof(web_pem_key));
+    memset(web_capture, 0, sizeof(web_capture));
+    switch (err) {
+    case 0:
+        if (!host_ok)
+            snprintf(w->msg, sizeof(w->msg), "warning: the certificate does not name %s (set the host name "
+                     "to the name it carries, or mail clients will warn)", host);
+        web_tls_keep(w, "certificate imported");
+        return;
+    case PB_EPERM:
+        web_error(w, "the private key does not belong to the certificate; nothing was changed");
+        break;
+    case PB_ETIMEDOUT:
+        web_error(w, "the certificate has expired; nothing was changed");
+        break;
+    case PB_ERANGE:
+        web_error(w, "the certificate or key is too large (ECDSA keys only; one certificate, no chain); "
+                  "nothing was changed");
+        break;
+    case PB_EINVAL:
+        web_error(w, "no PEM certificate and ECDSA private key found; nothing was changed");
+        break;
+    default:
+        snprintf(w->msg, sizeof(w->msg), "error: could not import: %s; nothing was changed", pb_err_str(err));
+        w->msg_err = true;
+        break;
+    }
+    w->r->status = 400;
+}
+
+static void web_post_tls(struct web_call *w)
+{
+    char action[16], confirm[16];
+    web_field(w, "action", action, sizeof(action));
+    if (web_restarting) {
+        web_error(w, "the appliance is restarting");
+    } else if (strcmp(action, "restart") == 0) {
+        web_restart(w, "/tls");
+    } else if (!storage_get()) {
+        web_error(w, "no flash store: a new certificate could not be kept");
+    } else if (strcmp(action, "upload") == 0) {
+        web_tls_upload(w);
+    } else if (strcmp(action, "regenerate") == 0) {
+        if (web_field(w, "confirm", confirm, sizeof(confirm)) < 0 || strcmp(confirm, "regenerate") != 0) {
+            web_error(w, "type regenerate in the box to confirm; the TLS key was kept");
+            w->r->status = 400;
+        } else {
+            int err = identity_generate(config_get()->hostname, &web_new_id);
+            if (err) {
+                snprintf(w->msg, sizeof(w->msg), "error: could not make a key: %s", err == PB_EINVAL ?
+                         "the host name is too long for the certificate" : pb_err_str(err));
+                w->msg_err = true;
+            } else {
+                web_tls_keep(w, "new self-signed certificate");
+            }
+        }
+    } else {
+        web_error(w, "unknown action");
+    }
+    web_page_tls(w);
 }
 
 /* ---------------------------------------------------- network, DNS --- */
@@ -774,28 +946,64 @@ static void web_page_tls(struct web_call *w)
 static void web_page_network(struct web_call *w)
 {
     const struct config *c = config_get();
+    char ip[CONFIG_IP_TEXT_MAX + 1], addr[CONFIG_IP_TEXT_MAX + 1] = "", gw[CONFIG_IP_TEXT_MAX + 1] = "";
+    config_ip_text(&c->net, ip, sizeof(ip));
+    if (!c->net.dhcp)
+        sscanf(ip, "%40s %40s", addr, gw);
     web_begin(w, "Network");
     web_show(w, "show status", "status");
-    web_resp_printf(w->r, "<form method=\"post\" action=\"/network\" class=\"card\" id=\"hostname-form\">\n");
+
+    web_resp_printf(w->r, "<form method=\"post\" action=\"/network\" class=\"card\" id=\"ip-form\">\n"
+                    "<h2>Address</h2>\n<p>Saved setting: <code id=\"ip-saved\">");
+    web_resp_html(w->r, ip);
+    web_resp_printf(w->r, "</code>. A change <b>applies at the next restart</b>.</p>\n");
     web_csrf(w);
-    web_input(w, "hostname", "hostname", "Host name", "text", c->hostname);
-    web_resp_printf(w->r, "<button type=\"submit\" name=\"action\" value=\"hostname\" id=\"hostname-save\">Save</button>\n"
-                    "</form>\n<form method=\"post\" action=\"/network\" class=\"card\" id=\"dns-form\">\n");
+    web_resp_printf(w->r, "<label for=\"ip-mode\">IPv4 address</label><select id=\"ip-mode\" name=\"mode\">"
+                    "<option value=\"dhcp\"%s>by DHCP (automatic)</option>"
+                    "<option value=\"static\"%s>static</option></select>\n",
+                    c->net.dhcp ? " selected" : "", c->net.dhcp ? "" : " selected");
+    web_input(w, "ip-address", "address", "Static address with prefix length (e.g. 192.168.1.20/24)", "text",
+              addr);
+    web_input(w, "ip-gateway", "gateway", "Gateway (e.g. 192.168.1.1)", "text", gw);
+    web_resp_printf(w->r, "<button type=\"submit\" name=\"action\" value=\"ip\" id=\"ip-save\">Save</button>\n"
+                    "</form>\n");
+    web_restart_button(w, "/network", "net-restart");
+
+    web_resp_printf(w->r, "<form method=\"post\" action=\"/network\" class=\"card\" id=\"dns-form\">\n"
+                    "<h2>DNS servers</h2>\n<p>Used at once.</p>\n");
     web_csrf(w);
     web_input(w, "dns-servers", "dns", "DNS servers (separated by spaces; auto: DHCP's)", "text",
               c->dns[0] ? c->dns : "auto");
     web_resp_printf(w->r, "<button type=\"submit\" name=\"action\" value=\"dns\" id=\"dns-save\">Save</button>\n</form>\n");
-    /* UNFINISHED: DHCP or static addressing, once the console has a command for it. */
-    web_resp_printf(w->r, "<p class=\"unfinished\" id=\"addressing-unfinished\">DHCP or static addressing "
-                    "cannot be changed here yet.</p>\n");
+
+    web_resp_printf(w->r, "<form method=\"post\" action=\"/network\" class=\"card\" id=\"hostname-form\">\n"
+                    "<h2>Host name</h2>\n<p>Mail servers greet with it at once; the TLS certificate keeps the "
+                    "name it was made for (make a new one on the <a href=\"/tls\">TLS</a> page).</p>\n");
+    web_csrf(w);
+    web_input(w, "hostname", "hostname", "Host name", "text", c->hostname);
+    web_resp_printf(w->r, "<button type=\"submit\" name=\"action\" value=\"hostname\" id=\"hostname-save\">Save</button>\n"
+                    "</form>\n");
     web_end(w);
 }
 
 static void web_post_network(struct web_call *w)
 {
-    char action[16], v[WEB_FIELD_MAX];
+    char action[16], v[WEB_FIELD_MAX], gw[WEB_FIELD_MAX];
     web_field(w, "action", action, sizeof(action));
-    if (strcmp(action, "hostname") == 0 && web_field(w, "hostname", v, sizeof(v)) > 0) {
+    if (strcmp(action, "restart") == 0) {
+        web_restart(w, "/network");
+    } else if (strcmp(action, "ip") == 0) {
+        if (web_field(w, "mode", v, sizeof(v)) > 0 && strcmp(v, "dhcp") == 0) {
+            const char *a[] = { "dhcp" };
+            web_run(w, "set ip", a, 1);
+        } else if (strcmp(v, "static") == 0 && web_field(w, "address", v, sizeof(v)) > 0 &&
+                   web_field(w, "gateway", gw, sizeof(gw)) > 0) {
+            const char *a[] = { v, gw };
+            web_run(w, "set ip", a, 2);
+        } else {
+            web_error(w, "a static address needs the address with its prefix length and the gateway");
+        }
+    } else if (strcmp(action, "hostname") == 0 && web_field(w, "hostname", v, sizeof(v)) > 0) {
         const char *a[] = { v };
         web_run(w, "set hostname", a, 1);
     } else if (strcmp(action, "dns") == 0 && web_field(w, "dns", v, sizeof(v)) > 0) {
@@ -818,18 +1026,207 @@ static void web_post_network(struct web_call *w)
     } else {
         web_error(w, "a value is needed");
     }
+    if (w->msg_err)
+        w->r->status = 400;
     web_page_network(w);
+}
+
+/* The DNS records page's check: one at a time, asynchronous (dnsrec.h).
+ * POST /dns starts it and redirects to GET /dns, which says "checking"
+ * and refreshes itself until the check is done, then shows each record's
+ * status.  The HTTP connection is never held: the event loop goes on. */
+#define WEB_DNS_REFRESH_S 2
+static struct dnsrec_check web_check PB_STORE_SECTION;
+static char web_check_domain[MAIL_DOMAIN_MAX + 1];
+static struct identity web_flash_id PB_STORE_SECTION;
+static struct dnsrec web_recs[DNSREC_MAX] PB_STORE_SECTION;
+
+static void web_check_done(struct dnsrec_check *c, void *arg)
+{
+    (void)arg;
+    int ok = 0;
+    for (int i = 0; i < c->count; i++)
+        ok += c->status[i] == DNSREC_PRESENT;
+    log_printf("web: dns check %s: %d of %d records present", web_check_domain, ok, c->count);
+}
+
+/* What the records of domain are made of: the identity kept on flash (as
+ * `dns records` says; the one in use until a restart may be older). */
+static void web_dnsrec_input(const char *domain, struct dnsrec_input *in, char *pub, size_t cap)
+{
+    struct identity_info info;
+    memset(in, 0, sizeof(*in));
+    in->domain = domain;
+    in->hostname = config_get()->hostname;
+    in->public_ipv4 = dnsrec_public_ipv4(pub, cap) ? pub : NULL;
+    in->self_signed = true;
+    struct store *st = storage_get();
+    if (st && identity_load(st, &web_flash_id) == 0 && identity_info(&web_flash_id, &info) == 0) {
+        in->cert_der = web_flash_id.cert_der;
+        in->cert_len = web_flash_id.cert_len;
+        in->self_signed = info.self_signed;
+    }
+}
+
+static const char *web_dns_status_class(enum dnsrec_status s)
+{
+    return s == DNSREC_PRESENT ? "ok" : s == DNSREC_PENDING ? "muted" : "err";
+}
+
+/* One domain's records as a table, with the check's verdicts when the
+ * last check was of this domain.  idx numbers the controls. */
+static void web_dns_domain(struct web_call *w, const char *domain, int idx)
+{
+    struct dnsrec_input in;
+    char pub[IP4ADDR_STRLEN_MAX];
+    web_dnsrec_input(domain, &in, pub, sizeof(pub));
+    bool checked = strcmp(domain, web_check_domain) == 0;
+    bool busy = checked && web_check.busy;
+    int n = dnsrec_build(&in, web_recs, DNSREC_MAX);
+    web_resp_printf(w->r, "<section class=\"dns-domain\" id=\"dns-domain-%d\">\n<h2>", idx);
+    web_resp_html(w->r, domain);
+    web_resp_printf(w->r, "</h2>\n");
+    if (n < 0) {
+        web_resp_printf(w->r, "<p class=\"msg err\">No records: %s</p>\n</section>\n", pb_err_str(n));
+        return;
+    }
+    web_resp_printf(w->r, "<table class=\"records\" id=\"dns-records-%d\">\n<tr><th>Name</th><th>Type</th>"
+                    "<th>Value</th>%s</tr>\n", idx, checked ? "<th>Published</th>" : "");
+    bool placeholder = false;
+    for (int i = 0; i < n; i++) {
+        const struct dnsrec *rec = &web_recs[i];
+        placeholder |= rec->placeholder;
+        web_resp_printf(w->r, "<tr><td class=\"copy\">");
+        web_resp_html(w->r, rec->name);
+        web_resp_printf(w->r, "</td><td>%s</td><td class=\"copy\">", dnsrec_type_name(rec->type));
+        web_resp_html(w->r, rec->value);
+        web_resp_printf(w->r, "</td>");
+        if (checked) {
+            /* The check built the same list (same inputs), in the same
+             * order; a record it does not have (the inputs changed
+             * since) shows as not checked. */
+            int k = -1;
+            for (int j = 0; j < web_check.count && k < 0; j++)
+                if (web_check.rec[j].type == rec->type && strcmp(web_check.rec[j].name, rec->name) == 0 &&
+                    strcmp(web_check.rec[j].value, rec->value) == 0)
+                    k = j;
+            enum dnsrec_status st = k < 0 ? DNSREC_PENDING : web_check.status[k];
+            const char *what = k < 0 ? "not checked" : busy && st == DNSREC_PENDING ? "checking..." :
+                               dnsrec_status_name(st);
+            web_resp_printf(w->r, "<td class=\"status %s\" id=\"dns-status-%d-%d\">%s",
+                            web_dns_status_class(st), idx, i, what);
+            if (k >= 0 && (st == DNSREC_DIFFERENT || st == DNSREC_FAILED)) {
+                web_resp_printf(w->r, "<br>%s ", st == DNSREC_DIFFERENT ? "found:" : "why:");
+                web_resp_html(w->r, web_check.found[k]);
+            }
+            web_resp_printf(w->r, "</td>");
+        }
+        web_resp_printf(w->r, "</tr>\n");
+    }
+    web_resp_printf(w->r, "</table>\n<ul class=\"notes\">\n");
+    for (int i = 0; i < n; i++) {
+        if (!web_recs[i].note)
+            continue;
+        web_resp_printf(w->r, "<li><b>%s</b> ", dnsrec_type_name(web_recs[i].type));
+        web_resp_html(w->r, web_recs[i].name);
+        web_resp_printf(w->r, ": ");
+        web_resp_html(w->r, web_recs[i].note);
+        web_resp_printf(w->r, "</li>\n");
+    }
+    if (placeholder)
+        web_resp_printf(w->r, "<li id=\"dns-placeholder-%d\">The appliance does not know the office's public "
+                        "address (it is behind NAT): put that address in place of <code>%s</code>.</li>\n",
+                        idx, DNSREC_PLACEHOLDER_A);
+    if (!in.cert_der)
+        web_resp_printf(w->r, "<li>No TLS certificate on flash, so no TLSA record.</li>\n");
+    web_resp_printf(w->r, "<li>Names are written without the final dot; many registrar forms want only the "
+                    "part before <code>");
+    web_resp_html(w->r, domain);
+    web_resp_printf(w->r, "</code>.</li>\n<li id=\"dns-dkim-%d\">", idx);
+    web_resp_html(w->r, DNSREC_DKIM_NOTE);
+    web_resp_printf(w->r, "</li>\n</ul>\n");
+    char policy[DNSREC_POLICY_MAX];
+    if (dnsrec_mta_sts_policy(in.hostname, in.self_signed, policy, sizeof(policy)) > 0) {
+        web_resp_printf(w->r, "<p>The MTA-STS policy is served at <code>https://mta-sts.");
+        web_resp_html(w->r, domain);
+        web_resp_printf(w->r, "/.well-known/mta-sts.txt</code>%s:</p>\n<pre>",
+                        in.self_signed ? " (mode testing: the certificate is self-signed)" : "");
+        web_resp_html(w->r, policy);
+        web_resp_printf(w->r, "</pre>\n");
+    }
+    web_resp_printf(w->r, "<form method=\"post\" action=\"/dns\" class=\"inline\">\n");
+    web_csrf(w);
+    web_resp_printf(w->r, "<input type=\"hidden\" name=\"domain\" value=\"");
+    web_resp_html(w->r, domain);
+    if (idx == 0)
+        web_resp_printf(w->r, "\"><button type=\"submit\" name=\"action\" value=\"check\" id=\"dns-check\"");
+    else
+        web_resp_printf(w->r, "\"><button type=\"submit\" name=\"action\" value=\"check\" id=\"dns-check-%d\"",
+                        idx);
+    web_resp_printf(w->r, "%s>%s</button>\n</form>\n</section>\n", web_check.busy ? " disabled" : "",
+                    busy ? "Checking..." : "Check");
 }
 
 static void web_page_dns(struct web_call *w)
 {
+    bool busy = web_check.busy;
+    if (busy) {
+        /* No JavaScript needed: the browser asks again until it is done. */
+        web_resp_header(w->r, "Refresh: %d", WEB_DNS_REFRESH_S);
+    }
     web_begin(w, "DNS records");
-    /* UNFINISHED: the records (MX, SPF, DMARC, MTA-STS, TLSA) come from
-     * firmware/dnsrec.h, which another change adds; then this page lists
-     * them per domain with a "check" button. */
-    web_resp_printf(w->r, "<p class=\"unfinished\" id=\"dns-unfinished\">The DNS records to publish are not "
-                    "shown here yet.</p>\n");
+    if (busy) {
+        web_resp_printf(w->r, "<meta http-equiv=\"refresh\" content=\"%d\">\n<p class=\"msg\" id=\"dns-checking\">"
+                        "Checking the records of ", WEB_DNS_REFRESH_S);
+        web_resp_html(w->r, web_check_domain);
+        web_resp_printf(w->r, " through the appliance's resolver...</p>\n");
+    }
+    web_resp_printf(w->r, "<p>Publish these records at the registrar of each mail domain. "
+                    "<b>Check</b> looks each one up through the appliance's own resolver and says whether "
+                    "it is present, missing or different.</p>\n");
+    char name[MAIL_DOMAIN_MAX + 1] = "";
+    struct store *st = storage_get();
+    int n = 0;
+    /* Bounded: the store holds at most PB_STORE_MAX_RECS named records. */
+    while (st && n < (int)PB_STORE_MAX_RECS && accounts_next(st, STORE_NS_DOMAIN, name, name, sizeof(name)) >= 0)
+        web_dns_domain(w, name, n++);
+    if (n == 0)
+        web_resp_printf(w->r, "<p id=\"dns-none\">No mail domain yet: add one on the "
+                        "<a href=\"/aliases\">domains</a> page.</p>\n");
     web_end(w);
+}
+
+static void web_post_dns(struct web_call *w)
+{
+    char action[16], domain[MAIL_DOMAIN_MAX + 1];
+    web_field(w, "action", action, sizeof(action));
+    if (strcmp(action, "check") != 0) {
+        web_error(w, "unknown action");
+    } else if (web_check.busy) {
+        snprintf(w->msg, sizeof(w->msg), "error: a check of %s is under way; wait for its answer",
+                 web_check_domain);
+        w->msg_err = true;
+    } else if (web_field(w, "domain", domain, sizeof(domain)) <= 0 || !storage_get() ||
+               !accounts_domain_exists(storage_get(), domain)) {
+        web_error(w, "no such mail domain");
+    } else {
+        struct dnsrec_input in;
+        char pub[IP4ADDR_STRLEN_MAX];
+        web_dnsrec_input(domain, &in, pub, sizeof(pub));
+        snprintf(web_check_domain, sizeof(web_check_domain), "%s", domain);
+        int err = dnsrec_check_start(&web_check, &in, web_check_done, NULL);
+        if (err) {
+            snprintf(w->msg, sizeof(w->msg), "error: no records for %s: %s", domain, pb_err_str(err));
+            w->msg_err = true;
+        } else {
+            log_printf("web: dns check of %s started", domain);
+            /* The page shows the progress (and refreshes until done). */
+            web_redirect(w->r, 303, "/dns");
+            return;
+        }
+    }
+    w->r->status = 400;
+    web_page_dns(w);
 }
 
 /* ---------------------------------------------------------- routing --- */
@@ -859,6 +1256,25 @@ static void web_autoconfig(struct web_call *w)
     if (http_form_get(w->req->query, strlen(w->req->query), "emailaddress", email, sizeof(email)) < 0)
         email[0] = '\0';
     web_autoconfig_thunderbird(host, email, w->r);
+}
+
+/* The MTA-STS policy (RFC 8461 3.3: HTTPS only, no session: senders
+ * fetch it from https://mta-sts.DOMAIN/).  Its mode follows the
+ * certificate the services present now. */
+static void web_mta_sts(struct web_call *w)
+{
+    struct identity_info info;
+    bool self_signed = true;
+    if (w->ctx->identity && identity_info(w->ctx->identity, &info) == 0)
+        self_signed = info.self_signed;
+    char policy[DNSREC_POLICY_MAX];
+    int n = dnsrec_mta_sts_policy(config_get()->hostname, self_signed, policy, sizeof(policy));
+    if (n < 0) {
+        web_plain(w->r, 404, "no MTA-STS policy: the host name is not a valid DNS name");
+        return;
+    }
+    w->r->ctype = "text/plain; charset=utf-8";
+    web_resp_raw(w->r, policy, (size_t)n);
 }
 
 /* Plain HTTP: https://HOST/PATH?QUERY, HOST from the request when it is
@@ -918,13 +1334,12 @@ void web_page_handle(const struct web_ctx *ctx, struct web_resp *r)
         web_autoconfig(w);
         return;
     }
-    if (strcmp(path, "/.well-known/mta-sts.txt") == 0) {
-        /* UNFINISHED: the MTA-STS policy comes with the DNS records page. */
-        web_plain(r, 404, "no MTA-STS policy yet");
-        return;
-    }
     if (!ctx->https) {
         web_to_https(w);
+        return;
+    }
+    if (strcmp(path, "/.well-known/mta-sts.txt") == 0) {
+        web_mta_sts(w);
         return;
     }
     if (strncmp(path, "/static/", 8) == 0) {

@@ -4,8 +4,9 @@
  * pages, the embedded static files and the mail-client autoconfiguration.
  *
  * Contract:
- *   - Plain HTTP (port 80) answers only autoconfiguration (and the
- *     MTA-STS policy path); everything else is 301 to https://HOST/PATH.
+ *   - Plain HTTP (port 80) answers only autoconfiguration; everything
+ *     else is 301 to https://HOST/PATH (the MTA-STS policy too: RFC 8461
+ *     has senders fetch it over HTTPS only).
  *   - Without a session only /login, /setup, /static/... and the
  *     autoconfiguration paths answer; any other GET is 303 to /login (to
  *     /setup while no admin password exists), any other method 401.

@@ -66,6 +66,8 @@ struct altcp_tls_config {
     uint8_t is_server;
     uint8_t version;            /* enum tls_version */
     uint8_t has_roots;          /* client: verifies the server's chain against CAs */
+    uint8_t retired;            /* altcp_tls_free_config() came while refs > 0 */
+    uint32_t refs;              /* pcbs (tls_conn) using it */
 };
 
 struct tls_conn {
@@ -368,12 +370,42 @@ struct altcp_tls_config *altcp_tls_create_config_client_2wayauth(const u8_t *ca,
     return conf;
 }
 
-void altcp_tls_free_config(struct altcp_tls_config *conf)
+static void tls_config_release(struct altcp_tls_config *conf)
 {
-    if (conf == NULL)
-        return;
     wolfSSL_CTX_free(conf->ctx);
     tls_arena_free(conf);
+}
+
+/* A pcb's state takes / gives back its config.  The config outlives the
+ * last state that uses it: a session reads it (conf->is_server) until it
+ * ends, whatever became of the listener or the service that made it. */
+static void tls_config_ref(struct altcp_tls_config *conf)
+{
+    conf->refs++;
+}
+
+static void tls_config_unref(struct altcp_tls_config *conf)
+{
+    if (conf == NULL || conf->refs == 0)
+        return;
+    if (--conf->refs == 0 && conf->retired)
+        tls_config_release(conf);
+}
+
+void altcp_tls_free_config(struct altcp_tls_config *conf)
+{
+    if (conf == NULL || conf->retired)
+        return;
+    if (conf->refs > 0) {
+        conf->retired = 1;
+        return;
+    }
+    tls_config_release(conf);
+}
+
+unsigned tls_config_users(const struct altcp_tls_config *conf)
+{
+    return conf ? conf->refs : 0;
 }
 
 void altcp_tls_free_entropy(void)
@@ -448,6 +480,7 @@ static struct altcp_pcb *tls_conn_new(struct altcp_tls_config *conf)
     }
     memset(st, 0, sizeof(*st));
     st->conf = conf;
+    tls_config_ref(conf);
     st->self = conn;
     conn->fns = &tls_functions;
     conn->state = st;
@@ -476,6 +509,35 @@ static void tls_unlink_child(struct tls_conn *st)
     st->next = NULL;
 }
 
+/* The listeners, for tls_config_replace_listeners(). */
+static struct tls_conn *tls_listeners[TLS_LISTENERS_MAX];
+
+static void tls_listener_forget(struct tls_conn *st)
+{
+    for (int i = 0; i < TLS_LISTENERS_MAX; i++)
+        if (tls_listeners[i] == st)
+            tls_listeners[i] = NULL;
+}
+
+int tls_config_replace_listeners(struct altcp_tls_config *old, struct altcp_tls_config *new_conf)
+{
+    int n = 0;
+    if (old == NULL || new_conf == NULL || new_conf->retired)
+        return 0;
+    for (int i = 0; i < TLS_LISTENERS_MAX; i++) {
+        struct tls_conn *st = tls_listeners[i];
+        if (st == NULL || st->conf != old)
+            continue;
+        /* The listener has no ssl of its own (tls_listen freed it): its
+         * config is only what it hands to the connections it accepts. */
+        tls_config_ref(new_conf);
+        st->conf = new_conf;
+        tls_config_unref(old);
+        n++;
+    }
+    return n;
+}
+
 /* Called by altcp_free(): give back everything the state holds. */
 static void tls_dealloc(struct altcp_pcb *conn)
 {
@@ -489,6 +551,9 @@ static void tls_dealloc(struct altcp_pcb *conn)
         child->listener = NULL;
     if (st->ssl != NULL)
         wolfSSL_free(st->ssl);
+    if (st->flags & TLS_F_LISTEN)
+        tls_listener_forget(st);
+    tls_config_unref(st->conf);     /* after wolfSSL_free: it may free the CTX */
     if (st->rx != NULL)
         pbuf_free(st->rx);
     if (st->rx_app != NULL)
@@ -925,6 +990,12 @@ static struct altcp_pcb *tls_listen(struct altcp_pcb *conn, u8_t backlog, err_t 
     wolfSSL_free(st->ssl);
     st->ssl = NULL;
     st->flags |= TLS_F_LISTEN;
+    for (int i = 0; i < TLS_LISTENERS_MAX; i++) {
+        if (tls_listeners[i] == NULL) {
+            tls_listeners[i] = st;
+            break;
+        }
+    }
     return conn;
 }
 

@@ -13,8 +13,12 @@
  *       forward-secret but the peer is not authenticated (opportunistic TLS
  *       between MTAs, RFC 7435).  With a CA, tls_set_sni() also sets the
  *       name the server certificate must carry.
- *   altcp_tls_free_config()  only after every pcb created with the config
- *       is closed (listeners included).
+ *   altcp_tls_free_config()  at any time: a config still used by a pcb
+ *       (listener, connection) is retired, and freed when the last of them
+ *       is freed; no new pcb may be made with it meanwhile.
+ *   tls_config_replace_listeners(old, new)  TLS listeners using old accept
+ *       with new from now on (a new server certificate without a restart);
+ *       connections already open keep old.
  *   altcp_tls_new() / altcp_tls_alloc()  a TLS pcb over a fresh TCP pcb;
  *       then bind/listen or connect as with TCP.
  *   altcp_tls_wrap(config, inner)  TLS over an ALREADY CONNECTED pcb (the
@@ -151,6 +155,17 @@ const char *tls_cipher_name(struct altcp_pcb *conn);
 
 /* 1 if conn is a TLS pcb of this layer, else 0. */
 int tls_is_tls(struct altcp_pcb *conn);
+
+/* Every listener (altcp_tls_new + listen) made with old uses new_conf for
+ * the connections it accepts from now on; connections already accepted
+ * or being accepted keep old.  Returns how many listeners were moved (at
+ * most TLS_LISTENERS_MAX are tracked: more are left on old). */
+#define TLS_LISTENERS_MAX 8
+int tls_config_replace_listeners(struct altcp_tls_config *old, struct altcp_tls_config *new_conf);
+
+/* How many pcbs (listeners, connections, connections being accepted)
+ * use conf now. */
+unsigned tls_config_users(const struct altcp_tls_config *conf);
 
 /* Arena counters (see tls_arena.h), for "show status". */
 void tls_stats(struct tls_arena_stats *st);

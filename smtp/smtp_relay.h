@@ -144,6 +144,11 @@ int smtp_relay_set_delay_notice(uint32_t seconds);
 /* Deliveries under way. */
 int smtp_relay_active(void);
 
+/* Outbound deliveries done (one per recipient the next server took, the
+ * outcome recorded) during the UTC day of now_s (wall clock, seconds
+ * since 1970).  RAM only: zero after a restart. */
+unsigned long smtp_relay_sent_today(int64_t now_s);
+
 /* Seconds until the next retry after attempt number attempts (1 = the
  * first attempt failed). */
 uint32_t smtp_relay_backoff(unsigned attempts);

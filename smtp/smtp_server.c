@@ -129,6 +129,33 @@ static err_t smtp_conn_starttls(struct smtp_conn *c)
     return ERR_OK;
 }
 
+/* Messages accepted today (smtp_server_accepted_today): the day is the
+ * wall clock's, so a board without the date counts from its start. */
+static struct {
+    int64_t day;
+    unsigned long n;
+} smtp_server_today;
+
+static int64_t smtp_server_day(int64_t now_s)
+{
+    return now_s > 0 ? now_s / 86400 : 0;
+}
+
+unsigned long smtp_server_accepted_today(int64_t now_s)
+{
+    return smtp_server_today.day == smtp_server_day(now_s) ? smtp_server_today.n : 0;
+}
+
+static void smtp_server_count(unsigned long n)
+{
+    int64_t day = smtp_server_day(hal_clock_wall());
+    if (smtp_server_today.day != day) {
+        smtp_server_today.day = day;
+        smtp_server_today.n = 0;
+    }
+    smtp_server_today.n += n;
+}
+
 /* Feed queued input to the session while it can take it.  Returns
  * ERR_ABRT if the connection was aborted. */
 static err_t smtp_conn_process(struct smtp_conn *c)
@@ -141,6 +168,7 @@ static err_t smtp_conn_process(struct smtp_conn *c)
         c->session.tls_version = tls_version_name(k->pcb);
         c->session.tls_cipher = tls_cipher_name(k->pcb);
     }
+    unsigned long accepted = c->session.messages;
     while (k->in && !k->closing && k->out_len < sizeof(c->out) / 2 &&
            c->session.state != SMTP_STATE_STARTTLS) {
         size_t avail = k->in->len;
@@ -149,6 +177,8 @@ static err_t smtp_conn_process(struct smtp_conn *c)
         if (c->session.state == SMTP_STATE_CLOSED || used < avail)
             break;
     }
+    if (c->session.messages > accepted)
+        smtp_server_count(c->session.messages - accepted);
     if (k->overflow) {
         conn_log(c->cfg->log, "smtp: %s: dropped, it sends without reading replies",
                         c->session.peer_ip);

@@ -44,4 +44,9 @@ int smtp_server_start(struct smtp_server_config *cfg);
 /* Sessions in use now (for "show status"). */
 int smtp_server_sessions_in_use(void);
 
+/* Messages accepted on every SMTP port (25, 587, 465) during the UTC day
+ * of now_s (wall clock, seconds since 1970): the counter starts again at
+ * the first message of a new day.  RAM only: zero after a restart. */
+unsigned long smtp_server_accepted_today(int64_t now_s);
+
 #endif

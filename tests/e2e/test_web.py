@@ -7,19 +7,25 @@ paths that try to climb; the security headers on every response; wrong
 passwords slow the next try down; autoconfiguration XML element by
 element (and fetched with curl); 503 when the connection pool is full.
 """
+import hashlib
 import http.client
+import os
 import imaplib
 import re
+import smtplib
 import shutil
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 import unittest
 import urllib.parse
 import xml.etree.ElementTree as ET
 
 from board import start_sim
+from test_dns import DnsServer, Zone
+from test_outbound import Sink
 from test_smtp_delivery import unverified
 
 ADMIN_PW = "admin pw \"quoted\" \\ ok"
@@ -32,6 +38,11 @@ SECURITY = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
 }
+
+
+def read_text(path):
+    with open(path) as f:
+        return f.read()
 
 
 class Web(unittest.TestCase):
@@ -342,8 +353,6 @@ class Web(unittest.TestCase):
         self.assertEqual(r.getheader("location"), "https://pillarbox/")
         r, _ = self.request("GET", "/.well-known/autoconfig/mail/config-v1.1.xml", https=False)
         self.assertEqual(r.status, 200)
-        r, _ = self.request("GET", "/.well-known/mta-sts.txt", https=False)
-        self.assertNotEqual(r.status, 301)
 
     def check_thunderbird(self, text, domain):
         root = ET.fromstring(text)
@@ -422,6 +431,270 @@ class Web(unittest.TestCase):
         time.sleep(0.5)
         self.assertEqual(self.raw(b"GET /mail/config-v1.1.xml HTTP/1.1\r\nHost: h\r\n\r\n", https=False), 200)
 
+
+    # ----------------------------------------------- DNS records, MTA-STS
+
+    def test_dns_records_page_and_check(self):
+        server = DnsServer(Zone())
+        self.addCleanup(server.close)
+        self.setup_box()
+        self.sign_in()
+        self.assertNotIn("error:", self.console("set dns 10.0.2.2:%d" % server.port))
+        r, page = self.request("GET", "/dns")
+        self.assertEqual(r.status, 200)
+        # The records, ready to copy: name, type, value in their own cells.
+        self.assertIn('<td class="copy">example.test</td><td>MX</td><td class="copy">'
+                      '10 mail.example.test.</td>', page)
+        self.assertIn("<td>TXT</td><td class=\"copy\">&quot;v=spf1 mx -all&quot;</td>", page)
+        self.assertIn("_dmarc.example.test", page)
+        self.assertRegex(page, r"_25\._tcp\.mail\.example\.test</td><td>TLSA</td><td class=\"copy\">"
+                               r"3 1 1 [0-9a-f]{64}</td>")
+        # 10.0.2.15 is private: the A record is a placeholder, explained.
+        self.assertIn("PUBLIC-IPV4-OF-THE-OFFICE", page)
+        self.assertIn('id="dns-placeholder-0"', page)
+        self.assertIn("DKIM", page)
+        self.assertIn("mode: testing", page)
+        self.assertIn('id="dns-check"', page)
+        # A check without the CSRF token starts nothing.
+        r, _ = self.request("POST", "/dns", {"action": "check", "domain": "example.test"})
+        self.assertEqual(r.status, 403)
+        # An unknown domain is refused.
+        r, page = self.request("POST", "/dns", {"csrf": self.csrf, "action": "check",
+                                                "domain": "nowhere.test"})
+        self.assertEqual(r.status, 400)
+        self.assertIn("no such mail domain", page)
+        r, _ = self.request("POST", "/dns", {"csrf": self.csrf, "action": "check",
+                                             "domain": "example.test"})
+        self.assertEqual(r.status, 303)
+        self.assertEqual(r.getheader("location"), "/dns")
+        # The page refreshes itself while the check runs, then shows each verdict.
+        deadline = time.time() + 60
+        while True:
+            r, page = self.request("GET", "/dns")
+            self.assertEqual(r.status, 200)
+            if 'id="dns-checking"' not in page:
+                break
+            self.assertIn('http-equiv="refresh"', page)
+            self.assertEqual(r.getheader("refresh"), "2")
+            self.assertLess(time.time(), deadline, "the check never finished")
+            time.sleep(0.5)
+        self.assertIsNone(r.getheader("refresh"))
+        row = lambda name, typ: re.search(r"<tr><td class=\"copy\">%s</td><td>%s</td>.*?</tr>"
+                                          % (re.escape(name), typ), page).group(0)
+        self.assertIn(">present<", row("example.test", "TXT"))
+        mx = row("example.test", "MX")
+        self.assertIn(">different<br>found: 10 mx1.example.test. | 20 mx2.example.test.", mx)
+        self.assertIn(">missing<", row("_dmarc.example.test", "TXT"))
+        self.assertIn(">missing<", row("_25._tcp.mail.example.test", "TLSA"))
+        names = {(n, t) for _, n, t, _, _ in server.zone.seen}
+        self.assertIn(("_dmarc.example.test", 16), names)
+
+    def test_mta_sts_policy(self):
+        self.setup_box()
+        r, body = self.request("GET", "/.well-known/mta-sts.txt", cookie=False)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.getheader("content-type"), "text/plain; charset=utf-8")
+        # RFC 8461 3.2: CRLF lines; testing while the certificate is self-signed.
+        self.assertEqual(body, "version: STSv1\r\nmode: testing\r\nmx: mail.example.test\r\n"
+                               "max_age: 604800\r\n")
+        # Only over HTTPS (RFC 8461 3.3): port 80 sends the client there.
+        r, _ = self.request("GET", "/.well-known/mta-sts.txt", https=False)
+        self.assertEqual(r.status, 301)
+        self.assertEqual(r.getheader("location"), "https://127.0.0.1/.well-known/mta-sts.txt")
+
+    # --------------------------------------------------------- certificate
+
+    def served_fingerprint(self, port):
+        with socket.create_connection(("127.0.0.1", self.board.offset + port), timeout=30) as s:
+            with unverified().wrap_socket(s) as t:
+                der = t.getpeercert(binary_form=True)
+        return ":".join("%02X" % x for x in hashlib.sha256(der).digest())
+
+    @unittest.skipUnless(shutil.which("openssl"), "needs the openssl CLI")
+    def test_certificate_upload_regenerate_restart(self):
+        d = tempfile.mkdtemp(prefix="pillarbox-")
+        self.addCleanup(shutil.rmtree, d, True)
+        pem = {}
+        for name in ("office", "other"):
+            key, crt = os.path.join(d, name + ".key"), os.path.join(d, name + ".crt")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                            "-nodes", "-keyout", key, "-out", crt, "-days", "90",
+                            "-subj", "/CN=%s.example.test" % name], check=True, capture_output=True)
+            pem[name] = (read_text(crt), read_text(key))
+        self.setup_box()
+        self.sign_in()
+        r, page = self.request("GET", "/tls")
+        old = re.search(r'id="tls-fingerprint">([0-9A-F:]{95})<', page).group(1)
+        self.assertIn('id="tls-issuer">self-signed<', page)
+        self.assertEqual(self.served_fingerprint(993), old)
+        self.assertNotIn('id="tls-pending"', page)
+
+        # A key of another certificate: refused, plainly, nothing changed.
+        r, page = self.request("POST", "/tls", {"csrf": self.csrf, "action": "upload",
+                                                "cert": pem["office"][0], "key": pem["other"][1]})
+        self.assertEqual(r.status, 400)
+        self.assertIn("the private key does not belong to the certificate; nothing was changed", page)
+        self.assertNotIn('id="tls-pending"', page)
+        self.assertIn(old, self.console("show tls"))
+        # Without the CSRF token: refused.
+        r, _ = self.request("POST", "/tls", {"action": "upload", "cert": pem["office"][0],
+                                             "key": pem["office"][1]})
+        self.assertEqual(r.status, 403)
+        # A body over the upload's limit: 413.
+        r, _ = self.request("POST", "/tls", {"csrf": self.csrf, "action": "upload",
+                                             "cert": "x" * 17000, "key": "y"})
+        self.assertEqual(r.status, 413)
+
+        # A mail client connected before the change keeps its session.
+        imap = imaplib.IMAP4_SSL("127.0.0.1", self.board.offset + 993, ssl_context=unverified())
+        self.addCleanup(imap.sock.close)
+        imap.login(USER, USER_PW)
+
+        # The office's own: kept, with a warning about the name, in use at once.
+        der = ssl.PEM_cert_to_DER_cert(pem["office"][0])
+        want = ":".join("%02X" % x for x in hashlib.sha256(der).digest())
+        r, page = self.request("POST", "/tls", {"csrf": self.csrf, "action": "upload",
+                                                "cert": pem["office"][0], "key": pem["office"][1]})
+        self.assertEqual(r.status, 200, page)
+        self.assertIn("warning: the certificate does not name mail.example.test", page)
+        self.assertIn("certificate imported, SHA-256 fingerprint %s: in use now for new connections" % want,
+                      page)
+        self.assertIn('id="tls-fingerprint">%s<' % want, page)
+        self.assertIn('id="tls-subject">CN=office.example.test<', page)
+        self.assertIn('id="tls-issuer">self-signed<', page)      # openssl req -x509: issuer == subject
+        self.assertNotIn('id="tls-pending"', page)
+        self.assertEqual(self.served_fingerprint(993), want)
+        self.assertEqual(self.served_fingerprint(443), want)
+        self.assertEqual(self.served_fingerprint(995), want)
+        with smtplib.SMTP("127.0.0.1", self.board.offset + 25, timeout=30) as smtp:   # STARTTLS too
+            smtp.starttls(context=unverified())
+            der = smtp.sock.getpeercert(binary_form=True)
+            self.assertEqual(":".join("%02X" % x for x in hashlib.sha256(der).digest()), want)
+        self.assertEqual(imap.noop()[0], "OK")                    # the old session lives on
+        self.assertNotIn("BEGIN PRIVATE KEY", self.board.out)
+
+        # Regenerate needs the typed confirmation.
+        r, page = self.request("POST", "/tls", {"csrf": self.csrf, "action": "regenerate", "confirm": "yes"})
+        self.assertEqual(r.status, 400)
+        self.assertIn("the TLS key was kept", page)
+        # Confirmed while a session on the first certificate is open: at
+        # most two TLS configurations, so this one waits for a restart.
+        r, page = self.request("POST", "/tls", {"csrf": self.csrf, "action": "regenerate",
+                                                "confirm": "regenerate"})
+        self.assertEqual(r.status, 200, page)
+        new = re.search(r"new self-signed certificate, SHA-256 fingerprint ([0-9A-F:]{95}): kept; it takes "
+                        r"effect after a restart", page).group(1)
+        self.assertNotIn(new, (old, want))
+        self.assertIn('id="tls-pending"', page)
+        self.assertIn('id="tls-new-fingerprint">%s<' % new, page)
+        self.assertIn('id="tls-new-subject">CN=mail.example.test<', page)
+        self.assertIn('id="tls-fingerprint">%s<' % want, page)   # still in use
+        self.assertEqual(self.served_fingerprint(993), want)
+        self.assertEqual(imap.noop()[0], "OK")
+        imap.logout()
+        self.board.expect(r"services: the previous TLS certificate is no longer in use", timeout=30)
+
+        r, page = self.request("POST", "/tls", {"csrf": self.csrf, "action": "restart"})
+        self.assertEqual(r.status, 200)
+        self.assertIn('id="tls-restarting"', page)
+        self.board.expect(r"web: restart asked")
+        self.board.expect(r"services: web page listening on port 443", timeout=60)
+        self.board.expect(r"network: address 10\.0\.2\.15", timeout=60)
+        self.assertEqual(self.served_fingerprint(993), new)
+        self.assertEqual(self.served_fingerprint(443), new)
+
+    # ------------------------------------------------------------- network
+
+    def test_network_addressing(self):
+        self.setup_box()
+        self.sign_in()
+        r, page = self.request("GET", "/network")
+        self.assertIn('<code id="ip-saved">dhcp</code>', page)
+        self.assertIn("applies at the next restart", page)
+        self.assertIn('<option value="dhcp" selected>', page)
+        self.assertIn('id="net-restart"', page)
+        # A gateway outside the network: the console's error, nothing changed.
+        r, page = self.request("POST", "/network", {"csrf": self.csrf, "action": "ip", "mode": "static",
+                                                    "address": "192.168.1.20/24", "gateway": "10.9.9.9"})
+        self.assertEqual(r.status, 400)
+        self.assertIn("error: &#39;set ip dhcp&#39; or &#39;set ip ADDR/PREFIX GATEWAY&#39;", page)
+        self.assertIn('<code id="ip-saved">dhcp</code>', page)
+        # Static without its gateway: refused before the console.
+        r, page = self.request("POST", "/network", {"csrf": self.csrf, "action": "ip", "mode": "static",
+                                                    "address": "192.168.1.20/24", "gateway": ""})
+        self.assertEqual(r.status, 400)
+        self.assertIn("needs the address with its prefix length and the gateway", page)
+        r, page = self.request("POST", "/network", {"csrf": self.csrf, "action": "ip", "mode": "static",
+                                                    "address": "192.168.1.20/24", "gateway": "192.168.1.1"})
+        self.assertEqual(r.status, 200, page)
+        self.assertIn("ip 192.168.1.20/24 192.168.1.1: applied at the next reboot", page)
+        self.assertIn('<code id="ip-saved">192.168.1.20/24 192.168.1.1</code>', page)
+        self.assertIn('<option value="static" selected>', page)
+        self.assertIn('value="192.168.1.1"', page)
+        self.assertIn("set ip 192.168.1.20/24 192.168.1.1", self.console("show config"))
+        # The running address is still the DHCP one until the restart.
+        self.assertIn("10.0.2.15", self.console("show status"))
+        r, page = self.request("POST", "/network", {"csrf": self.csrf, "action": "ip", "mode": "dhcp"})
+        self.assertEqual(r.status, 200, page)
+        self.assertIn('<code id="ip-saved">dhcp</code>', page)
+        self.assertNotIn("set ip 192.168.1.20", self.console("show config"))
+
+    # ----------------------------------------------------------- dashboard
+
+    def test_dashboard_counts_messages_in_and_out(self):
+        # A board whose outbound MX (10.0.2.100, see test_outbound) is a sink.
+        sink = Sink()
+        self.addCleanup(sink.close)
+        dns = DnsServer(Zone())
+        self.addCleanup(dns.close)
+        self.board.kill()
+        self.board = b = start_sim(flash_size="8M", extra=[
+            "--guestfwd", "10.0.2.100:25=127.0.0.1:%d" % sink.port])
+        self.code = b.expect(r"setup code: ([0-9A-Z]{5}-[0-9A-Z]{5})").group(1)
+        b.expect(r"network: address 10\.0\.2\.15")
+        self.setup_box()
+        self.sign_in()
+        for c in ("alias add fwd@example.test bob@example.net", "set dns 10.0.2.2:%d" % dns.port):
+            self.assertNotIn("error:", self.console(c), c)
+        r, page = self.request("GET", "/")
+        self.assertIn('<td id="messages-in">0</td>', page)
+        self.assertIn('<td id="messages-out">0</td>', page)
+        self.assertIn("since midnight UTC", page)
+        with smtplib.SMTP("127.0.0.1", b.offset + 25, timeout=30) as s:
+            s.ehlo("client.example.net")
+            self.assertEqual(s.sendmail("sender@example.net", [USER], b"Subject: in\r\n\r\nhi\r\n"), {})
+            self.assertEqual(s.sendmail("sender@example.net", ["fwd@example.test"],
+                                        b"Subject: out\r\n\r\nhi\r\n"), {})
+        b.expect(r"relay: \S+: done, 1 sent, 0 failed", timeout=60)
+        r, page = self.request("GET", "/")
+        self.assertIn('<td id="messages-in">2</td>', page)
+        self.assertIn('<td id="messages-out">1</td>', page)
+        self.assertEqual(len(sink.messages), 1)
+        self.assertIn('<td id="queue-length">0 messages waiting</td>', page)
+
+    # ----------------------------------------------------------- console
+
+    def test_log_line_during_page_command_redraws_operator_line(self):
+        self.setup_box()
+        self.sign_in()
+        b = self.board
+        self.console("help")
+        # The operator is half-way through typing a command at the serial port.
+        b.proc.stdin.write(b"show vers")
+        b.proc.stdin.flush()
+        b.expect(r"show vers")
+        # A page command that logs: the log line reaches the UART, the page
+        # shows only the command's reply.
+        r, page = self.request("POST", "/users", {"csrf": self.csrf, "action": "add",
+                                                  "address": "bob@example.test", "password": "bob-pw-1"})
+        self.assertEqual(r.status, 200)
+        self.assertIn("bob@example.test", page)
+        self.assertNotIn("console: user bob@example.test added", page)
+        # ... and the prompt with the partial line comes back right after it.
+        b.expect(r"console: user bob@example\.test added\npillarbox> show vers", timeout=10)
+        b.proc.stdin.write(b"ion\r\n")
+        b.proc.stdin.flush()
+        b.expect(r"Pillarbox \S+", timeout=10)
 
 if __name__ == "__main__":
     unittest.main()
