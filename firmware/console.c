@@ -193,7 +193,6 @@ static struct {
     bool following;         /* show log follow: log lines until a key is pressed */
     bool follow_lf;         /* ... and the LF of the command's own CRLF is not that key */
     bool pem_reading;       /* tls import: collecting PEM lines */
-    bool tls_pending;       /* a new identity is on flash, in use after reboot */
     size_t pem_len;
     char pw_addr[ACCOUNTS_ADDR_MAX + 1];
     char pw_first[PASSWORD_MAX + 1];
@@ -1871,7 +1870,11 @@ static int console_cmd_show_tls(int argc, char **argv)
     console_printf("not after   %s%s\n", info.not_after,
                    info.not_after_s <= hal_clock_wall() ? " (EXPIRED)" : "");
     console_printf("issuer      %s\n", info.self_signed ? "self-signed" : "a certificate authority");
-    console_printf("in use      %s\n", console.tls_pending ? "from the next reboot ('reboot')" : "yes");
+    const struct identity *cur = services_identity();
+    if (cur && strcmp(cur->fingerprint, console_id.fingerprint) == 0)
+        console_printf("in use      yes\n");
+    else
+        console_printf("in use      from the next reboot ('reboot'); now: %s\n", cur ? cur->fingerprint : "none");
     return 0;
 }
 
@@ -1899,10 +1902,15 @@ static void console_tls_keep(const char *what)
                        pb_err_str(err));
         return;
     }
-    console.tls_pending = true;
     console_printf("%s, SHA-256 fingerprint %s\n", what, console_id.fingerprint);
-    console_printf("the services use it from the next reboot: type 'reboot'\n");
     log_printf("console: TLS certificate replaced (%s), fingerprint %s", what, console_id.fingerprint);
+    /* New connections get it at once; open ones keep the old one. */
+    err = services_tls_swap(&console_id);
+    if (err == 0)
+        console_printf("in use now for new connections; open ones keep the old certificate until they end\n");
+    else
+        console_printf("the services use it from the next reboot (%s): type 'reboot'\n",
+                       err == PB_EBUSY ? "the certificate before the last one is still in use" : pb_err_str(err));
 }
 
 static void console_tls_confirm_line(const char *line)

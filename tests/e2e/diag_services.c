@@ -286,6 +286,19 @@ void services_apply_config(void)
     diag_smtp.require_rdns = config_get()->smtp.require_rdns;
 }
 
+/* The diagnostic listener keeps the certificate it started with: a new
+ * one waits for a restart, as when the TLS services never started. */
+int services_tls_swap(const struct identity *id)
+{
+    (void)id;
+    return PB_ENOTSUP;
+}
+
+const struct identity *services_identity(void)
+{
+    return NULL;
+}
+
 int services_start(const struct identity *id)
 {
     for (int i = 0; i < SMTP_SERVER_SESSIONS; i++)

@@ -2,7 +2,8 @@
 tls` tells fingerprint, subject and expiry; `tls import` takes a PEM
 certificate and key made by the openssl CLI (refusing a key of another
 certificate); `tls regenerate` makes a new self-signed one after a typed
-confirmation; either is served on IMAPS after the reboot."""
+confirmation; either is served on IMAPS at once (new connections) and
+after a reboot."""
 import hashlib
 import os
 import re
@@ -80,10 +81,12 @@ class TlsIdentity(unittest.TestCase):
         self.paste(b, crt + self.read("office.key"))
         b.expect(r"warning: the certificate does not name pillarbox")
         b.expect(r"certificate imported, SHA-256 fingerprint " + want)
+        b.expect(r"in use now for new connections")
         out = b.command("show tls")
         self.assertIn("CN=mail.example.test", out)
-        self.assertIn("from the next reboot", out)
+        self.assertIn("in use      yes", out)
         self.assertNotIn("PRIVATE KEY", b.out)        # the paste is never echoed
+        self.assertEqual(served_fingerprint(b.offset + 993), want)    # at once, no reboot
         b.send("reboot")
         b.expect(r"network: address 10\.0\.2\.15")
         self.assertEqual(served_fingerprint(b.offset + 993), want)
@@ -98,6 +101,8 @@ class TlsIdentity(unittest.TestCase):
         b.send("regenerate")
         new = b.expect(r"new self-signed certificate, SHA-256 fingerprint ([0-9A-F:]{95})").group(1)
         self.assertNotEqual(new, want)
+        b.expect(r"in use now for new connections")
+        self.assertEqual(served_fingerprint(b.offset + 993), new)
         b.send("reboot")
         b.expect(r"network: address 10\.0\.2\.15")
         self.assertEqual(served_fingerprint(b.offset + 993), new)
