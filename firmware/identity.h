@@ -13,14 +13,13 @@
  *
  * The office may replace it: by a new self-signed one (identity_generate
  * then identity_save) or by a CA-signed certificate and its key given as
- * PEM text (identity_import_pem).  The TLS listeners build their
- * configuration once, at boot, so a replaced identity is used from the
- * next reboot on.
+ * PEM text (identity_import_pem).  services_tls_swap() (services.h)
+ * then gives it to new connections at once; open ones keep the old one.
  * UNFINISHED: intermediate certificates of an imported chain are not kept
  * (only the leaf: a store setting holds at most STORE_VALUE_MAX = 1024
  * bytes, less than a typical leaf plus intermediate), and RSA keys of
  * 2048 bits (about 1.2 KB of DER) do not fit IDENTITY_KEY_MAX: imported
- * keys are ECDSA (P-256, P-384).
+ * keys are ECDSA P-256 (the only curve the TLS build has).
  */
 #ifndef IDENTITY_H
 #define IDENTITY_H

@@ -821,8 +821,8 @@ static void web_page_tls(struct web_call *w)
                         "data-confirm=\"Restart the appliance now?\">Restart now</button>\n</form>\n</section>\n");
     }
     web_resp_printf(w->r, "<form method=\"post\" action=\"/tls\" class=\"card\" id=\"tls-upload-form\">\n"
-                    "<h2>Upload a certificate</h2>\n<p>A certificate and its ECDSA private key (P-256 or "
-                    "P-384), as PEM text. New connections use it at once.</p>\n");
+                    "<h2>Upload a certificate</h2>\n<p>A certificate and its ECDSA P-256 private key, "
+                    "as PEM text. New connections use it at once.</p>\n");
     web_csrf(w);
     web_resp_printf(w->r, "<label for=\"tls-cert\">Certificate (PEM)</label><textarea id=\"tls-cert\" name=\"cert\" "
                     "rows=\"6\" spellcheck=\"false\"></textarea>\n<label for=\"tls-key\">Private key (PEM)</label>"
