@@ -44,6 +44,15 @@ static const char *const dnsrec_notes[] = {
     [DNSREC_TLSRPT] = "TLS reports: senders tell postmaster when TLS to the appliance failed.",
     [DNSREC_TLSA] = "DANE: the appliance's public key, so senders with a validating resolver "
                     "insist on TLS with it (needs DNSSEC on the zone).",
+    /* Thunderbird asks http://autoconfig.DOMAIN/mail/config-v1.1.xml,
+     * which port 80 answers without a redirect; Outlook asks
+     * https://autodiscover.DOMAIN/autodiscover/autodiscover.xml, which
+     * needs a certificate it trusts for that name. */
+    [DNSREC_AUTOCONFIG] = "Thunderbird and other mail apps set themselves up from an address "
+                          "alone: they ask this name for the server settings.",
+    [DNSREC_AUTODISCOVER] = "Outlook sets itself up from this name (it needs a certificate from a "
+                            "certificate authority that names it; with the self-signed one, "
+                            "people enter the settings by hand).",
 };
 
 const char *dnsrec_type_name(uint16_t type)
@@ -174,6 +183,10 @@ int dnsrec_build(const struct dnsrec_input *in, struct dnsrec *out, int cap)
                          "\"v=TLSRPTv1; rua=mailto:postmaster@%s\"%s", d, "");
     if (!err && in->cert_der)
         err = dnsrec_put(&rows[n++], DNSREC_TLSA, DNS_T_TLSA, "_25._tcp.", h, "%s%s", tlsa, "");
+    if (!err)
+        err = dnsrec_put(&rows[n++], DNSREC_AUTOCONFIG, DNS_T_CNAME, "autoconfig.", d, "%s.%s", h, "");
+    if (!err)
+        err = dnsrec_put(&rows[n++], DNSREC_AUTODISCOVER, DNS_T_CNAME, "autodiscover.", d, "%s.%s", h, "");
     if (err)
         return err;
     if (n > cap)

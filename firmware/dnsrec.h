@@ -13,6 +13,8 @@
  *   _mta-sts.DOMAIN       TXT   "v=STSv1; id=ID"   (ID: from the policy text)
  *   _smtp._tls.DOMAIN     TXT   "v=TLSRPTv1; rua=mailto:postmaster@DOMAIN"
  *   _25._tcp.HOSTNAME     TLSA  3 1 1 SHA-256(certificate's SubjectPublicKeyInfo)
+ *   autoconfig.DOMAIN     CNAME HOSTNAME.   (Thunderbird finds its settings there)
+ *   autodiscover.DOMAIN   CNAME HOSTNAME.   (Outlook, likewise)
  *
  * Names are written without a trailing dot (registrar forms add the zone);
  * names inside values end in a dot.  TXT values are written quoted, as a
@@ -37,7 +39,7 @@
 
 #include "dns_msg.h"
 
-#define DNSREC_MAX        8     /* records for one domain */
+#define DNSREC_MAX        10    /* records for one domain */
 #define DNSREC_NAME_MAX   DNS_NAME_TEXT_MAX
 #define DNSREC_VALUE_MAX  320   /* longest value: DMARC with a 253-octet domain */
 #define DNSREC_POLICY_MAX 400   /* MTA-STS policy text, hostname of 253 included */
@@ -51,7 +53,7 @@
 
 enum dnsrec_kind {
     DNSREC_MX, DNSREC_SPF, DNSREC_A, DNSREC_DMARC, DNSREC_MTA_STS_HOST, DNSREC_MTA_STS,
-    DNSREC_TLSRPT, DNSREC_TLSA
+    DNSREC_TLSRPT, DNSREC_TLSA, DNSREC_AUTOCONFIG, DNSREC_AUTODISCOVER
 };
 
 struct dnsrec {

@@ -59,7 +59,7 @@ static void test_records_exact(void **state)
     struct dnsrec_input in = { .domain = "example.com", .hostname = "mail.example.com",
                                .public_ipv4 = NULL, .cert_der = NULL, .self_signed = true };
     int n = dnsrec_build(&in, r, DNSREC_MAX);
-    assert_int_equal(n, 7);     /* no certificate: no TLSA */
+    assert_int_equal(n, 9);     /* no certificate: no TLSA */
 
     /* The id: SHA-256 of the policy text, first 16 hex digits. */
     static const char policy[] = "version: STSv1\r\nmode: testing\r\nmx: mail.example.com\r\nmax_age: 604800\r\n";
@@ -80,19 +80,21 @@ static void test_records_exact(void **state)
     assert_string_equal(line(&r[5]), want);
     assert_string_equal(line(&r[6]),
                         "_smtp._tls.example.com TXT \"v=TLSRPTv1; rua=mailto:postmaster@example.com\"");
+    assert_string_equal(line(&r[7]), "autoconfig.example.com CNAME mail.example.com.");
+    assert_string_equal(line(&r[8]), "autodiscover.example.com CNAME mail.example.com.");
     for (int i = 0; i < n; i++)
         assert_non_null(r[i].note);
 
     /* A known public address replaces the placeholder. */
     in.public_ipv4 = "198.51.100.25";
-    assert_int_equal(dnsrec_build(&in, r, DNSREC_MAX), 7);
+    assert_int_equal(dnsrec_build(&in, r, DNSREC_MAX), 9);
     assert_string_equal(line(&r[2]), "mail.example.com A 198.51.100.25");
     assert_false(r[2].placeholder);
 
     /* The id follows the policy: a CA-signed certificate (enforce) changes it. */
     char id2[17];
     in.self_signed = false;
-    assert_int_equal(dnsrec_build(&in, r, DNSREC_MAX), 7);
+    assert_int_equal(dnsrec_build(&in, r, DNSREC_MAX), 9);
     assert_int_equal(sscanf(r[5].value, "\"v=STSv1; id=%16[0-9a-f]\"", id2), 1);
     assert_string_not_equal(id2, id_hex);
 }
@@ -119,7 +121,7 @@ static void test_tlsa_is_spki_sha256(void **state)
     struct dnsrec r[DNSREC_MAX];
     struct dnsrec_input in = { .domain = "example.com", .hostname = "mail.example.com",
                                .cert_der = id.cert_der, .cert_len = id.cert_len, .self_signed = true };
-    assert_int_equal(dnsrec_build(&in, r, DNSREC_MAX), 8);
+    assert_int_equal(dnsrec_build(&in, r, DNSREC_MAX), 10);
     assert_string_equal(line(&r[7]), want);
 
     /* Not a certificate: refused, not a wrong record. */
