@@ -107,6 +107,50 @@ class TlsIdentity(unittest.TestCase):
         b.expect(r"network: address 10\.0\.2\.15")
         self.assertEqual(served_fingerprint(b.offset + 993), new)
 
+    def test_power_cut_while_regenerating(self):
+        """A power cut at each flash operation of 'tls regenerate': after
+        the reboot the appliance serves either the old certificate or the
+        new one, always with its own key (the handshake works), and the
+        store is consistent: key and certificate are one transaction."""
+        flash = os.path.join(self.dir, "flash.img")
+        b = self.board = start_sim(flash=flash)
+        b.expect(r"network: address 10\.0\.2\.15")
+        old = served_fingerprint(b.offset + 993)
+        b.send("poweroff")
+        self.assertEqual(b.wait(30), 0)
+        b.kill()
+        seen_new = False
+        for cut in range(1, 16):
+            b = self.board = start_sim(flash=flash, extra=["--powercut-after", str(cut)])
+            try:
+                b.expect(r"network: address 10\.0\.2\.15")
+                b.send("tls regenerate")
+                b.expect("Type 'regenerate'")
+                b.send("regenerate")
+                b.expect(r"in use now|error:")
+                cut_hit = False     # the whole regenerate fitted before the cut
+            except AssertionError:
+                cut_hit = True
+            rc = b.wait(10) if cut_hit else None
+            if cut_hit:
+                self.assertEqual(rc, 99, "cut %d: %s" % (cut, b.out[-800:]))
+            b.kill()
+            b = self.board = start_sim(flash=flash)
+            b.expect(r"network: address 10\.0\.2\.15")
+            served = served_fingerprint(b.offset + 993)
+            self.assertIn("fingerprint " + served, b.command("show tls"), "cut %d" % cut)
+            self.assertIn(" 0 problems", b.command("storage check"), "cut %d" % cut)
+            seen_new = seen_new or served != old
+            old = served
+            b.send("poweroff")
+            self.assertEqual(b.wait(30), 0)
+            b.kill()
+            self.board = None
+            if not cut_hit:
+                break
+        self.assertTrue(seen_new, "no regenerate ever reached flash")
+        self.assertFalse(cut_hit, "still cutting after 15 flash operations")
+
 
 if __name__ == "__main__":
     unittest.main()
