@@ -7,7 +7,8 @@ image is the starting point of every round.  A clean delivery run of the
 image, with its flash program/erase operations counted, says how many
 operations delivering everything takes (T).  Each round then restores the
 image, boots with --powercut-after N (N seeded-random, one per stratum of
-[1, T] so the cuts spread over the whole delivery), lets the sim die with
+[1, T], strata even and log-spaced, so the cuts spread over the whole
+delivery), lets the sim die with
 status 99, boots again normally and flushes the queue until it is empty.
 
 What a user would notice, asserted per round: a message that never arrives
@@ -35,7 +36,7 @@ from test_outbound import OutboundRig
 from test_smtp_delivery import inbox, queue
 
 MESSAGES = 200
-ROUNDS = 5
+ROUNDS = 8           # power cuts, one round each
 SLOTS = 4           # SMTP_RELAY_JOBS: messages between a 250 and its commit at once
 SESSIONS = 4        # smtplib sessions used to queue the messages
 MID = re.compile(rb"^Message-ID: <pc-(\d+)\.", re.M | re.I)
@@ -178,9 +179,17 @@ class OutboundPowercut(OutboundRig, unittest.TestCase):
               % (MESSAGES, total), file=sys.stderr, flush=True)
         self.assertGreater(total, MESSAGES)     # at least one commit per message
 
-        # One cut per stratum of [1, total], in a shuffled order.
-        cuts = [rng.randint(k * total // ROUNDS + 1, (k + 1) * total // ROUNDS) for k in range(ROUNDS)]
+        # One cut per stratum of [1, total].  Half the strata split it
+        # evenly, half on a log scale: the first messages go out within the
+        # first few dozen operations (a commit is one small program), while
+        # the later ones share the operations with garbage collection, so
+        # even strata alone would rarely cut the start of the delivery.
+        half = ROUNDS // 2
+        bounds = sorted({int(round(total ** (k / half))) for k in range(half + 1)} |
+                        {k * total // (ROUNDS - half) for k in range(ROUNDS - half + 1)} | {0})
+        cuts = [rng.randint(lo + 1, hi) for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
         rng.shuffle(cuts)
+        self.assertGreaterEqual(len(cuts), 5)
         report = []
         for cut in cuts:
             what = "seed %d, cut at flash operation %d of %d" % (seed, cut, total)
