@@ -109,6 +109,7 @@ class OutboundPowercut(OutboundRig, unittest.TestCase):
         m = re.search(r"storage check: \d+ records read, (\d+) corrupt, (\d+) problems", out)
         self.assertIsNotNone(m, "%s: %s" % (what, out))
         self.assertEqual(m.group(2), "0", "%s: %s" % (what, out))
+        return int(m.group(1))
 
     def count_ops(self):
         """Flash program/erase operations of a clean boot that delivers the
@@ -157,8 +158,12 @@ class OutboundPowercut(OutboundRig, unittest.TestCase):
             self.assertLess(time.time(), deadline, "the cut boot neither died nor finished")
             b._read(0.2)
         if b.proc.poll() is None:
+            # The GC after the last delivery may still reach the cut.
             time.sleep(1)
-            b.send("poweroff")
+            try:
+                b.send("poweroff")
+            except BrokenPipeError:
+                pass
             rc = b.wait(30)
         else:
             rc = b.wait(5)
@@ -191,6 +196,7 @@ class OutboundPowercut(OutboundRig, unittest.TestCase):
         rng.shuffle(cuts)
         self.assertGreaterEqual(len(cuts), 5)
         report = []
+        died_rounds = 0
         for cut in cuts:
             what = "seed %d, cut at flash operation %d of %d" % (seed, cut, total)
             shutil.copyfile(queued, self.flash)
@@ -201,7 +207,7 @@ class OutboundPowercut(OutboundRig, unittest.TestCase):
             before = self.delivered(since)
             # The reboot: the store mounts clean and the rest goes out.
             b = self.boot()
-            self.storage_ok(b, what + ", after the reboot")
+            corrupt = self.storage_ok(b, what + ", after the reboot")
             self.drain(b, what)
             self.storage_ok(b, what + ", queue drained")
             self.poweroff()
@@ -219,9 +225,13 @@ class OutboundPowercut(OutboundRig, unittest.TestCase):
             self.assertNotIn("DSN for", b.out, what)
             self.assertNotIn("delay notice for", b.out, what)
             self.assertEqual(inbox(self.flash, "alice@example.test"), [], what + ": a DSN reached the sender")
-            report.append("cut %d: %s, %d before the cut, %d duplicate(s)"
-                          % (cut, "died" if died else "finished first", len(before), len(dups)))
+            report.append("cut %d: %s, %d before the cut, %d duplicate(s), %d torn record(s)"
+                          % (cut, "died" if died else "finished first", len(before), len(dups), corrupt))
+            died_rounds += died
         print("outbound power cut: " + "; ".join(report), file=sys.stderr, flush=True)
+        # A clean run's operation count varies with GC timing, so a cut in
+        # the last stratum may come after the end; most must not.
+        self.assertGreaterEqual(died_rounds, 5, "seed %d: %s" % (seed, report))
 
 
 if __name__ == "__main__":
