@@ -48,6 +48,15 @@ def body(i, seed):
             + b"line of message %03d\r\n" % i * 40)
 
 
+def strace_works():
+    """strace is installed and may trace here (ptrace can be forbidden)."""
+    if not shutil.which("strace"):
+        return False
+    p = subprocess.run(["strace", "-f", "--seccomp-bpf", "-qq", "-e", "trace=pwrite64", "-o", os.devnull,
+                        "true"], capture_output=True, timeout=30)
+    return p.returncode == 0
+
+
 class OutboundPowercut(OutboundRig, unittest.TestCase):
     def guestfwd(self):
         return ["--guestfwd", "10.0.2.100:25=127.0.0.1:%d" % self.sink.port]
@@ -120,7 +129,7 @@ class OutboundPowercut(OutboundRig, unittest.TestCase):
         image = self.flash + ".measure"
         shutil.copyfile(self.flash, image)
         try:
-            if shutil.which("strace"):
+            if strace_works():
                 log = os.path.join(self.dir, "strace.log")
                 offset = free_port_offset()
                 b = self.board = Board(["strace", "-f", "--seccomp-bpf", "-qq", "-y", "-e", "trace=pwrite64",
