@@ -10,7 +10,7 @@ clang libclang-rt-14-dev llvm
 libcmocka-dev python3 openssl
 postfix swaks libnet-ssleay-perl
 isync fetchmail curl dovecot-imapd
-chromium chromium-driver python3-selenium"
+chromium chromium-driver python3-selenium strace"
 
 missing=""
 for p in $pkgs; do
@@ -29,7 +29,8 @@ echo "install-packages: installing$missing"
 # isync, fetchmail and curl are test clients; Dovecot (dovecot-imapd) is the
 # IMAP benchmark's reference, run privately by the bench, never as a service.
 # chromium, its driver and python3-selenium drive the web page in a headless
-# browser test (python3-selenium installs for /usr/bin/python3).
+# browser test (python3-selenium installs for /usr/bin/python3). strace
+# counts the flash writes of a clean run for the outbound power-cut test.
 # Postfix is a test peer and a benchmark reference only: the tests run private
 # instances with their own configuration. Tell its installer not to set up or
 # start a system MTA.
