@@ -104,7 +104,7 @@ static const struct console_cmd console_cmds[] = {
     { "show log", 0, 1, console_cmd_show_log, "[N]|follow",
       "the newest N log lines (default 20); follow: new lines as they come, until a key is pressed" },
     { "show storage", 0, 0, console_cmd_show_storage, "",
-      "flash store: capacity, used, free, live/dead bytes, erase counts, mount time" },
+      "flash store: capacity, used, free, live/dead bytes, erase counts, writes since mount, mount time" },
     { "show config", 0, 1, console_cmd_show_config, "[secrets]",
       "the whole configuration as the commands that recreate it; with secrets also the users' password "
       "verifiers and the relay host password (paste into another box to clone)" },
@@ -576,6 +576,8 @@ static int console_cmd_show_storage(int argc, char **argv)
                    (unsigned long)(st.reserve / 1024), (unsigned long)st.blocks_retired);
     console_printf("erase count min %lu, max %lu, mean %lu\n", (unsigned long)st.erase_min,
                    (unsigned long)st.erase_max, (unsigned long)st.erase_mean);
+    console_printf("written     %lu KiB in %lu erases since mount\n",
+                   (unsigned long)(st.bytes_programmed / 1024), (unsigned long)st.erases);
     console_printf("objects     %lu messages, %lu blobs, %lu chunks\n", (unsigned long)st.messages,
                    (unsigned long)st.blobs, (unsigned long)st.chunks);
     console_printf("mount time  %lu ms (%lu torn records skipped)\n", (unsigned long)st.mount_ms,

@@ -132,7 +132,11 @@ struct store_block {        /* 32 bytes per erase block */
     uint32_t live;          /* bytes of live records */
     uint32_t min_version;   /* lowest operation version in the block */
     uint8_t state;          /* STORE_BLK_* (store_priv.h) */
-    uint8_t pad[7];
+    uint8_t keeps;          /* nothing counted live, yet it holds a tombstone
+                             * still needed: not released while there is room
+                             * (store_gc.c); cleared when any block is released */
+    uint16_t tombs;         /* bytes of tombstones GC copied here (not in live) */
+    uint8_t pad[4];
 };
 
 struct store_msg {          /* 32 bytes per live message */

@@ -92,6 +92,7 @@ static int store_log_open(struct store *s, int reserve_ok)
         k->seq = s->next_seq++;
         k->used = store_log_data_start(s);
         k->live = 0;
+        k->tombs = 0;
         k->min_version = STORE_NONE;
         s->head = best;
         s->head_off = k->used;
@@ -188,9 +189,14 @@ void store_log_release(struct store *s, uint32_t block)
     k->seq = 0;
     k->used = 0;
     k->live = 0;
+    k->tombs = 0;
     k->min_version = STORE_NONE;
     if (s->head == block)
         s->head = STORE_NONE;
+    /* A block gone may have been the last older one a kept tombstone
+     * guarded against: look at those again. */
+    for (uint32_t b = 0; b < s->nblocks; b++)
+        s->mem.blocks[b].keeps = 0;
 }
 
 /* ------------------------------------------------------------ mount --- */
