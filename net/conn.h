@@ -23,6 +23,34 @@
 #include "lwip/altcp.h"
 
 struct altcp_tls_config;
+struct conn;
+
+/* What a service fills in to run its connections on the shared altcp
+ * callbacks (conn_attach).  slot is the owner given to conn_attach (the
+ * service's pool entry).  Every hook that returns err_t returns ERR_ABRT
+ * when it aborted the pcb, which the callback passes on to lwIP. */
+struct conn_ops {
+    const char *name;           /* log prefix: "smtp", "pop3", ... */
+    const char *unit;           /* the refusal's log: "N <unit> busy" */
+    const char *busy;           /* the whole reply (CRLF included) when the pool is full */
+    u8_t poll_interval;         /* lwIP poll period in 500 ms ticks */
+    bool sent_is_activity;      /* sent data counts against the idle timeout */
+    /* Feed queued input to the session and act on its state; called
+     * after data arrives and after TCP took some of the output. */
+    err_t (*process)(void *slot);
+    /* The client closed its side; process() already ran on what it sent
+     * and the connection is still ours. */
+    err_t (*peer_closed)(void *slot);
+    /* closing is set: go on closing (from the sent and poll callbacks). */
+    err_t (*close)(void *slot);
+    /* Every poll period while not closing: the service's timers and its
+     * idle timeout.  now is hal_clock_ms(). */
+    err_t (*poll)(void *slot, uint64_t now);
+    /* The pcb is gone (reset, or lwIP ran out of memory): end the session
+     * and free the slot.  The conn is already forgotten (pcb NULL, unread
+     * input freed). */
+    void (*reset)(void *slot);
+};
 
 struct conn {
     struct altcp_pcb *pcb;      /* NULL: not in use */
@@ -32,6 +60,8 @@ struct conn {
     uint64_t last_ms;           /* last activity, for idle timeouts */
     bool closing;               /* closing once out is empty */
     bool overflow;              /* a reply did not fit: drop the client */
+    const struct conn_ops *ops; /* set by conn_attach */
+    void *slot;                 /* the owner handed to the ops */
 };
 
 /* Listen on port, TLS from the first byte when implicit (tls must be
@@ -43,6 +73,22 @@ int conn_listen(uint16_t port, struct altcp_tls_config *tls, bool implicit, altc
 /* The pool is full: send line (a whole reply with CRLF) and hang up.
  * Returns ERR_OK or ERR_ABRT (return it from the accept callback). */
 err_t conn_refuse(struct altcp_pcb *pcb, const char *line);
+
+/* The common half of an accept callback: find a free conn in the pool
+ * (count entries of stride bytes, the first one's conn at first; first may
+ * be NULL when there is no pool yet).  Returns the index of the free entry
+ * (its conn untouched: the service initialises the entry, then calls
+ * conn_init and conn_attach), or -1 when the service must return *ret at
+ * once: lwIP gave an error, or the pool is full and the client got
+ * ops->busy and a hang-up (logged as "<name>: connection refused, <count>
+ * <unit> busy" through log). */
+int conn_accept(const struct conn_ops *ops, struct altcp_pcb *pcb, err_t err, struct conn *first,
+                size_t stride, int count, void (*log)(const char *line), err_t *ret);
+
+/* Run c on the shared callbacks of ops for pcb (at accept, and again on
+ * the TLS pcb after STARTTLS): altcp's arg becomes c, and every callback
+ * lands in ops with slot.  Data for a conn already let go is discarded. */
+void conn_attach(struct conn *c, struct altcp_pcb *pcb, const struct conn_ops *ops, void *slot);
 
 /* The peer's address as text ("unknown" if there is none). */
 void conn_peer(struct altcp_pcb *pcb, char *buf, size_t cap);
