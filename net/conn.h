@@ -1,10 +1,25 @@
 /*
  * conn.h - the plumbing every server connection shares (SMTP, POP3,
- * IMAP): a listener (plain, or TLS from the first byte per RFC 8314), the
- * refusal when a service's pool is full, received data queued until the
- * session reads it, replies buffered until TCP takes them, STARTTLS, and
- * an orderly close.  The protocol sessions stay in their services; this
- * knows nothing of them.
+ * IMAP, the web page): a listener (plain, or TLS from the first byte per
+ * RFC 8314), the refusal when a service's pool is full, received data
+ * queued until the session reads it, replies buffered until TCP takes
+ * them, STARTTLS, and an orderly close.  The protocol sessions stay in
+ * their services; this knows nothing of them.
+ *
+ * The altcp callbacks are written once, here: a service fills a const
+ * struct conn_ops and calls conn_attach; the callbacks then do what every
+ * service did alike and hand over to the ops:
+ *   recv    data: queued (conn_received), then ops->process.  Peer closed:
+ *           ops->process first (what the client sent before its close
+ *           still counts), then ops->peer_closed if the conn is still
+ *           the service's.  For a conn already let go: data discarded.
+ *   sent    last_ms updated when ops->sent_is_activity; closing:
+ *           ops->close; else flush and ops->process.
+ *   poll    closing: ops->close; else ops->poll (timers, idle timeout).
+ *   err     conn forgotten (pcb NULL, input freed), then ops->reset.
+ * Closing, draining, and what a closed or idle session says stay the
+ * service's (they differ: SMTP ends the session on a close even while a
+ * reply is going out, the web server shuts its side and drains).
  *
  * Flow control: received pbufs wait in conn.in and the TCP window reopens
  * (altcp_recved) only as the session consumes them, so a client that sends
