@@ -30,6 +30,7 @@ static err_t imap_conn_peer_closed(void *slot);
 static err_t imap_conn_closing(void *slot);
 static err_t imap_conn_poll(void *slot, uint64_t now);
 static void imap_conn_reset(void *slot);
+static void imap_conn_tls_started(void *slot, struct altcp_pcb *pcb);
 
 static const struct conn_ops imap_conn_ops = {
     .name = "imap",
@@ -42,6 +43,7 @@ static const struct conn_ops imap_conn_ops = {
     .close = imap_conn_closing,
     .poll = imap_conn_poll,
     .reset = imap_conn_reset,
+    .tls_started = imap_conn_tls_started,
 };
 
 void imap_server_init(struct imap_server_slot *slots, struct store *store)
@@ -109,15 +111,10 @@ static err_t imap_conn_closing(void *slot)
     return imap_conn_close(slot, NULL);
 }
 
-static err_t imap_conn_tls_up(void *arg, struct altcp_pcb *pcb, err_t err)
+static void imap_conn_tls_started(void *slot, struct altcp_pcb *pcb)
 {
-    struct conn *k = arg;
-    if (!k || err != ERR_OK)
-        return ERR_OK;
-    struct imap_conn *c = k->slot;
+    struct imap_conn *c = slot;
     imap_session_tls_started(&c->session, tls_version_name(pcb));
-    c->conn.last_ms = hal_clock_ms();
-    return imap_conn_process(c);
 }
 
 /* The session said OK to STARTTLS: drop what the client pipelined behind
@@ -125,11 +122,8 @@ static err_t imap_conn_tls_up(void *arg, struct altcp_pcb *pcb, err_t err)
  * connection. */
 static err_t imap_conn_starttls(struct imap_conn *c)
 {
-    struct altcp_pcb *tls = conn_starttls(&c->conn, c->cfg->tls);
-    if (!tls)
+    if (!conn_starttls(&c->conn, c->cfg->tls))
         return imap_conn_close(c, "STARTTLS failed (out of memory)");
-    conn_attach(&c->conn, tls, &imap_conn_ops, c);
-    tls_on_handshake(tls, imap_conn_tls_up);
     return ERR_OK;
 }
 

@@ -13,6 +13,9 @@
 #include "lwip/altcp_tcp.h"
 #include "lwip/altcp_tls.h"
 #include "pb_err.h"
+#include "tls.h"
+
+static err_t conn_tls_up_cb(void *arg, struct altcp_pcb *pcb, err_t err);
 
 int conn_listen(uint16_t port, struct altcp_tls_config *tls, bool implicit, altcp_accept_fn accept,
                 void *arg)
@@ -117,8 +120,11 @@ struct altcp_pcb *conn_starttls(struct conn *c, struct altcp_tls_config *tls)
     }
     conn_flush(c);
     struct altcp_pcb *t = altcp_tls_wrap(tls, c->pcb);
-    if (t)
-        c->pcb = t;
+    if (!t)
+        return NULL;
+    c->pcb = t;
+    conn_attach(c, t, c->ops, c->slot);
+    tls_on_handshake(t, conn_tls_up_cb);
     return t;
 }
 
@@ -233,6 +239,16 @@ static void conn_err_cb(void *arg, err_t err)
     const struct conn_ops *ops = c->ops;
     conn_forget(c);
     ops->reset(slot);
+}
+
+static err_t conn_tls_up_cb(void *arg, struct altcp_pcb *pcb, err_t err)
+{
+    struct conn *c = arg;
+    if (!c || err != ERR_OK)
+        return ERR_OK;
+    c->ops->tls_started(c->slot, pcb);
+    c->last_ms = hal_clock_ms();
+    return c->ops->process(c->slot);
 }
 
 void conn_attach(struct conn *c, struct altcp_pcb *pcb, const struct conn_ops *ops, void *slot)

@@ -17,6 +17,7 @@
  *           ops->close; else flush and ops->process.
  *   poll    closing: ops->close; else ops->poll (timers, idle timeout).
  *   err     conn forgotten (pcb NULL, input freed), then ops->reset.
+ *   STARTTLS handshake done: last_ms reset, ops->tls_started, ops->process.
  * Closing, draining, and what a closed or idle session says stay the
  * service's (they differ: SMTP ends the session on a close even while a
  * reply is going out, the web server shuts its side and drains).
@@ -65,6 +66,10 @@ struct conn_ops {
      * and free the slot.  The conn is already forgotten (pcb NULL, unread
      * input freed). */
     void (*reset)(void *slot);
+    /* The STARTTLS handshake is done (pcb: the TLS pcb, for the version
+     * and cipher names); process() follows.  NULL when the service has
+     * no STARTTLS. */
+    void (*tls_started)(void *slot, struct altcp_pcb *pcb);
 };
 
 struct conn {
@@ -126,8 +131,10 @@ void conn_consumed(struct conn *c, size_t n);
 
 /* STARTTLS/STLS: throw away what the client pipelined behind the command
  * (the plaintext-injection attack), flush the reply, and wrap the
- * connection in TLS.  Returns the TLS pcb (now c->pcb; set the callbacks
- * on it again) or NULL when memory ran out. */
+ * connection in TLS.  Returns the TLS pcb (now c->pcb, on the shared
+ * callbacks again; the last activity time is reset, ops->tls_started and
+ * ops->process run once the handshake is done) or NULL when memory ran
+ * out. */
 struct altcp_pcb *conn_starttls(struct conn *c, struct altcp_tls_config *tls);
 
 /* Let go of the pcb: callbacks detached, unread input freed, then closed

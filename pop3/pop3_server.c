@@ -35,6 +35,7 @@ static err_t pop3_conn_peer_closed(void *slot);
 static err_t pop3_conn_closing(void *slot);
 static err_t pop3_conn_poll(void *slot, uint64_t now);
 static void pop3_conn_reset(void *slot);
+static void pop3_conn_tls_started(void *slot, struct altcp_pcb *pcb);
 
 static const struct conn_ops pop3_conn_ops = {
     .name = "pop3",
@@ -47,6 +48,7 @@ static const struct conn_ops pop3_conn_ops = {
     .close = pop3_conn_closing,
     .poll = pop3_conn_poll,
     .reset = pop3_conn_reset,
+    .tls_started = pop3_conn_tls_started,
 };
 
 int pop3_server_sessions_in_use(void)
@@ -103,15 +105,10 @@ static err_t pop3_conn_closing(void *slot)
     return pop3_conn_close(slot, NULL);
 }
 
-static err_t pop3_conn_tls_up(void *arg, struct altcp_pcb *pcb, err_t err)
+static void pop3_conn_tls_started(void *slot, struct altcp_pcb *pcb)
 {
-    struct conn *k = arg;
-    if (!k || err != ERR_OK)
-        return ERR_OK;
-    struct pop3_conn *c = k->slot;
+    struct pop3_conn *c = slot;
     pop3_session_tls_started(&c->session, tls_version_name(pcb));
-    c->conn.last_ms = hal_clock_ms();
-    return pop3_conn_process(c);
 }
 
 /* The session said +OK to STLS: drop what the client pipelined behind
@@ -119,11 +116,8 @@ static err_t pop3_conn_tls_up(void *arg, struct altcp_pcb *pcb, err_t err)
  * connection. */
 static err_t pop3_conn_stls(struct pop3_conn *c)
 {
-    struct altcp_pcb *tls = conn_starttls(&c->conn, c->cfg->tls);
-    if (!tls)
+    if (!conn_starttls(&c->conn, c->cfg->tls))
         return pop3_conn_close(c, "STLS failed (out of memory)");
-    conn_attach(&c->conn, tls, &pop3_conn_ops, c);
-    tls_on_handshake(tls, pop3_conn_tls_up);
     return ERR_OK;
 }
 

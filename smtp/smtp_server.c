@@ -42,6 +42,7 @@ static err_t smtp_conn_peer_closed(void *slot);
 static err_t smtp_conn_close(void *slot);
 static err_t smtp_conn_poll(void *slot, uint64_t now);
 static void smtp_conn_reset(void *slot);
+static void smtp_conn_tls_started(void *slot, struct altcp_pcb *pcb);
 
 static const struct conn_ops smtp_conn_ops = {
     .name = "smtp",
@@ -54,6 +55,7 @@ static const struct conn_ops smtp_conn_ops = {
     .close = smtp_conn_close,
     .poll = smtp_conn_poll,
     .reset = smtp_conn_reset,
+    .tls_started = smtp_conn_tls_started,
 };
 
 int smtp_server_sessions_in_use(void)
@@ -109,29 +111,21 @@ static err_t smtp_conn_close(void *slot)
     return smtp_conn_release(c, false);
 }
 
-static err_t smtp_conn_tls_up(void *arg, struct altcp_pcb *pcb, err_t err)
+static void smtp_conn_tls_started(void *slot, struct altcp_pcb *pcb)
 {
-    struct conn *k = arg;
-    if (!k || err != ERR_OK)
-        return ERR_OK;
-    struct smtp_conn *c = k->slot;
+    struct smtp_conn *c = slot;
     smtp_session_tls_started(&c->session, tls_version_name(pcb), tls_cipher_name(pcb));
-    c->conn.last_ms = hal_clock_ms();
-    return smtp_conn_process(c);
 }
 
 /* The session said 220 to STARTTLS: drop what the client pipelined behind
  * the command (the plaintext-injection attack), then wrap the connection. */
 static err_t smtp_conn_starttls(struct smtp_conn *c)
 {
-    struct altcp_pcb *tls = conn_starttls(&c->conn, c->cfg->tls);
-    if (!tls) {
+    if (!conn_starttls(&c->conn, c->cfg->tls)) {
         conn_log(c->cfg->log, "smtp: %s: STARTTLS failed (out of memory)", c->session.peer_ip);
         smtp_session_end(&c->session);
         return smtp_conn_close(c);
     }
-    conn_attach(&c->conn, tls, &smtp_conn_ops, c);
-    tls_on_handshake(tls, smtp_conn_tls_up);
     return ERR_OK;
 }
 
