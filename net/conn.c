@@ -246,7 +246,8 @@ static err_t conn_tls_up_cb(void *arg, struct altcp_pcb *pcb, err_t err)
     struct conn *c = arg;
     if (!c || err != ERR_OK)
         return ERR_OK;
-    c->ops->tls_started(c->slot, pcb);
+    if (c->ops->tls_started)
+        c->ops->tls_started(c->slot, pcb);
     c->last_ms = hal_clock_ms();
     return c->ops->process(c->slot);
 }
