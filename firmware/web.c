@@ -26,11 +26,30 @@ static struct web_slot *web_slots;      /* the caller's pool */
  * single-threaded), copied into the slot's output buffer at once. */
 static char web_body[WEB_BODY_MAX] PB_STORE_SECTION;
 
-static err_t web_conn_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err_t err);
-static err_t web_conn_sent(void *arg, struct altcp_pcb *pcb, u16_t len);
-static err_t web_conn_poll(void *arg, struct altcp_pcb *pcb);
-static void web_conn_err(void *arg, err_t err);
-static err_t web_conn_process(struct web_slot *c);
+static err_t web_conn_process(void *slot);
+static err_t web_conn_peer_closed(void *slot);
+static err_t web_conn_close(void *slot);
+static err_t web_conn_poll(void *slot, uint64_t now);
+static void web_conn_reset(void *slot);
+
+static const struct conn_ops web_conn_ops = {
+    .name = "web",
+    .unit = "connections",
+    .busy = "HTTP/1.1 503 Service Unavailable\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n"
+            "Content-Length: 33\r\nRetry-After: 5\r\nConnection: close\r\n"
+            "X-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\n"
+            "Content-Security-Policy: default-src 'self'\r\n"
+            "Referrer-Policy: no-referrer\r\n\r\n"
+            "busy: too many connections, retry",
+    .poll_interval = 4,         /* every 2 s: the timeouts' clock */
+    .sent_is_activity = true,
+    .process = web_conn_process,
+    .peer_closed = web_conn_peer_closed,
+    .close = web_conn_close,
+    .poll = web_conn_poll,
+    .reset = web_conn_reset,
+};
 
 /* ----------------------------------------------------------- response --- */
 
@@ -173,8 +192,9 @@ static err_t web_conn_finish(struct web_slot *c)
 /* Close once the response is handed to TCP: shut our side, then drain
  * until the client closes or WEB_DRAIN_MS pass (web.h).  Returns ERR_ABRT
  * when the pcb had to be aborted. */
-static err_t web_conn_close(struct web_slot *c)
+static err_t web_conn_close(void *slot)
 {
+    struct web_slot *c = slot;
     c->conn.closing = true;
     conn_flush(&c->conn);
     if (c->conn.out_len > 0)
@@ -189,15 +209,6 @@ static err_t web_conn_close(struct web_slot *c)
     if (hal_clock_ms() - c->drain_ms > WEB_DRAIN_MS)
         return web_conn_finish(c);
     return ERR_OK;
-}
-
-static void web_conn_callbacks(struct web_slot *c, struct altcp_pcb *pcb)
-{
-    altcp_arg(pcb, c);
-    altcp_recv(pcb, web_conn_recv);
-    altcp_sent(pcb, web_conn_sent);
-    altcp_err(pcb, web_conn_err);
-    altcp_poll(pcb, web_conn_poll, 4);      /* every 2 s: the timeouts' clock */
 }
 
 /* ----------------------------------------------------------- requests --- */
@@ -252,8 +263,9 @@ static void web_conn_answer(struct web_slot *c)
 /* Feed queued input to the request and answer complete requests, one at a
  * time: the next is read only when the previous response has left the
  * output buffer.  Returns ERR_ABRT if the connection was aborted. */
-static err_t web_conn_process(struct web_slot *c)
+static err_t web_conn_process(void *slot)
 {
+    struct web_slot *c = slot;
     while (!c->conn.closing && !c->conn.overflow && c->conn.out_len == 0) {
         struct http_req *q = &c->req;
         if (q->state == HTTP_REQ_DONE) {
@@ -298,51 +310,22 @@ static err_t web_conn_process(struct web_slot *c)
 
 /* ---------------------------------------------------------- callbacks --- */
 
-static err_t web_conn_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err_t err)
+/* The client closed its side.  process() already answered what it
+ * completed (and went on closing); a drain that was waiting for this is
+ * over. */
+static err_t web_conn_peer_closed(void *slot)
 {
-    struct web_slot *c = arg;
-    (void)err;
-    if (!c) {
-        conn_discard(pcb, p);
-        return ERR_OK;
-    }
-    if (!p) {
-        if (c->drain_ms)
-            return web_conn_finish(c);      /* both sides shut: done */
-        /* The client closed its side: answer what it completed, then go. */
-        if (web_conn_process(c) == ERR_ABRT)
-            return ERR_ABRT;
-        if (c->conn.pcb && !c->conn.closing)
-            return web_conn_close(c);
-        return ERR_OK;
-    }
-    conn_received(&c->conn, p);
-    return web_conn_process(c);
+    struct web_slot *c = slot;
+    if (c->drain_ms)
+        return web_conn_finish(c);      /* both sides shut: done */
+    if (!c->conn.closing)
+        return web_conn_close(c);
+    return ERR_OK;
 }
 
-static err_t web_conn_sent(void *arg, struct altcp_pcb *pcb, u16_t len)
+static err_t web_conn_poll(void *slot, uint64_t now)
 {
-    struct web_slot *c = arg;
-    (void)pcb;
-    (void)len;
-    if (!c)
-        return ERR_OK;
-    c->conn.last_ms = hal_clock_ms();
-    if (c->conn.closing)
-        return web_conn_close(c);
-    conn_flush(&c->conn);
-    return web_conn_process(c);
-}
-
-static err_t web_conn_poll(void *arg, struct altcp_pcb *pcb)
-{
-    struct web_slot *c = arg;
-    (void)pcb;
-    if (!c)
-        return ERR_OK;
-    if (c->conn.closing)
-        return web_conn_close(c);
-    uint64_t now = hal_clock_ms();
+    struct web_slot *c = slot;
     if (c->req_start_ms && now - c->req_start_ms > WEB_REQUEST_S * 1000ull) {
         /* A request trickling in byte by byte holds a slot: not for long. */
         if (c->conn.out_len == 0)
@@ -354,46 +337,27 @@ static err_t web_conn_poll(void *arg, struct altcp_pcb *pcb)
     return ERR_OK;
 }
 
-static void web_conn_err(void *arg, err_t err)
+static void web_conn_reset(void *slot)
 {
-    struct web_slot *c = arg;
-    (void)err;
-    if (!c)
-        return;
-    conn_forget(&c->conn);          /* the pcb is gone already */
-    web_conn_free(c);
+    web_conn_free(slot);
 }
 
 static err_t web_accept(void *arg, struct altcp_pcb *pcb, err_t err)
 {
     struct web_config *cfg = arg;
-    if (err != ERR_OK || !pcb)
-        return ERR_VAL;
-    struct web_slot *c = NULL;
-    for (int i = 0; web_slots && i < WEB_CONNS; i++) {
-        if (!web_slots[i].conn.pcb) {
-            c = &web_slots[i];
-            break;
-        }
-    }
-    if (!c) {
-        static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
-                                   "Content-Type: text/plain; charset=utf-8\r\n"
-                                   "Content-Length: 33\r\nRetry-After: 5\r\nConnection: close\r\n"
-                                   "X-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\n"
-                                   "Content-Security-Policy: default-src 'self'\r\n"
-                                   "Referrer-Policy: no-referrer\r\n\r\n"
-                                   "busy: too many connections, retry";
-        conn_log(cfg->log, "web: connection refused, %d connections busy", WEB_CONNS);
-        return conn_refuse(pcb, busy);
-    }
+    err_t ret;
+    int slot = conn_accept(&web_conn_ops, pcb, err, web_slots ? &web_slots[0].conn : NULL,
+                           sizeof(*web_slots), WEB_CONNS, cfg->log, &ret);
+    if (slot < 0)
+        return ret;
+    struct web_slot *c = &web_slots[slot];
     conn_init(&c->conn, pcb, c->out, sizeof(c->out));
     c->cfg = cfg;
     c->req_start_ms = 0;
     c->drain_ms = 0;
     conn_peer(pcb, c->peer, sizeof(c->peer));
     http_req_init(&c->req);
-    web_conn_callbacks(c, pcb);
+    conn_attach(&c->conn, pcb, &web_conn_ops, c);
     return ERR_OK;
 }
 

@@ -25,11 +25,26 @@
 static struct imap_server_slot *imap_conns;
 
 
-static err_t imap_conn_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err_t err);
-static err_t imap_conn_sent(void *arg, struct altcp_pcb *pcb, u16_t len);
-static err_t imap_conn_poll(void *arg, struct altcp_pcb *pcb);
-static void imap_conn_err(void *arg, err_t err);
-static err_t imap_conn_process(struct imap_conn *c);
+static err_t imap_conn_process(void *slot);
+static err_t imap_conn_peer_closed(void *slot);
+static err_t imap_conn_closing(void *slot);
+static err_t imap_conn_poll(void *slot, uint64_t now);
+static void imap_conn_reset(void *slot);
+static void imap_conn_tls_started(void *slot, struct altcp_pcb *pcb);
+
+static const struct conn_ops imap_conn_ops = {
+    .name = "imap",
+    .unit = "sessions",
+    .busy = "* BYE Too many connections, try again later\r\n",
+    .poll_interval = 1,         /* every 500 ms: the login delay's clock */
+    .sent_is_activity = true,   /* a long FETCH to a slow client is not idle */
+    .process = imap_conn_process,
+    .peer_closed = imap_conn_peer_closed,
+    .close = imap_conn_closing,
+    .poll = imap_conn_poll,
+    .reset = imap_conn_reset,
+    .tls_started = imap_conn_tls_started,
+};
 
 void imap_server_init(struct imap_server_slot *slots, struct store *store)
 {
@@ -90,23 +105,16 @@ static err_t imap_conn_drop(struct imap_conn *c, const char *why)
     return ERR_ABRT;
 }
 
-static void imap_conn_callbacks(struct imap_conn *c, struct altcp_pcb *pcb)
+/* The sent and poll callbacks while closing. */
+static err_t imap_conn_closing(void *slot)
 {
-    altcp_arg(pcb, c);
-    altcp_recv(pcb, imap_conn_recv);
-    altcp_sent(pcb, imap_conn_sent);
-    altcp_err(pcb, imap_conn_err);
-    altcp_poll(pcb, imap_conn_poll, 1);     /* every 500 ms: the login delay's clock */
+    return imap_conn_close(slot, NULL);
 }
 
-static err_t imap_conn_tls_up(void *arg, struct altcp_pcb *pcb, err_t err)
+static void imap_conn_tls_started(void *slot, struct altcp_pcb *pcb)
 {
-    struct imap_conn *c = arg;
-    if (!c || err != ERR_OK)
-        return ERR_OK;
+    struct imap_conn *c = slot;
     imap_session_tls_started(&c->session, tls_version_name(pcb));
-    c->conn.last_ms = hal_clock_ms();
-    return imap_conn_process(c);
 }
 
 /* The session said OK to STARTTLS: drop what the client pipelined behind
@@ -114,11 +122,8 @@ static err_t imap_conn_tls_up(void *arg, struct altcp_pcb *pcb, err_t err)
  * connection. */
 static err_t imap_conn_starttls(struct imap_conn *c)
 {
-    struct altcp_pcb *tls = conn_starttls(&c->conn, c->cfg->tls);
-    if (!tls)
+    if (!conn_starttls(&c->conn, c->cfg->tls))
         return imap_conn_close(c, "STARTTLS failed (out of memory)");
-    imap_conn_callbacks(c, tls);
-    tls_on_handshake(tls, imap_conn_tls_up);
     return ERR_OK;
 }
 
@@ -133,8 +138,9 @@ static bool imap_conn_reading(const struct imap_conn *c)
  * can take it.  Each turn writes output, reads input or stops, and the
  * output buffer is finite, so the loop ends.  Returns ERR_ABRT if the
  * connection was aborted. */
-static err_t imap_conn_process(struct imap_conn *c)
+static err_t imap_conn_process(void *slot)
 {
+    struct imap_conn *c = slot;
     while (!c->conn.closing && !c->conn.overflow) {
         if (c->session.mode == IMAP_MODE_SENDING) {
             imap_conn_flush(c);
@@ -169,49 +175,18 @@ static err_t imap_conn_process(struct imap_conn *c)
 
 /* ---------------------------------------------------------- callbacks --- */
 
-static err_t imap_conn_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err_t err)
+/* The client closed without waiting for the end of the session. */
+static err_t imap_conn_peer_closed(void *slot)
 {
-    struct imap_conn *c = arg;
-    (void)err;
-    if (!c) {
-        conn_discard(pcb, p);
-        return ERR_OK;
-    }
-    if (!p) {
-        /* The client closed: what it sent before still counts. */
-        if (imap_conn_process(c) == ERR_ABRT)
-            return ERR_ABRT;
-        if (c->conn.pcb && !c->conn.closing)
-            return imap_conn_close(c, "client closed without LOGOUT");
-        return ERR_OK;
-    }
-    conn_received(&c->conn, p);
-    return imap_conn_process(c);
+    struct imap_conn *c = slot;
+    if (!c->conn.closing)
+        return imap_conn_close(c, "client closed without LOGOUT");
+    return ERR_OK;
 }
 
-static err_t imap_conn_sent(void *arg, struct altcp_pcb *pcb, u16_t len)
+static err_t imap_conn_poll(void *slot, uint64_t now)
 {
-    struct imap_conn *c = arg;
-    (void)pcb;
-    (void)len;
-    if (!c)
-        return ERR_OK;
-    c->conn.last_ms = hal_clock_ms();    /* a long RETR to a slow client is not idle */
-    if (c->conn.closing)
-        return imap_conn_close(c, NULL);
-    imap_conn_flush(c);
-    return imap_conn_process(c);
-}
-
-static err_t imap_conn_poll(void *arg, struct altcp_pcb *pcb)
-{
-    struct imap_conn *c = arg;
-    (void)pcb;
-    if (!c)
-        return ERR_OK;
-    if (c->conn.closing)
-        return imap_conn_close(c, NULL);
-    uint64_t now = hal_clock_ms();
+    struct imap_conn *c = slot;
     if (c->session.mode == IMAP_MODE_DELAY && c->resume_ms && now >= c->resume_ms) {
         c->resume_ms = 0;
         imap_session_resume(&c->session);
@@ -228,43 +203,28 @@ static err_t imap_conn_poll(void *arg, struct altcp_pcb *pcb)
     return ERR_OK;
 }
 
-static void imap_conn_err(void *arg, err_t err)
+static void imap_conn_reset(void *slot)
 {
-    struct imap_conn *c = arg;
-    (void)err;
-    if (!c)
-        return;
-    /* The pcb is gone already. */
+    struct imap_conn *c = slot;
     imap_session_end(&c->session, "connection reset");
-    conn_forget(&c->conn);
     imap_mailbox_logout(&c->mb);    /* an APPEND in progress is aborted */
 }
 
 static err_t imap_server_accept(void *arg, struct altcp_pcb *pcb, err_t err)
 {
     struct imap_server_config *cfg = arg;
-    if (err != ERR_OK || !pcb)
-        return ERR_VAL;
-    struct imap_conn *c = NULL;
-    int slot = 0;
-    for (; imap_conns && slot < IMAP_SERVER_SESSIONS; slot++) {
-        if (!imap_conns[slot].conn.pcb) {
-            c = &imap_conns[slot];
-            break;
-        }
-    }
-    if (!c || !imap_conns) {
-        /* Pool empty: say so and hang up, leaving the others alone. */
-        static const char busy[] = "* BYE Too many connections, try again later\r\n";
-        conn_log(cfg->log, "imap: connection refused, %d sessions busy", IMAP_SERVER_SESSIONS);
-        return conn_refuse(pcb, busy);
-    }
+    err_t ret;
+    int slot = conn_accept(&imap_conn_ops, pcb, err, imap_conns ? &imap_conns[0].conn : NULL,
+                           sizeof(*imap_conns), IMAP_SERVER_SESSIONS, cfg->log, &ret);
+    if (slot < 0)
+        return ret;
+    struct imap_conn *c = &imap_conns[slot];
     conn_init(&c->conn, pcb, c->out, sizeof(c->out));
     c->resume_ms = 0;
     c->cfg = cfg;
     char ip[IPADDR_STRLEN_MAX];
     conn_peer(pcb, ip, sizeof(ip));
-    imap_conn_callbacks(c, pcb);
+    conn_attach(&c->conn, pcb, &imap_conn_ops, c);
     conn_log(cfg->log, "imap: session from %s on port %u", ip, cfg->port);
     imap_session_init(&c->session, &cfg->session, &c->mb, imap_conn_write, c, ip,
                       cfg->implicit_tls ? tls_version_name(pcb) : NULL);

@@ -1,5 +1,7 @@
 /*
- * conn.c - server connection plumbing (see conn.h).
+ * conn.c - server connection plumbing (see conn.h), and the altcp
+ * callbacks every service shares: each one forwards to the service's
+ * conn_ops after the checks they all make.
  */
 #include "conn.h"
 
@@ -11,6 +13,9 @@
 #include "lwip/altcp_tcp.h"
 #include "lwip/altcp_tls.h"
 #include "pb_err.h"
+#include "tls.h"
+
+static err_t conn_tls_up_cb(void *arg, struct altcp_pcb *pcb, err_t err);
 
 int conn_listen(uint16_t port, struct altcp_tls_config *tls, bool implicit, altcp_accept_fn accept,
                 void *arg)
@@ -115,8 +120,11 @@ struct altcp_pcb *conn_starttls(struct conn *c, struct altcp_tls_config *tls)
     }
     conn_flush(c);
     struct altcp_pcb *t = altcp_tls_wrap(tls, c->pcb);
-    if (t)
-        c->pcb = t;
+    if (!t)
+        return NULL;
+    c->pcb = t;
+    conn_attach(c, t, c->ops, c->slot);
+    tls_on_handshake(t, conn_tls_up_cb);
     return t;
 }
 
@@ -166,4 +174,109 @@ err_t conn_finish(struct conn *c, bool abort)
         return ERR_OK;
     altcp_abort(pcb);
     return ERR_ABRT;
+}
+
+/* ---------------------------------------------------------- callbacks --- */
+
+static err_t conn_recv_cb(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+    struct conn *c = arg;
+    (void)err;
+    if (!c) {
+        conn_discard(pcb, p);
+        return ERR_OK;
+    }
+    if (!p) {
+        /* The client closed: what it sent before still counts (a QUIT
+         * with its UPDATE, a pipelined request). */
+        void *slot = c->slot;
+        const struct conn_ops *ops = c->ops;
+        if (ops->process(slot) == ERR_ABRT)
+            return ERR_ABRT;
+        if (!c->pcb)
+            return ERR_OK;
+        return ops->peer_closed(slot);
+    }
+    conn_received(c, p);
+    return c->ops->process(c->slot);
+}
+
+static err_t conn_sent_cb(void *arg, struct altcp_pcb *pcb, u16_t len)
+{
+    struct conn *c = arg;
+    (void)pcb;
+    (void)len;
+    if (!c)
+        return ERR_OK;
+    if (c->ops->sent_is_activity)
+        c->last_ms = hal_clock_ms();    /* a long download to a slow client is not idle */
+    if (c->closing)
+        return c->ops->close(c->slot);
+    conn_flush(c);
+    return c->ops->process(c->slot);
+}
+
+static err_t conn_poll_cb(void *arg, struct altcp_pcb *pcb)
+{
+    struct conn *c = arg;
+    (void)pcb;
+    if (!c)
+        return ERR_OK;
+    if (c->closing)
+        return c->ops->close(c->slot);
+    return c->ops->poll(c->slot, hal_clock_ms());
+}
+
+static void conn_err_cb(void *arg, err_t err)
+{
+    struct conn *c = arg;
+    (void)err;
+    if (!c)
+        return;
+    /* The pcb is gone already: forget it before the service ends its
+     * session, so nothing the session writes can reach it. */
+    void *slot = c->slot;
+    const struct conn_ops *ops = c->ops;
+    conn_forget(c);
+    ops->reset(slot);
+}
+
+static err_t conn_tls_up_cb(void *arg, struct altcp_pcb *pcb, err_t err)
+{
+    struct conn *c = arg;
+    if (!c || err != ERR_OK)
+        return ERR_OK;
+    if (c->ops->tls_started)
+        c->ops->tls_started(c->slot, pcb);
+    c->last_ms = hal_clock_ms();
+    return c->ops->process(c->slot);
+}
+
+void conn_attach(struct conn *c, struct altcp_pcb *pcb, const struct conn_ops *ops, void *slot)
+{
+    c->ops = ops;
+    c->slot = slot;
+    altcp_arg(pcb, c);
+    altcp_recv(pcb, conn_recv_cb);
+    altcp_sent(pcb, conn_sent_cb);
+    altcp_err(pcb, conn_err_cb);
+    altcp_poll(pcb, conn_poll_cb, ops->poll_interval);
+}
+
+int conn_accept(const struct conn_ops *ops, struct altcp_pcb *pcb, err_t err, struct conn *first,
+                size_t stride, int count, void (*log)(const char *line), err_t *ret)
+{
+    if (err != ERR_OK || !pcb) {
+        *ret = ERR_VAL;
+        return -1;
+    }
+    for (int i = 0; first && i < count; i++) {
+        const struct conn *c = (const struct conn *)((const char *)first + (size_t)i * stride);
+        if (!c->pcb)
+            return i;
+    }
+    /* Pool empty: say so and hang up, leaving the others alone. */
+    conn_log(log, "%s: connection refused, %d %s busy", ops->name, count, ops->unit);
+    *ret = conn_refuse(pcb, ops->busy);
+    return -1;
 }

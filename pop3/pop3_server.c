@@ -30,11 +30,26 @@ void pop3_server_init(struct pop3_server_slot *slots)
     pop3_conns = slots;
 }
 
-static err_t pop3_conn_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err_t err);
-static err_t pop3_conn_sent(void *arg, struct altcp_pcb *pcb, u16_t len);
-static err_t pop3_conn_poll(void *arg, struct altcp_pcb *pcb);
-static void pop3_conn_err(void *arg, err_t err);
-static err_t pop3_conn_process(struct pop3_conn *c);
+static err_t pop3_conn_process(void *slot);
+static err_t pop3_conn_peer_closed(void *slot);
+static err_t pop3_conn_closing(void *slot);
+static err_t pop3_conn_poll(void *slot, uint64_t now);
+static void pop3_conn_reset(void *slot);
+static void pop3_conn_tls_started(void *slot, struct altcp_pcb *pcb);
+
+static const struct conn_ops pop3_conn_ops = {
+    .name = "pop3",
+    .unit = "sessions",
+    .busy = "-ERR [SYS/TEMP] too many connections, try again later\r\n",
+    .poll_interval = 1,         /* every 500 ms: the login delay's clock */
+    .sent_is_activity = true,   /* a long RETR to a slow client is not idle */
+    .process = pop3_conn_process,
+    .peer_closed = pop3_conn_peer_closed,
+    .close = pop3_conn_closing,
+    .poll = pop3_conn_poll,
+    .reset = pop3_conn_reset,
+    .tls_started = pop3_conn_tls_started,
+};
 
 int pop3_server_sessions_in_use(void)
 {
@@ -84,23 +99,16 @@ static err_t pop3_conn_drop(struct pop3_conn *c, const char *why)
     return ERR_ABRT;
 }
 
-static void pop3_conn_callbacks(struct pop3_conn *c, struct altcp_pcb *pcb)
+/* The sent and poll callbacks while closing. */
+static err_t pop3_conn_closing(void *slot)
 {
-    altcp_arg(pcb, c);
-    altcp_recv(pcb, pop3_conn_recv);
-    altcp_sent(pcb, pop3_conn_sent);
-    altcp_err(pcb, pop3_conn_err);
-    altcp_poll(pcb, pop3_conn_poll, 1);     /* every 500 ms: the login delay's clock */
+    return pop3_conn_close(slot, NULL);
 }
 
-static err_t pop3_conn_tls_up(void *arg, struct altcp_pcb *pcb, err_t err)
+static void pop3_conn_tls_started(void *slot, struct altcp_pcb *pcb)
 {
-    struct pop3_conn *c = arg;
-    if (!c || err != ERR_OK)
-        return ERR_OK;
+    struct pop3_conn *c = slot;
     pop3_session_tls_started(&c->session, tls_version_name(pcb));
-    c->conn.last_ms = hal_clock_ms();
-    return pop3_conn_process(c);
 }
 
 /* The session said +OK to STLS: drop what the client pipelined behind
@@ -108,11 +116,8 @@ static err_t pop3_conn_tls_up(void *arg, struct altcp_pcb *pcb, err_t err)
  * connection. */
 static err_t pop3_conn_stls(struct pop3_conn *c)
 {
-    struct altcp_pcb *tls = conn_starttls(&c->conn, c->cfg->tls);
-    if (!tls)
+    if (!conn_starttls(&c->conn, c->cfg->tls))
         return pop3_conn_close(c, "STLS failed (out of memory)");
-    pop3_conn_callbacks(c, tls);
-    tls_on_handshake(tls, pop3_conn_tls_up);
     return ERR_OK;
 }
 
@@ -126,8 +131,9 @@ static bool pop3_conn_reading(const struct pop3_conn *c)
  * can take it.  Each turn writes output, reads input or stops, and the
  * output buffer is finite, so the loop ends.  Returns ERR_ABRT if the
  * connection was aborted. */
-static err_t pop3_conn_process(struct pop3_conn *c)
+static err_t pop3_conn_process(void *slot)
 {
+    struct pop3_conn *c = slot;
     while (!c->conn.closing && !c->conn.overflow) {
         if (c->session.state == POP3_STATE_SENDING) {
             pop3_conn_flush(c);
@@ -162,50 +168,18 @@ static err_t pop3_conn_process(struct pop3_conn *c)
 
 /* ---------------------------------------------------------- callbacks --- */
 
-static err_t pop3_conn_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err_t err)
+/* The client closed without waiting for the end of the session. */
+static err_t pop3_conn_peer_closed(void *slot)
 {
-    struct pop3_conn *c = arg;
-    (void)err;
-    if (!c) {
-        conn_discard(pcb, p);
-        return ERR_OK;
-    }
-    if (!p) {
-        /* The client closed: what it sent before still counts (a QUIT
-         * with its UPDATE, say). */
-        if (pop3_conn_process(c) == ERR_ABRT)
-            return ERR_ABRT;
-        if (c->conn.pcb && !c->conn.closing)
-            return pop3_conn_close(c, "client closed without QUIT");
-        return ERR_OK;
-    }
-    conn_received(&c->conn, p);
-    return pop3_conn_process(c);
+    struct pop3_conn *c = slot;
+    if (!c->conn.closing)
+        return pop3_conn_close(c, "client closed without QUIT");
+    return ERR_OK;
 }
 
-static err_t pop3_conn_sent(void *arg, struct altcp_pcb *pcb, u16_t len)
+static err_t pop3_conn_poll(void *slot, uint64_t now)
 {
-    struct pop3_conn *c = arg;
-    (void)pcb;
-    (void)len;
-    if (!c)
-        return ERR_OK;
-    c->conn.last_ms = hal_clock_ms();    /* a long RETR to a slow client is not idle */
-    if (c->conn.closing)
-        return pop3_conn_close(c, NULL);
-    pop3_conn_flush(c);
-    return pop3_conn_process(c);
-}
-
-static err_t pop3_conn_poll(void *arg, struct altcp_pcb *pcb)
-{
-    struct pop3_conn *c = arg;
-    (void)pcb;
-    if (!c)
-        return ERR_OK;
-    if (c->conn.closing)
-        return pop3_conn_close(c, NULL);
-    uint64_t now = hal_clock_ms();
+    struct pop3_conn *c = slot;
     if (c->session.state == POP3_STATE_DELAY && c->resume_ms && now >= c->resume_ms) {
         c->resume_ms = 0;
         pop3_session_resume(&c->session);
@@ -219,43 +193,28 @@ static err_t pop3_conn_poll(void *arg, struct altcp_pcb *pcb)
     return ERR_OK;
 }
 
-static void pop3_conn_err(void *arg, err_t err)
+static void pop3_conn_reset(void *slot)
 {
-    struct pop3_conn *c = arg;
-    (void)err;
-    if (!c)
-        return;
-    /* The pcb is gone already. */
+    struct pop3_conn *c = slot;
     pop3_session_end(&c->session, "connection reset");
-    conn_forget(&c->conn);
     memset(c, 0, sizeof(*c));
 }
 
 static err_t pop3_server_accept(void *arg, struct altcp_pcb *pcb, err_t err)
 {
     struct pop3_server_config *cfg = arg;
-    if (err != ERR_OK || !pcb)
-        return ERR_VAL;
-    struct pop3_conn *c = NULL;
-    int slot = 0;
-    for (; pop3_conns && slot < POP3_SERVER_SESSIONS; slot++) {
-        if (!pop3_conns[slot].conn.pcb) {
-            c = &pop3_conns[slot];
-            break;
-        }
-    }
-    if (!c) {
-        /* Pool empty: say so and hang up, leaving the others alone. */
-        static const char busy[] = "-ERR [SYS/TEMP] too many connections, try again later\r\n";
-        conn_log(cfg->log, "pop3: connection refused, %d sessions busy", POP3_SERVER_SESSIONS);
-        return conn_refuse(pcb, busy);
-    }
+    err_t ret;
+    int slot = conn_accept(&pop3_conn_ops, pcb, err, pop3_conns ? &pop3_conns[0].conn : NULL,
+                           sizeof(*pop3_conns), POP3_SERVER_SESSIONS, cfg->log, &ret);
+    if (slot < 0)
+        return ret;
+    struct pop3_conn *c = &pop3_conns[slot];
     memset(c, 0, sizeof(*c));
     conn_init(&c->conn, pcb, c->out, sizeof(c->out));
     c->cfg = cfg;
     char ip[IPADDR_STRLEN_MAX];
     conn_peer(pcb, ip, sizeof(ip));
-    pop3_conn_callbacks(c, pcb);
+    conn_attach(&c->conn, pcb, &pop3_conn_ops, c);
     conn_log(cfg->log, "pop3: session from %s on port %u", ip, cfg->port);
     pop3_session_init(&c->session, &cfg->session, &cfg->backends[slot], pop3_conn_write, c, ip,
                       cfg->implicit_tls ? tls_version_name(pcb) : NULL);

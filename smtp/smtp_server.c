@@ -37,11 +37,26 @@ enum { SMTP_RDNS_UNKNOWN = 0, SMTP_RDNS_OK, SMTP_RDNS_NONE, SMTP_RDNS_TEMP };
 
 static struct smtp_conn smtp_conns[SMTP_SERVER_SESSIONS];
 
-static err_t smtp_conn_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err_t err);
-static err_t smtp_conn_sent(void *arg, struct altcp_pcb *pcb, u16_t len);
-static err_t smtp_conn_poll(void *arg, struct altcp_pcb *pcb);
-static void smtp_conn_err(void *arg, err_t err);
-static err_t smtp_conn_process(struct smtp_conn *c);
+static err_t smtp_conn_process(void *slot);
+static err_t smtp_conn_peer_closed(void *slot);
+static err_t smtp_conn_close(void *slot);
+static err_t smtp_conn_poll(void *slot, uint64_t now);
+static void smtp_conn_reset(void *slot);
+static void smtp_conn_tls_started(void *slot, struct altcp_pcb *pcb);
+
+static const struct conn_ops smtp_conn_ops = {
+    .name = "smtp",
+    .unit = "sessions",
+    .busy = "421 4.3.2 Too many connections, try again later\r\n",
+    .poll_interval = 2,
+    .sent_is_activity = false,  /* the command timeout counts from the last input */
+    .process = smtp_conn_process,
+    .peer_closed = smtp_conn_peer_closed,
+    .close = smtp_conn_close,
+    .poll = smtp_conn_poll,
+    .reset = smtp_conn_reset,
+    .tls_started = smtp_conn_tls_started,
+};
 
 int smtp_server_sessions_in_use(void)
 {
@@ -83,8 +98,9 @@ static err_t smtp_conn_release(struct smtp_conn *c, bool abort)
 
 /* Close once every reply is handed to TCP.  Returns ERR_ABRT when the pcb
  * had to be aborted (callbacks must then return ERR_ABRT). */
-static err_t smtp_conn_close(struct smtp_conn *c)
+static err_t smtp_conn_close(void *slot)
 {
+    struct smtp_conn *c = slot;
     c->conn.closing = true;
     smtp_conn_flush(c);
     if (c->conn.out_len > 0)
@@ -95,37 +111,21 @@ static err_t smtp_conn_close(struct smtp_conn *c)
     return smtp_conn_release(c, false);
 }
 
-static void smtp_conn_callbacks(struct smtp_conn *c, struct altcp_pcb *pcb)
+static void smtp_conn_tls_started(void *slot, struct altcp_pcb *pcb)
 {
-    altcp_arg(pcb, c);
-    altcp_recv(pcb, smtp_conn_recv);
-    altcp_sent(pcb, smtp_conn_sent);
-    altcp_err(pcb, smtp_conn_err);
-    altcp_poll(pcb, smtp_conn_poll, 2);
-}
-
-static err_t smtp_conn_tls_up(void *arg, struct altcp_pcb *pcb, err_t err)
-{
-    struct smtp_conn *c = arg;
-    if (!c || err != ERR_OK)
-        return ERR_OK;
+    struct smtp_conn *c = slot;
     smtp_session_tls_started(&c->session, tls_version_name(pcb), tls_cipher_name(pcb));
-    c->conn.last_ms = hal_clock_ms();
-    return smtp_conn_process(c);
 }
 
 /* The session said 220 to STARTTLS: drop what the client pipelined behind
  * the command (the plaintext-injection attack), then wrap the connection. */
 static err_t smtp_conn_starttls(struct smtp_conn *c)
 {
-    struct altcp_pcb *tls = conn_starttls(&c->conn, c->cfg->tls);
-    if (!tls) {
+    if (!conn_starttls(&c->conn, c->cfg->tls)) {
         conn_log(c->cfg->log, "smtp: %s: STARTTLS failed (out of memory)", c->session.peer_ip);
         smtp_session_end(&c->session);
         return smtp_conn_close(c);
     }
-    smtp_conn_callbacks(c, tls);
-    tls_on_handshake(tls, smtp_conn_tls_up);
     return ERR_OK;
 }
 
@@ -158,8 +158,9 @@ static void smtp_server_count(unsigned long n)
 
 /* Feed queued input to the session while it can take it.  Returns
  * ERR_ABRT if the connection was aborted. */
-static err_t smtp_conn_process(struct smtp_conn *c)
+static err_t smtp_conn_process(void *slot)
 {
+    struct smtp_conn *c = slot;
     if (c->rdns_pending)
         return ERR_OK;
     struct conn *k = &c->conn;
@@ -197,50 +198,19 @@ static err_t smtp_conn_process(struct smtp_conn *c)
 
 /* ---------------------------------------------------------- callbacks --- */
 
-static err_t smtp_conn_recv(void *arg, struct altcp_pcb *pcb, struct pbuf *p, err_t err)
+/* The client closed (even while a reply is still going out): the
+ * session ends now. */
+static err_t smtp_conn_peer_closed(void *slot)
 {
-    struct smtp_conn *c = arg;
-    (void)err;
-    if (!c) {
-        conn_discard(pcb, p);
-        return ERR_OK;
-    }
-    if (!p) {
-        /* The client closed: what it sent before still counts. */
-        if (smtp_conn_process(c) == ERR_ABRT)
-            return ERR_ABRT;
-        if (c->conn.pcb) {
-            smtp_session_end(&c->session);
-            return smtp_conn_close(c);
-        }
-        return ERR_OK;
-    }
-    conn_received(&c->conn, p);
-    return smtp_conn_process(c);
+    struct smtp_conn *c = slot;
+    smtp_session_end(&c->session);
+    return smtp_conn_close(c);
 }
 
-static err_t smtp_conn_sent(void *arg, struct altcp_pcb *pcb, u16_t len)
+static err_t smtp_conn_poll(void *slot, uint64_t now)
 {
-    struct smtp_conn *c = arg;
-    (void)pcb;
-    (void)len;
-    if (!c)
-        return ERR_OK;
-    if (c->conn.closing)
-        return smtp_conn_close(c);
-    smtp_conn_flush(c);
-    return smtp_conn_process(c);
-}
-
-static err_t smtp_conn_poll(void *arg, struct altcp_pcb *pcb)
-{
-    struct smtp_conn *c = arg;
-    (void)pcb;
-    if (!c)
-        return ERR_OK;
-    if (c->conn.closing)
-        return smtp_conn_close(c);
-    if (c->session.state == SMTP_STATE_HOLD && c->resume_ms && hal_clock_ms() >= c->resume_ms) {
+    struct smtp_conn *c = slot;
+    if (c->session.state == SMTP_STATE_HOLD && c->resume_ms && now >= c->resume_ms) {
         /* The delay after a failed login is over (it never blocked the loop). */
         c->resume_ms = 0;
         smtp_session_resume(&c->session);
@@ -248,7 +218,7 @@ static err_t smtp_conn_poll(void *arg, struct altcp_pcb *pcb)
         return smtp_conn_process(c);
     }
     uint32_t timeout = c->cfg->timeout ? c->cfg->timeout : SMTP_SERVER_CMD_TIMEOUT;
-    if (hal_clock_ms() - c->conn.last_ms > timeout * 1000ull) {
+    if (now - c->conn.last_ms > timeout * 1000ull) {
         char buf[160];
         int n = snprintf(buf, sizeof(buf), "421 4.4.2 %s Timeout, closing the connection\r\n",
                          c->cfg->session.hostname);
@@ -260,18 +230,13 @@ static err_t smtp_conn_poll(void *arg, struct altcp_pcb *pcb)
     return ERR_OK;
 }
 
-static void smtp_conn_err(void *arg, err_t err)
+static void smtp_conn_reset(void *slot)
 {
-    struct smtp_conn *c = arg;
-    (void)err;
-    if (!c)
-        return;
-    /* The pcb is gone already. */
+    struct smtp_conn *c = slot;
     smtp_session_end(&c->session);
     conn_log(c->cfg->log, "smtp: session with %s reset", c->session.peer_ip);
     if (c->rdns_pending)
         dns_cancel(smtp_conn_rdns, c);
-    conn_forget(&c->conn);
     memset(c, 0, sizeof(*c));
 }
 
@@ -332,28 +297,19 @@ static void smtp_conn_rdns(int err, const struct dns_answer *ans, void *arg)
 static err_t smtp_server_accept(void *arg, struct altcp_pcb *pcb, err_t err)
 {
     struct smtp_server_config *cfg = arg;
-    if (err != ERR_OK || !pcb)
-        return ERR_VAL;
-    struct smtp_conn *c = NULL;
-    int slot = 0;
-    for (; slot < SMTP_SERVER_SESSIONS; slot++) {
-        if (!smtp_conns[slot].conn.pcb) {
-            c = &smtp_conns[slot];
-            break;
-        }
-    }
-    if (!c) {
-        /* Pool empty: say so and hang up, leaving the others alone. */
-        conn_log(cfg->log, "smtp: connection refused, %d sessions busy", SMTP_SERVER_SESSIONS);
-        return conn_refuse(pcb, "421 4.3.2 Too many connections, try again later\r\n");
-    }
+    err_t ret;
+    int slot = conn_accept(&smtp_conn_ops, pcb, err, &smtp_conns[0].conn, sizeof(smtp_conns[0]),
+                           SMTP_SERVER_SESSIONS, cfg->log, &ret);
+    if (slot < 0)
+        return ret;
+    struct smtp_conn *c = &smtp_conns[slot];
     memset(c, 0, sizeof(*c));
     conn_init(&c->conn, pcb, c->out, sizeof(c->out));
     c->cfg = cfg;
     char ip[IPADDR_STRLEN_MAX];
     const ip_addr_t *peer = altcp_get_ip(pcb, 0);
     conn_peer(pcb, ip, sizeof(ip));
-    smtp_conn_callbacks(c, pcb);
+    conn_attach(&c->conn, pcb, &smtp_conn_ops, c);
     c->slot = slot;
     snprintf(c->session.peer_ip, sizeof(c->session.peer_ip), "%s", ip);
     if (cfg->require_rdns && peer) {
