@@ -144,6 +144,26 @@ int imap_cmd_number(struct imap_cmd *c, uint32_t *v)
     return 0;
 }
 
+int imap_cmd_modseq(struct imap_cmd *c, uint64_t *v)
+{
+    if (c->err)
+        return c->err;
+    uint64_t n = 0;
+    int digits = 0;
+    while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+        uint64_t d = (uint64_t)(*c->p++ - '0');
+        /* mod-sequence-value is at most 2^63 - 1 (RFC 7162 section 7). */
+        if (n > (0x7fffffffffffffffull - d) / 10)
+            return imap_cmd_fail(c, PB_ERANGE);
+        n = n * 10 + d;
+        digits++;
+    }
+    if (!digits)
+        return imap_cmd_fail(c, PB_EINVAL);
+    *v = n;
+    return 0;
+}
+
 /* quoted = DQUOTE *(QUOTED-CHAR / "\" quoted-specials) DQUOTE */
 static int imap_cmd_quoted(struct imap_cmd *c, char *out, size_t cap, size_t *len)
 {

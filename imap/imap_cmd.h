@@ -63,6 +63,8 @@ int imap_cmd_string(struct imap_cmd *c, char *out, size_t cap, size_t *len);
 int imap_cmd_list_mailbox(struct imap_cmd *c, char *out, size_t cap);
 /* A number (0..4294967295). */
 int imap_cmd_number(struct imap_cmd *c, uint32_t *v);
+/* A mod-sequence value (RFC 7162: 0..2^63-1; PB_ERANGE beyond). */
+int imap_cmd_modseq(struct imap_cmd *c, uint64_t *v);
 /* A sequence set (numbers > 0, "*", ranges, commas). */
 int imap_cmd_seqset(struct imap_cmd *c, struct imap_seqset *set);
 /* A flag: "\Seen" or a keyword atom, into out[cap] as written. */

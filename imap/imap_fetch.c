@@ -40,7 +40,7 @@
 
 enum imap_fi {
     IMAP_FI_FLAGS, IMAP_FI_UID, IMAP_FI_INTERNALDATE, IMAP_FI_SIZE, IMAP_FI_ENVELOPE,
-    IMAP_FI_BODYSTRUCTURE, IMAP_FI_BODY, IMAP_FI_SECTION,
+    IMAP_FI_BODYSTRUCTURE, IMAP_FI_BODY, IMAP_FI_SECTION, IMAP_FI_MODSEQ,
 };
 enum imap_spec { IMAP_SP_ALL, IMAP_SP_HEADER, IMAP_SP_FIELDS, IMAP_SP_FIELDS_NOT, IMAP_SP_TEXT,
                  IMAP_SP_MIME };
@@ -397,6 +397,7 @@ static int imap_parse_item(struct imap_session *s, struct imap_cmd *c)
         { "RFC822", IMAP_FI_SECTION, IMAP_SP_ALL, false },
         { "RFC822.HEADER", IMAP_FI_SECTION, IMAP_SP_HEADER, true },
         { "RFC822.TEXT", IMAP_FI_SECTION, IMAP_SP_TEXT, false },
+        { "MODSEQ", IMAP_FI_MODSEQ, 0, false },
     };
     for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
         if (strcmp(name, simple[i].n) == 0) {
@@ -434,6 +435,15 @@ static int imap_parse_item(struct imap_session *s, struct imap_cmd *c)
     return 0;
 }
 
+/* Whether MODSEQ is one of the items asked for. */
+static bool imap_fetch_has_modseq(const struct imap_session *s)
+{
+    for (unsigned i = 0; i < s->nitems; i++)
+        if (s->items[i].kind == IMAP_FI_MODSEQ)
+            return true;
+    return false;
+}
+
 void imap_proceed_fetch(struct imap_session *s, struct imap_cmd *c)
 {
     s->nitems = 0;
@@ -467,10 +477,27 @@ void imap_proceed_fetch(struct imap_session *s, struct imap_cmd *c)
             err = imap_parse_item(s, c);
         }
     }
+    /* fetch-modifiers (RFC 7162 3.1.4): (CHANGEDSINCE n) */
+    s->f_changed = false;
+    s->f_since = 0;
+    if (!err && imap_cmd_take(c, ' ')) {
+        char mod[IMAP_CMD_ATOM_MAX + 1];
+        if (!imap_cmd_take(c, '(') || imap_cmd_atom(c, mod, sizeof(mod), true) ||
+            strcmp(mod, "CHANGEDSINCE") != 0 || imap_cmd_sp(c) || imap_cmd_modseq(c, &s->f_since) ||
+            !imap_cmd_take(c, ')'))
+            err = PB_EINVAL;
+        s->f_changed = true;
+    }
     if (err || imap_cmd_end(c)) {
-        imap_bad(s, "FETCH set (items)");
+        imap_bad(s, "FETCH set (items) [(CHANGEDSINCE modseq)]");
         return;
     }
+    /* MODSEQ or CHANGEDSINCE turn CONDSTORE on; CHANGEDSINCE implies
+     * MODSEQ, and so does CONDSTORE for a FETCH that sets \Seen. */
+    bool item = imap_fetch_has_modseq(s);
+    s->f_modseq = s->f_changed && !item;    /* implied: written before the items */
+    if (item || s->f_changed)
+        imap_condstore_on(s);
     s->it = 1;
     s->f_open = false;
     s->allow_expunge = s->send_uid;
@@ -682,6 +709,11 @@ static bool imap_fetch_small(struct imap_session *s, const struct imap_fetch_ite
         imap_bstr(&b, "UID ");
         imap_bnum(&b, mi->uid);
         break;
+    case IMAP_FI_MODSEQ:
+        imap_bstr(&b, "MODSEQ (");
+        imap_bnum(&b, mi->modseq);
+        imap_bstr(&b, ")");
+        break;
     case IMAP_FI_SIZE:
         imap_bstr(&b, "RFC822.SIZE ");
         imap_bnum(&b, mi->size);
@@ -804,8 +836,9 @@ int imap_fetch_step(struct imap_session *s)
             return 0;
         if (s->room < IMAP_SESSION_PUMP_MIN)
             return -1;
-        if (imap_mailbox_msg(mb, s->it, &s->f_mi) != 0) {
-            s->it++;                /* expunged meanwhile: nothing to show */
+        if (imap_mailbox_msg(mb, s->it, &s->f_mi) != 0 ||
+            (s->f_changed && s->f_mi.modseq <= s->f_since)) {
+            s->it++;                /* expunged meanwhile, or unchanged: nothing to show */
             return 1;
         }
         s->f_set_seen = false;
@@ -820,6 +853,10 @@ int imap_fetch_step(struct imap_session *s)
             if (!err) {
                 s->f_mi.flags |= STORE_FLAG_SEEN;
                 imap_mailbox_saw_flags(mb, s->it, (uint16_t)s->f_mi.flags);
+                /* The new modseq, for MODSEQ below (as is, if it went). */
+                struct store_msg_info now;
+                if (imap_mailbox_msg(mb, s->it, &now) == 0)
+                    s->f_mi.modseq = now.modseq;
             } else {
                 s->f_set_seen = false;
             }
@@ -830,13 +867,17 @@ int imap_fetch_step(struct imap_session *s)
         s->f_open = true;
         s->f_item = 0;
         s->f_len = s->f_off = 0;
-        if (s->send_uid) {
+        /* RFC 7162 3.1: a FETCH that sets \Seen carries UID and MODSEQ
+         * for a CONDSTORE client. */
+        if (s->send_uid || (s->f_set_seen && s->condstore)) {
             bool has_uid = false;
             for (unsigned i = 0; i < s->nitems; i++)
                 has_uid |= s->items[i].kind == IMAP_FI_UID;
             if (!has_uid)
                 imap_printf(s, "UID %lu ", (unsigned long)s->f_mi.uid);
         }
+        if (s->f_modseq || (s->f_set_seen && s->condstore && !imap_fetch_has_modseq(s)))
+            imap_printf(s, "MODSEQ (%lu)%s", (unsigned long)s->f_mi.modseq, s->nitems ? " " : "");
         s->f_base = UINT32_MAX;     /* no literal open */
     }
     while (s->f_item < s->nitems) {
@@ -1050,6 +1091,26 @@ static int imap_search_key(struct imap_session *s, struct imap_cmd *c, uint32_t 
             return PB_EINVAL;
         return !mi || imap_seqset_contains(&set, mi->uid, s->mb->uids[s->mb->count - 1]);
     }
+    if (strcmp(key, "MODSEQ") == 0) {
+        /* RFC 7162 3.1.5: MODSEQ ["/flags/name" priv|shared|all] n.  The
+         * store keeps one modseq per message, not one per flag: the
+         * entry is read and the message's modseq compared. */
+        char entry[IMAP_CMD_ATOM_MAX + 1];
+        uint64_t n;
+        if (imap_cmd_sp(c))
+            return PB_EINVAL;
+        if (imap_cmd_peek(c, '"')) {
+            if (imap_cmd_string(c, entry, sizeof(entry), NULL) || imap_cmd_sp(c) ||
+                imap_cmd_atom(c, entry, sizeof(entry), true) ||
+                (strcmp(entry, "PRIV") != 0 && strcmp(entry, "SHARED") != 0 &&
+                 strcmp(entry, "ALL") != 0) || imap_cmd_sp(c))
+                return PB_EINVAL;
+        }
+        if (imap_cmd_modseq(c, &n))
+            return PB_EINVAL;
+        s->s_modseq = true;
+        return !mi || mi->modseq >= n;
+    }
     if (strcmp(key, "LARGER") == 0 || strcmp(key, "SMALLER") == 0) {
         uint32_t n;
         if (imap_cmd_sp(c) || imap_cmd_number(c, &n))
@@ -1178,10 +1239,14 @@ void imap_proceed_search(struct imap_session *s, struct imap_cmd *c)
         *c = save;
     }
     s->rest = *c;
+    s->s_modseq = false;
+    s->s_modseq_max = 0;
     if (imap_search_eval(s, 0, NULL) < 0) {
         imap_bad(s, "Bad search program");
         return;
     }
+    if (s->s_modseq)
+        imap_condstore_on(s);
     s->it = 1;
     s->f_open = false;
     s->e_phase = 0;
@@ -1218,6 +1283,8 @@ static int imap_esearch_step(struct imap_session *s)
             if (imap_mailbox_msg(s->mb, seq, &mi) != 0 || imap_search_eval(s, seq, &mi) != 1)
                 continue;
             uint32_t v = s->send_uid ? mi.uid : seq;
+            if (mi.modseq > s->s_modseq_max)
+                s->s_modseq_max = mi.modseq;
             s->e_hits[(seq - 1) / 8] |= (uint8_t)(1u << ((seq - 1) % 8));
             if (!s->e_count++)
                 s->e_min = v;
@@ -1238,6 +1305,9 @@ static int imap_esearch_step(struct imap_session *s)
             imap_printf(s, " MAX %lu", (unsigned long)s->e_max);
         if (s->esearch & IMAP_ES_COUNT)
             imap_printf(s, " COUNT %lu", (unsigned long)s->e_count);
+        /* RFC 7162 3.1.5: the highest modseq of what was found. */
+        if (s->s_modseq && s->e_count)
+            imap_printf(s, " MODSEQ %lu", (unsigned long)s->s_modseq_max);
         if ((s->esearch & IMAP_ES_ALL) && s->e_count)
             imap_out(s, " ALL ", 5);
         s->e_phase = (s->esearch & IMAP_ES_ALL) && s->e_count ? 2 : 3;
@@ -1291,11 +1361,17 @@ int imap_search_step(struct imap_session *s)
         uint32_t seq = s->it++;
         if (imap_mailbox_msg(s->mb, seq, &mi) != 0)
             continue;
-        if (imap_search_eval(s, seq, &mi) == 1)
+        if (imap_search_eval(s, seq, &mi) == 1) {
             imap_printf(s, " %lu", (unsigned long)(s->send_uid ? mi.uid : seq));
+            if (mi.modseq > s->s_modseq_max)
+                s->s_modseq_max = mi.modseq;
+        }
     }
-    if (s->room < 8)
+    if (s->room < 32)
         return -1;
+    /* RFC 7162 3.1.5: the highest modseq of what was found, if anything. */
+    if (s->s_modseq && s->s_modseq_max)
+        imap_printf(s, " (MODSEQ %lu)", (unsigned long)s->s_modseq_max);
     imap_out(s, "\r\n", 2);
     s->f_open = false;
     return 0;

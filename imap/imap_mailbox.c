@@ -808,3 +808,8 @@ void imap_mailbox_append_abort(struct imap_mailbox *mb)
         store_txn_abort(mb->append_txn);
     mb->append_txn = NULL;
 }
+
+uint32_t imap_mailbox_highest_modseq(const struct imap_mailbox *mb)
+{
+    return store_modseq_high(mb->store);
+}

@@ -136,6 +136,16 @@ int imap_mailbox_status(struct imap_mailbox *mb, uint16_t folder, struct imap_ma
 int imap_mailbox_totals(struct store *s, uint16_t folder, uint32_t *messages, uint32_t *unseen,
                         uint64_t *bytes, struct store_folder_info *fi);
 
+/* The HIGHESTMODSEQ of every folder (RFC 7162): the store-wide highest
+ * modseq (store_modseq_high).  One number serves all folders because it
+ * is >= the modseq of every message in every folder (each message's is
+ * the version of a commit, and this is the newest commit's), and it grows
+ * with every change in any folder (a flag change, an expunge, an append
+ * each commit with a new version), never going down (store.h).  A folder
+ * whose neighbours change sees it grow without a change of its own,
+ * which RFC 7162 allows; a client then finds nothing with CHANGEDSINCE. */
+uint32_t imap_mailbox_highest_modseq(const struct imap_mailbox *mb);
+
 /* ---- keywords ---- */
 /* (Re)read the mailbox's keyword names from the store.  0 or PB_E*. */
 int imap_mailbox_keywords_load(struct imap_mailbox *mb);

@@ -7,6 +7,10 @@
  * Every command ends in imap_finish(): the tagged reply waits in s->done
  * while the untagged updates of the selected folder (EXPUNGE, FETCH FLAGS,
  * EXISTS) go out first, as the connection has room (IMAP_MODE_SENDING).
+ *
+ * CONDSTORE (imap_session.h): a modseq is never kept in the session (4096
+ * of them would be 16 KiB per session); an untagged FETCH reads it from
+ * the store by UID when it is written.
  */
 #include "imap_session.h"
 
@@ -202,8 +206,9 @@ const char *imap_flags_text(struct imap_mailbox *mb, uint16_t flags, char *buf, 
 
 unsigned imap_sync_budget(const struct imap_session *s, size_t room)
 {
-    /* "* n FETCH (UID n FLAGS (...))": 80 bytes with system flags only. */
-    size_t line = 80 + s->mb->nkeywords * (IMAP_MAILBOX_KEYWORD_MAX + 1);
+    /* "* n FETCH (UID n FLAGS (...))": 80 bytes with system flags only,
+     * " MODSEQ (n)" 20 more. */
+    size_t line = 100 + s->mb->nkeywords * (IMAP_MAILBOX_KEYWORD_MAX + 1);
     return room > 128 + line ? (unsigned)((room - 128) / line) : 1;
 }
 
@@ -294,10 +299,17 @@ static void imap_sync_event(void *ctx, enum imap_mailbox_event ev, uint32_t seq,
     case IMAP_EV_EXPUNGE:
         imap_printf(s, "* %lu EXPUNGE\r\n", (unsigned long)seq);
         break;
-    case IMAP_EV_FLAGS:
-        imap_printf(s, "* %lu FETCH (UID %lu FLAGS (%s))\r\n", (unsigned long)seq,
+    case IMAP_EV_FLAGS: {
+        imap_printf(s, "* %lu FETCH (UID %lu FLAGS (%s)", (unsigned long)seq,
                     (unsigned long)uid, imap_flags_text(s->mb, flags, f, sizeof(f)));
+        struct store_msg_info mi;
+        /* A message expunged since has no modseq left to report: its
+         * EXPUNGE comes at the next sync that may send one. */
+        if (s->condstore && store_msg_get(s->mb->store, s->mb->folder, uid, &mi) == 0)
+            imap_printf(s, " MODSEQ (%lu)", (unsigned long)mi.modseq);
+        imap_out(s, ")\r\n", 3);
         break;
+    }
     case IMAP_EV_EXISTS:
         imap_printf(s, "* %lu EXISTS\r\n", (unsigned long)seq);
         break;
@@ -656,7 +668,7 @@ const char *imap_capabilities(const struct imap_session *s)
     bool login_ok = s->tls || !s->cfg->tls_available;
     snprintf(caps, sizeof(caps),
              "IMAP4rev1 IMAP4rev2%s%s%s SASL-IR LITERAL+ ENABLE ID NAMESPACE IDLE UIDPLUS MOVE "
-             "UNSELECT SPECIAL-USE CHILDREN LIST-STATUS ESEARCH UTF8=ACCEPT APPENDLIMIT=%lu",
+             "UNSELECT SPECIAL-USE CHILDREN LIST-STATUS ESEARCH CONDSTORE UTF8=ACCEPT APPENDLIMIT=%lu",
              s->state == IMAP_STATE_NOTAUTH && !s->tls && s->cfg->tls_available ? " STARTTLS" : "",
              s->state == IMAP_STATE_NOTAUTH && !login_ok ? " LOGINDISABLED" : "",
              s->state == IMAP_STATE_NOTAUTH && login_ok ? " AUTH=PLAIN" : "",
@@ -714,10 +726,22 @@ static void imap_proceed_id(struct imap_session *s, struct imap_cmd *c)
     imap_finish(s, "OK ID completed");
 }
 
+void imap_condstore_on(struct imap_session *s)
+{
+    if (s->condstore)
+        return;
+    s->condstore = true;
+    /* RFC 7162 3.1: when CONDSTORE comes on with a folder selected, the
+     * client is told that folder's HIGHESTMODSEQ. */
+    if (s->mb->selected)
+        imap_printf(s, "* OK [HIGHESTMODSEQ %lu] CONDSTORE is on\r\n",
+                    (unsigned long)imap_mailbox_highest_modseq(s->mb));
+}
+
 static void imap_proceed_enable(struct imap_session *s, struct imap_cmd *c)
 {
     char cap[IMAP_CMD_ATOM_MAX + 1];
-    bool rev2 = false, utf8 = false;
+    bool rev2 = false, utf8 = false, condstore = false;
     while (imap_cmd_take(c, ' ')) {
         if (imap_cmd_atom(c, cap, sizeof(cap), true))
             break;
@@ -725,13 +749,18 @@ static void imap_proceed_enable(struct imap_session *s, struct imap_cmd *c)
             rev2 = true;
         else if (strcmp(cap, "UTF8=ACCEPT") == 0 && !s->utf8)
             utf8 = true;
+        else if (strcmp(cap, "CONDSTORE") == 0 && !s->condstore)
+            condstore = true;
     }
     if (!imap_args_end(s, c))
         return;
     /* Only what this command turned on is reported (RFC 5161 3.1). */
     s->rev2 |= rev2;
     s->utf8 |= rev2 || utf8;
-    imap_printf(s, "* ENABLED%s%s\r\n", rev2 ? " IMAP4rev2" : "", utf8 ? " UTF8=ACCEPT" : "");
+    if (condstore)
+        imap_condstore_on(s);
+    imap_printf(s, "* ENABLED%s%s%s\r\n", rev2 ? " IMAP4rev2" : "", utf8 ? " UTF8=ACCEPT" : "",
+                condstore ? " CONDSTORE" : "");
     imap_finish(s, "OK ENABLE completed");
 }
 
@@ -840,8 +869,20 @@ static void imap_proceed_authenticate(struct imap_session *s, struct imap_cmd *c
 
 static void imap_select(struct imap_session *s, struct imap_cmd *c, bool readonly)
 {
-    char name[STORE_NAME_MAX + 2];
-    if (!imap_arg_mailbox(s, c, name, sizeof(name)) || !imap_args_end(s, c))
+    char name[STORE_NAME_MAX + 2], param[IMAP_CMD_ATOM_MAX + 1];
+    bool condstore = false;
+    if (!imap_arg_mailbox(s, c, name, sizeof(name)))
+        return;
+    /* select-params (RFC 4466): only CONDSTORE is known (RFC 7162 3.1.8). */
+    if (imap_cmd_take(c, ' ')) {
+        if (!imap_cmd_take(c, '(') || imap_cmd_atom(c, param, sizeof(param), true) ||
+            strcmp(param, "CONDSTORE") != 0 || !imap_cmd_take(c, ')')) {
+            imap_bad(s, "SELECT mailbox [(CONDSTORE)]");
+            return;
+        }
+        condstore = true;
+    }
+    if (!imap_args_end(s, c))
         return;
     s->state = IMAP_STATE_AUTH;
     int err = imap_mailbox_select(s->mb, name, readonly);
@@ -864,6 +905,11 @@ static void imap_select(struct imap_session *s, struct imap_cmd *c, bool readonl
         imap_printf(s, "* 0 RECENT\r\n");
     imap_printf(s, "* OK [UIDVALIDITY %lu] UIDs valid\r\n* OK [UIDNEXT %lu] Predicted next UID\r\n",
                 (unsigned long)fi.uidvalidity, (unsigned long)fi.uidnext);
+    /* Every folder keeps modseqs: never NOMODSEQ (RFC 7162 3.1.2). */
+    imap_printf(s, "* OK [HIGHESTMODSEQ %lu] Highest\r\n",
+                (unsigned long)imap_mailbox_highest_modseq(s->mb));
+    if (condstore)
+        s->condstore = true;    /* and the client was just told HIGHESTMODSEQ */
     s->state = IMAP_STATE_SELECTED;
     imap_finish(s, "OK [%s] %s completed", readonly ? "READ-ONLY" : "READ-WRITE",
                 readonly ? "EXAMINE" : "SELECT");
@@ -963,7 +1009,7 @@ static bool imap_match(const char *pat, const char *name, int depth)
 
 /* The STATUS items, in the order LIST-STATUS writes them. */
 static const char *const imap_status_names[] = {
-    "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT",
+    "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "HIGHESTMODSEQ",
 };
 #define IMAP_STATUS_NITEMS (sizeof(imap_status_names) / sizeof(imap_status_names[0]))
 
@@ -1021,7 +1067,8 @@ static void imap_list_status(struct imap_session *s, const struct store_folder_i
     if (imap_mailbox_status(s->mb, folder->id, &n, &fi) != 0)
         return;
     unsigned long v[IMAP_STATUS_NITEMS] = { n.messages, fi.uidnext, fi.uidvalidity, n.unseen,
-                                            n.deleted, (unsigned long)n.bytes, 0 };
+                                            n.deleted, (unsigned long)n.bytes, 0,
+                                            (unsigned long)imap_mailbox_highest_modseq(s->mb) };
     imap_out(s, "* STATUS ", 9);
     imap_name_out(s, fi.name);
     const char *sep = " (";
@@ -1125,6 +1172,7 @@ static void imap_proceed_status(struct imap_session *s, struct imap_cmd *c)
 {
     char name[STORE_NAME_MAX + 2], item[IMAP_CMD_ATOM_MAX + 1], out[300];
     uint16_t folder;
+    bool condstore = false;
     if (!imap_arg_mailbox(s, c, name, sizeof(name)))
         return;
     if (imap_cmd_sp(c) || !imap_cmd_take(c, '(')) {
@@ -1149,7 +1197,10 @@ static void imap_proceed_status(struct imap_session *s, struct imap_cmd *c)
         else if (strcmp(item, "UIDVALIDITY") == 0) v = err ? 0 : fi.uidvalidity;
         else if (strcmp(item, "SIZE") == 0) v = (unsigned long)cnt.bytes;
         else if (strcmp(item, "DELETED") == 0) v = cnt.deleted;
-        else {
+        else if (strcmp(item, "HIGHESTMODSEQ") == 0) {
+            v = (unsigned long)imap_mailbox_highest_modseq(s->mb);
+            condstore = true;
+        } else {
             imap_bad(s, "Unknown STATUS item");
             return;
         }
@@ -1165,6 +1216,8 @@ static void imap_proceed_status(struct imap_session *s, struct imap_cmd *c)
         imap_finish(s, "NO %s No such folder", imap_err_code(err));
         return;
     }
+    if (condstore)
+        imap_condstore_on(s);
     imap_out(s, "* STATUS ", 9);
     imap_name_out(s, fi.name);
     imap_printf(s, " (%s)\r\n", out);
@@ -1418,14 +1471,51 @@ bool imap_selected(struct imap_session *s, const struct imap_seqset *set, uint32
     return imap_seqset_contains(set, seq, mb->count);
 }
 
+/* A set being built in buf[cap] from numbers in rising order, as ranges
+ * ("3:5,9"): *first..*last is the range still open (0: none); flush
+ * writes it out.  False when it does not fit. */
+static bool imap_set_add(char *buf, size_t cap, uint32_t *first, uint32_t *last, uint32_t n,
+                         bool flush)
+{
+    if (!flush && *first && n == *last + 1) {
+        *last = n;
+        return true;
+    }
+    if (*first) {
+        size_t len = strlen(buf);
+        int w = *first == *last ?
+                snprintf(buf + len, cap - len, "%s%lu", len ? "," : "", (unsigned long)*first) :
+                snprintf(buf + len, cap - len, "%s%lu:%lu", len ? "," : "", (unsigned long)*first,
+                         (unsigned long)*last);
+        if (w < 0 || (size_t)w >= cap - len) {
+            buf[len] = '\0';
+            return false;
+        }
+    }
+    *first = *last = flush ? 0 : n;
+    return true;
+}
+
 static void imap_proceed_store(struct imap_session *s, struct imap_cmd *c)
 {
     struct imap_seqset set;
     char item[IMAP_CMD_ATOM_MAX + 1];
     uint16_t flags;
+    uint64_t since = 0;
+    bool conditional = false;
     if (imap_cmd_sp(c) || imap_cmd_seqset(c, &set) || imap_cmd_sp(c)) {
         imap_bad(s, "STORE set item flags");
         return;
+    }
+    /* store-modifiers (RFC 7162 3.1.3): (UNCHANGEDSINCE n) */
+    if (imap_cmd_take(c, '(')) {
+        if (imap_cmd_atom(c, item, sizeof(item), true) || strcmp(item, "UNCHANGEDSINCE") != 0 ||
+            imap_cmd_sp(c) || imap_cmd_modseq(c, &since) || !imap_cmd_take(c, ')') ||
+            imap_cmd_sp(c)) {
+            imap_bad(s, "STORE set (UNCHANGEDSINCE modseq) item flags");
+            return;
+        }
+        conditional = true;
     }
     int op = imap_cmd_take(c, '+') ? 1 : imap_cmd_take(c, '-') ? -1 : 0;
     if (imap_cmd_atom(c, item, sizeof(item), true) || imap_cmd_sp(c) ||
@@ -1450,20 +1540,46 @@ static void imap_proceed_store(struct imap_session *s, struct imap_cmd *c)
         imap_finish(s, "NO [READ-ONLY] The folder is read-only");
         return;
     }
-    struct store_txn *txn = NULL;
+    if (conditional)
+        imap_condstore_on(s);
+    /* The messages left alone because they changed after UNCHANGEDSINCE
+     * (RFC 7162 3.1.3), as a set for "OK [MODIFIED set]".  They are
+     * known before anything is stored: when the set would not fit the
+     * reply, nothing is stored (the client could not be told which). */
+    char modified[700];
+    uint32_t m_first = 0, m_last = 0;
+    modified[0] = '\0';
     struct store_msg_info mi;
+    bool fits = true;
+    for (uint32_t seq = 1; conditional && fits && seq <= s->mb->count; seq++)
+        if (imap_selected(s, &set, seq) && imap_mailbox_msg(s->mb, seq, &mi) == 0 &&
+            mi.modseq > since)
+            fits = imap_set_add(modified, sizeof(modified), &m_first, &m_last,
+                                s->send_uid ? mi.uid : seq, false);
+    if (!fits || !imap_set_add(modified, sizeof(modified), &m_first, &m_last, 0, true)) {
+        imap_finish(s, "NO [LIMIT] Too many messages changed since UNCHANGEDSINCE to list; "
+                    "nothing stored");
+        return;
+    }
+    struct store_txn *txn = NULL;
     int err = 0;
     uint32_t changed[64];
     unsigned nchanged = 0;
     for (uint32_t seq = 1; seq <= s->mb->count && !err; seq++) {
         if (!imap_selected(s, &set, seq) || imap_mailbox_msg(s->mb, seq, &mi) != 0)
             continue;
+        if (conditional && mi.modseq > since)
+            continue;       /* in MODIFIED */
         uint16_t nf = op > 0 ? (uint16_t)(mi.flags | flags) :
                       op < 0 ? (uint16_t)(mi.flags & ~flags) :
                       flags;
         if (nf != mi.flags)
             err = imap_mailbox_set_flags(s->mb, &txn, seq, nf);
-        if (!err && silent)
+        /* .SILENT leaves out FLAGS, not the new MODSEQ a CONDSTORE
+         * client must learn (RFC 7162 3.1.3): with CONDSTORE on, the
+         * change is reported by the sync like any other (FLAGS and
+         * MODSEQ, as the connection has room). */
+        if (!err && silent && !s->condstore)
             imap_mailbox_saw_flags(s->mb, seq, nf);
         else if (!err && nf == mi.flags && nchanged < 64)
             changed[nchanged++] = seq;  /* unchanged: still answered with FETCH */
@@ -1472,13 +1588,19 @@ static void imap_proceed_store(struct imap_session *s, struct imap_cmd *c)
     if (!err)
         err = cerr;
     char f[IMAP_FLAGS_TEXT_MAX];
-    for (unsigned i = 0; i < nchanged && !err; i++)
-        imap_printf(s, "* %lu FETCH (UID %lu FLAGS (%s))\r\n", (unsigned long)changed[i],
+    for (unsigned i = 0; i < nchanged && !err; i++) {
+        imap_printf(s, "* %lu FETCH (UID %lu FLAGS (%s)", (unsigned long)changed[i],
                     (unsigned long)s->mb->uids[changed[i] - 1],
                     imap_flags_text(s->mb, s->mb->flags[changed[i] - 1], f, sizeof(f)));
+        if (s->condstore && imap_mailbox_msg(s->mb, changed[i], &mi) == 0)
+            imap_printf(s, " MODSEQ (%lu)", (unsigned long)mi.modseq);
+        imap_out(s, ")\r\n", 3);
+    }
     s->allow_expunge = s->send_uid;
     if (err)
         imap_finish(s, "NO %s STORE failed: %s", imap_err_code(err), pb_err_str(err));
+    else if (modified[0])
+        imap_finish(s, "OK [MODIFIED %s] Conditional STORE failed for those", modified);
     else
         imap_finish(s, "OK STORE completed");
 }

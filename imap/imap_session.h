@@ -39,6 +39,19 @@
  * nothing.  After ENABLE IMAP4rev2 (RFC 9051) or ENABLE UTF8=ACCEPT
  * (RFC 6855) they are UTF-8 both ways (ill-formed UTF-8 gets "BAD").
  *
+ * CONDSTORE (RFC 7162, without QRESYNC).  SELECT and EXAMINE always say
+ * "* OK [HIGHESTMODSEQ n]" (every folder keeps modseqs); STATUS has a
+ * HIGHESTMODSEQ item; FETCH has MODSEQ and the (CHANGEDSINCE n) modifier;
+ * STORE has (UNCHANGEDSINCE n) and answers "OK [MODIFIED set]" for the
+ * messages it left alone because they changed after n; SEARCH has the
+ * MODSEQ key and ends its result in "(MODSEQ n)".  ENABLE CONDSTORE,
+ * SELECT/EXAMINE ... (CONDSTORE) or any of these turns CONDSTORE on for
+ * the session: from then on every untagged FETCH carries MODSEQ.  A
+ * message's modseq is the store's (the version of the change that wrote
+ * its flags); the folder's HIGHESTMODSEQ is the store-wide one
+ * (imap_mailbox_highest_modseq).  Nothing of it is kept per message in
+ * the session: a modseq is read from the store when it is written out.
+ *
  * LOGIN and AUTHENTICATE are refused without TLS (LOGINDISABLED, RFC 3501
  * 6.2.3; RFC 8314), when cfg->tls_available says TLS can be had.
  */
@@ -121,6 +134,7 @@ struct imap_session {
     const char *tls_version;
     bool rev2;                  /* ENABLE IMAP4rev2 */
     bool utf8;                  /* folder names in UTF-8 (IMAP4rev2 or UTF8=ACCEPT), else modified UTF-7 */
+    bool condstore;             /* CONDSTORE on (RFC 7162 3.1): untagged FETCH carries MODSEQ */
     int errors, login_failures;
     char user[IMAP_MAILBOX_USER_MAX + 1];
 
@@ -153,6 +167,11 @@ struct imap_session {
     uint32_t f_blob, f_base, f_len, f_off;  /* literal in progress */
     uint32_t f_hdr_off, f_hdr_len;
     struct store_msg_info f_mi; /* the message being written */
+    bool f_modseq;              /* FETCH writes MODSEQ (asked for, or CHANGEDSINCE) */
+    bool f_changed;             /* FETCH (CHANGEDSINCE f_since): only messages changed after it */
+    uint64_t f_since;
+    bool s_modseq;              /* SEARCH has a MODSEQ key: the result ends in (MODSEQ s_modseq_max) */
+    uint32_t s_modseq_max;      /* highest modseq of the messages found */
     bool append_tail;           /* the APPEND literal is in: the line ends it */
     /* SEARCH with ESEARCH results (RFC 4731, RFC 9051): what RETURN asked
      * for (IMAP_ES_* bits; 0 for a plain "* SEARCH"), the matches found in

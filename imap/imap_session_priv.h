@@ -23,6 +23,10 @@ int imap_name_in(const struct imap_session *s, const char *wire, size_t n, char 
  * buf[cap] (IMAP_FLAGS_TEXT_MAX holds any set). */
 #define IMAP_FLAGS_TEXT_MAX (48 + IMAP_MAILBOX_KEYWORDS * (IMAP_MAILBOX_KEYWORD_MAX + 1))
 const char *imap_flags_text(struct imap_mailbox *mb, uint16_t flags, char *buf, size_t cap);
+/* A CONDSTORE-enabling command (RFC 7162 3.1) was accepted: CONDSTORE is
+ * on from now; the first time, with a folder selected, the client is
+ * told its HIGHESTMODSEQ. */
+void imap_condstore_on(struct imap_session *s);
 void imap_finish(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void imap_bad(struct imap_session *s, const char *text);
 const char *imap_err_code(int err);

@@ -296,6 +296,16 @@ int store_msg_add(struct store_txn *txn, uint16_t folder, uint32_t blob, uint32_
 int store_msg_set_flags(struct store_txn *txn, uint16_t folder, uint32_t uid, uint32_t flags);
 int store_msg_expunge(struct store_txn *txn, uint16_t folder, uint32_t uid);
 int store_msg_get(struct store *s, uint16_t folder, uint32_t uid, struct store_msg_info *info);
+/* The highest modification sequence number: the version of the newest
+ * committed change of anything in the store (0 for an empty store).  Every
+ * commit takes its version from one counter that only goes up, and a
+ * message's modseq is the version of the change that wrote its current
+ * state (added, flags set), so this is >= every message's modseq and grows
+ * with every commit.  It never goes down, across remounts and power cuts
+ * included: mount takes it from the id counter, which the header of the
+ * newest block in use keeps even after GC dropped the newest records (see
+ * store_gc.c).  Costs 4 bytes of RAM, nothing on flash. */
+uint32_t store_modseq_high(const struct store *s);
 /* The message with the smallest UID greater than after; PB_ENOENT if none. */
 int store_msg_next(struct store *s, uint16_t folder, uint32_t after, struct store_msg_info *info);
 

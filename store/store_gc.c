@@ -175,6 +175,20 @@ static int store_gc_block(struct store *s, uint32_t victim)
     }
     if ((err = store_gc_flush(s, &gclen)))
         return err;
+    /* The id counter must outlive the victim.  Mount takes it from the
+     * highest id on flash, and the newest block in use has the highest:
+     * its open unit holds the counter as it was when it was opened, above
+     * every id in older blocks, and its records hold the ids given out
+     * since.  The head is never a victim, so the newest block goes only
+     * between a mount and the next write, when no head is open (a block
+     * whose records all died, e.g. a deleted record's tombstone once the
+     * put it deleted is gone).  Releasing it then would let the counter
+     * go back at the next mount: versions (IMAP modseqs, store_modseq_high)
+     * and UIDVALIDITYs would be given out a second time.  So a head is
+     * opened first; its open unit keeps the counter (it is where the next
+     * write goes anyway). */
+    if ((err = store_log_ensure_head(s, 2)))
+        return err;
     /* The copies are durable before the originals go. */
     if ((err = store_log_sync(s)))
         return err;

@@ -100,6 +100,11 @@ static int store_log_open(struct store *s, int reserve_ok)
     }
 }
 
+int store_log_ensure_head(struct store *s, int reserve_ok)
+{
+    return s->head == STORE_NONE ? store_log_open(s, reserve_ok) : 0;
+}
+
 int store_log_append(struct store *s, uint16_t type, uint32_t txn, const void *a, size_t alen,
                      const void *b, size_t blen, int reserve_ok, uint64_t *addr)
 {
@@ -437,6 +442,10 @@ int store_mount(struct store *s, const struct hal_flash *flash, const struct sto
         if (s->mem.blobs[i].state != STORE_BLOB_LIVE || s->mem.blobs[i].refs == 0)
             store_blob_drop(s, (int)i);
     store_account(s);
+    /* Every id on flash, the open units' counters included, is below
+     * next_id now: no version handed out before the power went (and so no
+     * HIGHESTMODSEQ an IMAP client saw) can be above this. */
+    s->modseq_high = s->next_id - 1;
     s->mount_ms = (uint32_t)(hal_clock_ms() - t0);
     return 0;
 }

@@ -292,6 +292,11 @@ int store_msg_get(struct store *s, uint16_t folder, uint32_t uid, struct store_m
     return 0;
 }
 
+uint32_t store_modseq_high(const struct store *s)
+{
+    return s->modseq_high;
+}
+
 int store_msg_next(struct store *s, uint16_t folder, uint32_t after, struct store_msg_info *info)
 {
     int i = store_mail_scan(s, folder, after);

@@ -79,6 +79,7 @@ struct store {
     uint32_t head_off;
     uint64_t next_seq;
     uint32_t next_id;       /* ids, transaction ids and versions */
+    uint32_t modseq_high;   /* store_modseq_high(): newest committed version */
     uint16_t next_folder;
     uint32_t nmsgs, nblobs, nchunks, nrecs;
     uint32_t gc_count;
@@ -132,6 +133,8 @@ int store_log_append(struct store *s, uint16_t type, uint32_t txn, const void *a
 int store_log_read(struct store *s, uint64_t addr, uint8_t *buf, uint32_t limit,
                    uint16_t *type, uint32_t *txn);
 int store_log_sync(struct store *s);
+/* Open a head block if none is open (reserve_ok as store_log_append). */
+int store_log_ensure_head(struct store *s, int reserve_ok);
 uint32_t store_log_free_blocks(const struct store *s);
 uint32_t store_log_data_start(const struct store *s);
 void store_log_release(struct store *s, uint32_t block);

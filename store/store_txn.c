@@ -193,6 +193,7 @@ int store_txn_commit(struct store_txn *t)
         store_txn_abort(t);
         return err;
     }
+    s->modseq_high = version;   /* the record is on flash, even if sync fails */
     err = store_log_sync(s);
     /* On PB_EIO from sync the record may or may not be durable; the index
      * follows what was written, and the caller must not acknowledge. */

@@ -125,6 +125,69 @@ class Imap(unittest.TestCase):
         self.assertIn("error: user nobody@example.test does not exist",
                       b.command("show mailbox nobody@example.test"))
 
+    def test_condstore(self):
+        """CONDSTORE (RFC 7162) through imaplib: a flag change made in one
+        session is what the other's CHANGEDSINCE returns, HIGHESTMODSEQ
+        grows, a conditional STORE refuses a message changed since, and
+        modseqs survive a reboot."""
+        b = self.boot()
+        for c in PROVISION:
+            self.assertNotIn("error:", b.command(c), c)
+        self.deliver(b"Subject: one\r\n\r\nfirst\r\n")
+        self.deliver(b"Subject: two\r\n\r\nsecond\r\n")
+        m, n = self.imaps(), self.imaps()
+        self.assertIn("CONDSTORE", m.capabilities)
+        typ, data = m.enable("CONDSTORE")
+        self.assertEqual(typ, "OK")
+        self.assertEqual(m.response("ENABLED")[1], [b"CONDSTORE"])
+        m.select("INBOX")
+        h0 = int(m.response("HIGHESTMODSEQ")[1][-1])
+        self.assertGreater(h0, 0)
+        typ, data = m.uid("FETCH", "1:*", "(FLAGS) (CHANGEDSINCE %d)" % h0)
+        self.assertEqual(data, [None])      # nothing changed since
+        n.select("INBOX")
+        n.store("2", "+FLAGS", "(\\Flagged)")
+        typ, data = m.uid("FETCH", "1:*", "(FLAGS) (CHANGEDSINCE %d)" % h0)
+        lines = [d for d in data if d]
+        self.assertTrue(lines)
+        self.assertTrue(all(d.startswith(b"2 (") for d in lines), lines)
+        self.assertIn(b"\\Flagged", lines[-1])
+        m2 = int(lines[-1].split(b"MODSEQ (")[1].split(b")")[0])
+        self.assertGreater(m2, h0)
+        typ, data = m.status("INBOX", "(HIGHESTMODSEQ)")
+        h1 = int(data[0].split(b"HIGHESTMODSEQ ")[1].rstrip(b")"))
+        self.assertGreaterEqual(h1, m2)
+        # Message 2 changed after h0: a STORE conditional on h0 leaves it
+        # alone and says so; message 1 gets the flag.
+        typ, data = m._simple_command("STORE", "1:2", "(UNCHANGEDSINCE %d)" % h0, "+FLAGS",
+                                      "(\\Seen)")
+        self.assertEqual(typ, "OK")
+        self.assertIn(b"[MODIFIED 2]", data[-1])
+        typ, data = n.fetch("1:2", "(FLAGS MODSEQ)")
+        text = b" ".join(d for d in data if isinstance(d, bytes))
+        self.assertRegex(text, rb"1 \(.*FLAGS \(\\Seen\)")
+        self.assertNotRegex(text, rb"2 \([^)]*FLAGS \([^)]*\\Seen")
+        typ, data = n.search(None, "MODSEQ", str(m2))
+        self.assertRegex(data[0], rb"^1 2 \(MODSEQ \d+\)$")
+        typ, data = n.fetch("1:2", "(MODSEQ)")
+        before = sorted(d for d in data if isinstance(d, bytes) and b"MODSEQ" in d)
+        m.logout()
+        n.logout()
+        b.send("reboot")
+        b.expect(r"services: IMAPS listening on port 993 \(TLS\)")
+        b.expect(r"network: address 10\.0\.2\.15")
+        m = self.imaps()
+        m.enable("CONDSTORE")
+        m.select("INBOX")
+        h2 = int(m.response("HIGHESTMODSEQ")[1][-1])
+        self.assertGreaterEqual(h2, h1)
+        typ, data = m.fetch("1:2", "(MODSEQ)")
+        after = sorted(d for d in data if isinstance(d, bytes) and b"MODSEQ" in d)
+        self.assertEqual(after, before)
+        typ, data = m.uid("FETCH", "1:*", "(FLAGS) (CHANGEDSINCE %d)" % h2)
+        self.assertEqual(data, [None])
+        m.logout()
+
     def test_folder_names_esearch_keywords(self):
         """A folder made by a rev1 client in modified UTF-7 is the same
         folder a UTF-8 client and the console see; ESEARCH answers with

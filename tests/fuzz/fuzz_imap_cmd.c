@@ -2,7 +2,8 @@
 /*
  * fuzz_imap_cmd.c - libFuzzer target for the IMAP command grammar: a
  * command as a client sends it (tag, name, astrings, literals {n}/{n+},
- * sequence sets, flag lists, dates) read the way the session reads it.
+ * sequence sets, flag lists, dates, mod-sequences) read the way the
+ * session reads it.
  * Every read stays inside the buffer (ASan), a parsed string fits its
  * buffer, and a sequence set that parsed answers membership queries.
  */
@@ -50,6 +51,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (void)imap_seqset_contains(&set, 4000000000u, 4000000000u);
             if (imap_seqset_max(&set, 7) == 0)
                 abort();            /* a valid set names at least one number */
+            continue;
+        }
+        c = save;
+        uint64_t ms;
+        if (imap_cmd_modseq(&c, &ms) == 0) {
+            if (ms > 0x7fffffffffffffffull)
+                abort();            /* RFC 7162: a mod-sequence fits 63 bits */
             continue;
         }
         c = save;

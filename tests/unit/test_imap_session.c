@@ -580,6 +580,182 @@ static void test_two_sessions(void **state)
     assert_non_null(strstr(say(&b, "DONE\r\n"), "i OK"));
 }
 
+/* The number after "[HIGHESTMODSEQ " in r (0 if none). */
+static unsigned long highestmodseq(const char *r)
+{
+    const char *p = strstr(r, "[HIGHESTMODSEQ ");
+    return p ? strtoul(p + 15, NULL, 10) : 0;
+}
+
+/* The MODSEQ of message line "* seq FETCH (..." in r (0 if none). */
+static unsigned long modseq_of(const char *r, unsigned seq)
+{
+    char head[32];
+    snprintf(head, sizeof(head), "* %u FETCH (", seq);
+    const char *p = strstr(r, head);
+    if (!p)
+        return 0;
+    const char *eol = strstr(p, "\r\n");
+    const char *m = strstr(p, "MODSEQ (");
+    return m && (!eol || m < eol) ? strtoul(m + 8, NULL, 10) : 0;
+}
+
+/* CONDSTORE (RFC 7162): a flag change in one session shows up in the
+ * other's FETCH (CHANGEDSINCE h) and nothing else does; HIGHESTMODSEQ
+ * grows; STATUS, ENABLE and SELECT (CONDSTORE) say it. */
+static void test_condstore_two_sessions(void **state)
+{
+    (void)state;
+    login(&a);
+    login(&b);
+    assert_non_null(strstr(say(&a, "c CAPABILITY\r\n"), " CONDSTORE "));
+    append(&a, "INBOX", msg1);
+    append(&a, "INBOX", msg2);
+    append(&a, "INBOX", msg1);
+    const char *r = say(&a, "s SELECT INBOX (CONDSTORE)\r\n");
+    unsigned long h0 = highestmodseq(r);
+    assert_true(h0 > 0);
+    assert_non_null(strstr(r, "s OK [READ-WRITE]"));
+    r = say(&b, "e ENABLE CONDSTORE\r\n");
+    assert_non_null(strstr(r, "* ENABLED CONDSTORE\r\ne OK"));
+    r = say(&b, "s EXAMINE INBOX\r\n");
+    assert_int_equal(highestmodseq(r), h0);
+
+    /* Every message has a modseq no higher than HIGHESTMODSEQ. */
+    r = say(&b, "f FETCH 1:* (MODSEQ)\r\n");
+    for (unsigned i = 1; i <= 3; i++) {
+        assert_true(modseq_of(r, i) > 0);
+        assert_true(modseq_of(r, i) <= h0);
+    }
+    unsigned long m2 = modseq_of(r, 2);
+    /* Nothing changed since h0: CHANGEDSINCE finds nothing. */
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "f3 UID FETCH 1:* (FLAGS) (CHANGEDSINCE %lu)\r\n", h0);
+    r = say(&b, cmd);
+    assert_null(strstr(r, "FETCH ("));
+    assert_non_null(strstr(r, "f3 OK"));
+
+    /* a flags message 2; a's own answer carries the new MODSEQ. */
+    r = say(&a, "st STORE 2 +FLAGS (\\Flagged)\r\n");
+    unsigned long m2new = modseq_of(r, 2);
+    assert_true(m2new > h0);
+    assert_non_null(strstr(r, "FLAGS (\\Flagged)"));
+    /* b sees the change at its next command, with MODSEQ. */
+    r = say(&b, "n NOOP\r\n");
+    assert_int_equal(modseq_of(r, 2), m2new);
+    /* Only message 2 changed since h0. */
+    snprintf(cmd, sizeof(cmd), "f4 FETCH 1:* (FLAGS) (CHANGEDSINCE %lu)\r\n", h0);
+    r = say(&b, cmd);
+    assert_non_null(strstr(r, "* 2 FETCH (MODSEQ ("));
+    assert_non_null(strstr(r, "FLAGS (\\Flagged)"));
+    assert_null(strstr(r, "* 1 FETCH"));
+    assert_null(strstr(r, "* 3 FETCH"));
+    assert_int_equal(modseq_of(r, 2), m2new);
+    assert_true(m2new > m2);
+    /* HIGHESTMODSEQ grew, in SELECT and in STATUS. */
+    r = say(&b, "st STATUS INBOX (MESSAGES HIGHESTMODSEQ)\r\n");
+    assert_non_null(strstr(r, "* STATUS \"INBOX\" (MESSAGES 3 HIGHESTMODSEQ "));
+    unsigned long h1 = strtoul(strstr(r, "HIGHESTMODSEQ ") + 14, NULL, 10);
+    assert_true(h1 >= m2new);
+    assert_true(h1 > h0);
+    /* SEARCH MODSEQ: what changed at or after m2new, and its modseq. */
+    snprintf(cmd, sizeof(cmd), "se SEARCH MODSEQ %lu\r\n", m2new);
+    r = say(&b, cmd);
+    snprintf(cmd, sizeof(cmd), "* SEARCH 2 (MODSEQ %lu)\r\n", m2new);
+    assert_non_null(strstr(r, cmd));
+    snprintf(cmd, sizeof(cmd), "se2 SEARCH MODSEQ \"/flags/\\\\flagged\" all %lu\r\n", m2new + 1);
+    r = say(&b, cmd);
+    assert_non_null(strstr(r, "* SEARCH\r\nse2 OK"));
+    /* FETCH MODSEQ without ENABLE turns CONDSTORE on (RFC 7162 3.1). */
+    struct client *c = &a;
+    login(c);
+    say(c, "s SELECT INBOX\r\n");
+    r = say(c, "f FETCH 2 (MODSEQ)\r\n");
+    assert_non_null(strstr(r, "* OK [HIGHESTMODSEQ "));
+    assert_int_equal(modseq_of(r, 2), m2new);
+}
+
+/* UNCHANGEDSINCE: a message changed after the client's modseq is left
+ * alone and named in MODIFIED; the others are stored. */
+static void test_condstore_unchangedsince(void **state)
+{
+    (void)state;
+    login(&a);
+    login(&b);
+    append(&a, "INBOX", msg1);
+    append(&a, "INBOX", msg2);
+    append(&a, "INBOX", msg1);
+    const char *r = say(&a, "s SELECT INBOX (CONDSTORE)\r\n");
+    unsigned long h0 = highestmodseq(r);
+    say(&b, "s SELECT INBOX\r\n");
+    /* b changes message 3 after a read h0. */
+    say(&b, "st STORE 3 +FLAGS (\\Seen)\r\n");
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "c1 UID STORE 1:3 (UNCHANGEDSINCE %lu) +FLAGS.SILENT (\\Deleted)\r\n",
+             h0);
+    r = say(&a, cmd);
+    assert_non_null(strstr(r, "c1 OK [MODIFIED 3]"));
+    /* 1 and 2 got \Deleted (reported with their new MODSEQ); 3 did not. */
+    assert_true(modseq_of(r, 1) > h0);
+    assert_true(modseq_of(r, 2) > h0);
+    struct store_msg_info mi;
+    uint32_t mbx;
+    uint16_t inbox;
+    assert_int_equal(store_mailbox_find(&st, "alice@example.test", &mbx), 0);
+    assert_int_equal(store_folder_find(&st, mbx, "INBOX", &inbox), 0);
+    assert_int_equal(store_msg_get(&st, inbox, 3, &mi), 0);
+    assert_int_equal(mi.flags, STORE_FLAG_SEEN);
+    assert_int_equal(store_msg_get(&st, inbox, 1, &mi), 0);
+    assert_int_equal(mi.flags, STORE_FLAG_DELETED);
+    /* Sequence numbers for STORE, ranges for neighbours; 0 fails for all. */
+    r = say(&a, "c2 STORE 1:3 (UNCHANGEDSINCE 0) -FLAGS (\\Deleted)\r\n");
+    assert_non_null(strstr(r, "c2 OK [MODIFIED 1:3]"));
+    assert_int_equal(store_msg_get(&st, inbox, 1, &mi), 0);
+    assert_int_equal(mi.flags, STORE_FLAG_DELETED);
+    /* Bad modifier syntax is BAD and changes nothing. */
+    r = say(&a, "c3 STORE 1 (UNCHANGEDSINCE x) +FLAGS (\\Seen)\r\n");
+    assert_non_null(strstr(r, "c3 BAD"));
+    r = say(&a, "c4 FETCH 1 (FLAGS) (CHANGEDSINCE 99999999999999999999)\r\n");
+    assert_non_null(strstr(r, "c4 BAD"));
+    assert_int_equal(store_msg_get(&st, inbox, 1, &mi), 0);
+    assert_int_equal(mi.flags, STORE_FLAG_DELETED);
+}
+
+/* Modseqs and HIGHESTMODSEQ survive a remount (a reboot), and changes
+ * after it get higher numbers than anything a client saw before. */
+static void test_condstore_remount(void **state)
+{
+    (void)state;
+    login(&a);
+    append(&a, "INBOX", msg1);
+    append(&a, "INBOX", msg2);
+    say(&a, "s SELECT INBOX (CONDSTORE)\r\n");
+    const char *r = say(&a, "st STORE 1 +FLAGS (\\Answered)\r\n");
+    unsigned long m1 = modseq_of(r, 1);
+    assert_true(m1 > 0);
+    r = say(&a, "f FETCH 2 (MODSEQ)\r\n");
+    unsigned long m2 = modseq_of(r, 2);
+    unsigned long h = highestmodseq(say(&a, "s2 SELECT INBOX\r\n"));
+    assert_true(h >= m1);
+    say(&a, "lo LOGOUT\r\n");
+    assert_int_equal(store_mount(&st, &fl.dev, &mem), 0);
+    login(&b);
+    r = say(&b, "s SELECT INBOX (CONDSTORE)\r\n");
+    assert_true(highestmodseq(r) >= h);
+    r = say(&b, "f FETCH 1:2 (MODSEQ FLAGS)\r\n");
+    assert_int_equal(modseq_of(r, 1), m1);
+    assert_int_equal(modseq_of(r, 2), m2);
+    char cmd[96];
+    snprintf(cmd, sizeof(cmd), "f2 FETCH 1:* (FLAGS) (CHANGEDSINCE %lu)\r\n", h);
+    assert_null(strstr(say(&b, cmd), "FETCH ("));
+    r = say(&b, "st STORE 2 +FLAGS (\\Seen)\r\n");
+    assert_true(modseq_of(r, 2) > h);
+    snprintf(cmd, sizeof(cmd), "f3 UID FETCH 1:* (FLAGS) (CHANGEDSINCE %lu)\r\n", h);
+    r = say(&b, cmd);
+    assert_non_null(strstr(r, "* 2 FETCH (UID 2 MODSEQ ("));
+    assert_null(strstr(r, "* 1 FETCH"));
+}
+
 /* Whether alice has a folder of that (UTF-8) name in the store. */
 static bool has_folder(const char *utf8)
 {
@@ -665,6 +841,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_search, setup, teardown),
         cmocka_unit_test_setup_teardown(test_esearch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_sessions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_condstore_two_sessions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_condstore_unchangedsince, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_condstore_remount, setup, teardown),
         cmocka_unit_test_setup_teardown(test_folder_names_mutf7_and_utf8, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);

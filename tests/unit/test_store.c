@@ -694,6 +694,91 @@ static void test_wipe(void **state)
     assert_int_equal(ss.messages, 1);
 }
 
+/* The highest modseq (an IMAP client's HIGHESTMODSEQ) grows with every
+ * commit, is >= every message's modseq, and never goes down: not at a
+ * remount, not when an aborted transaction's ids were never written, and
+ * not when GC drops the newest block after a remount (its records all
+ * dead: a record put and deleted, then a factory reset). */
+static void test_modseq_high_never_goes_down(void **state)
+{
+    (void)state;
+    open_flash(256 * 1024, 4096, 16);
+    remount();
+    assert_int_equal(store_modseq_high(&st), 0);
+    uint16_t fa, fb;
+    make_folders(&fa, &fb);
+    uint32_t h0 = store_modseq_high(&st);
+    assert_true(h0 > 0);
+    uint32_t u[1];
+    assert_int_equal(deliver(&fa, 1, 1, 500, u), 0);
+    struct store_msg_info mi;
+    assert_int_equal(store_msg_get(&st, fa, u[0], &mi), 0);
+    assert_true(mi.modseq > h0);
+    assert_int_equal(store_modseq_high(&st), mi.modseq);
+    uint32_t h1 = store_modseq_high(&st);
+
+    /* A transaction that takes ids and aborts changes nothing a client saw. */
+    struct store_txn *t;
+    assert_int_equal(store_txn_begin(&st, &t), 0);
+    assert_int_equal(store_msg_set_flags(t, fa, u[0], STORE_FLAG_SEEN), 0);
+    store_txn_abort(t);
+    assert_int_equal(store_modseq_high(&st), h1);
+
+    assert_int_equal(store_txn_begin(&st, &t), 0);
+    assert_int_equal(store_msg_set_flags(t, fa, u[0], STORE_FLAG_FLAGGED), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    uint32_t h2 = store_modseq_high(&st);
+    assert_true(h2 > h1);
+    assert_int_equal(store_msg_get(&st, fa, u[0], &mi), 0);
+    assert_int_equal(mi.modseq, h2);
+    remount();
+    assert_true(store_modseq_high(&st) >= h2);
+    assert_int_equal(store_msg_get(&st, fa, u[0], &mi), 0);
+    assert_int_equal(mi.modseq, h2);       /* the message's modseq is kept */
+    uint32_t h3 = store_modseq_high(&st);
+
+    /* A factory reset, GC until nothing old is left, then the wipe's own
+     * block is all dead: a remount and GC drop it.  The counter stays. */
+    assert_int_equal(store_wipe(&st), 0);
+    assert_true(store_modseq_high(&st) > h3);
+    uint32_t h4 = store_modseq_high(&st);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 200 && store_gc_step(&st, 1) > 0; i++)
+            ;
+        remount();
+        assert_true(store_modseq_high(&st) >= h4);
+    }
+    struct store_stats ss;
+    store_stats(&st, &ss);
+    assert_true(ss.blocks_used <= 2);
+
+    /* A named record put and deleted: the delete's tombstone dies with
+     * the put, and the block holding both is the newest. */
+    assert_int_equal(store_txn_begin(&st, &t), 0);
+    assert_int_equal(store_rec_put(t, STORE_NS_IMAP, "kw:x", "a", 1), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    assert_int_equal(store_txn_begin(&st, &t), 0);
+    assert_int_equal(store_rec_del(t, STORE_NS_IMAP, "kw:x"), 0);
+    assert_int_equal(store_txn_commit(t), 0);
+    uint32_t h5 = store_modseq_high(&st);
+    for (int round = 0; round < 3; round++) {
+        remount();
+        assert_true(store_modseq_high(&st) >= h5);
+        for (int i = 0; i < 200 && store_gc_step(&st, 1) > 0; i++)
+            ;
+    }
+    remount();
+    assert_true(store_modseq_high(&st) >= h5);
+    /* New changes get numbers above everything handed out before. */
+    make_folders(&fa, &fb);
+    assert_int_equal(deliver(&fa, 1, 2, 100, u), 0);
+    assert_int_equal(store_msg_get(&st, fa, u[0], &mi), 0);
+    assert_true(mi.modseq > h5);
+    struct store_folder_info fi;
+    assert_int_equal(store_folder_info(&st, fa, &fi), 0);
+    assert_true(fi.uidvalidity > h5);       /* never one a client saw before */
+}
+
 /* The record check is CRC-32C: the standard check value, and the same
  * result however the data is split (the store checksums headers and
  * payloads in pieces). */
@@ -726,6 +811,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_folder_rename_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uid_lookups_in_any_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wipe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_modseq_high_never_goes_down, setup, teardown),
         cmocka_unit_test(test_crc32c),
         cmocka_unit_test_setup_teardown(test_worn_blocks_are_retired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_geometries, setup, teardown),
