@@ -34,7 +34,9 @@
 
 #define HTTP_LINE_MAX   2048            /* request line, CRLF included */
 #define HTTP_HEAD_MAX   8192            /* header block, CRLF CRLF included */
-#define HTTP_BODY_MAX   (64u * 1024u)   /* Content-Length accepted at most */
+/* The largest body the web page takes (the certificate upload, 16 KiB):
+ * each connection holds one, so more would only cost RAM. */
+#define HTTP_BODY_MAX   (16u * 1024u)   /* Content-Length accepted at most */
 #define HTTP_PATH_MAX   256             /* normalised path */
 #define HTTP_QUERY_MAX  512             /* raw query string (after '?') */
 #define HTTP_HOST_MAX   128
