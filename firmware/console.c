@@ -1744,17 +1744,7 @@ static int console_identity(struct identity_info *info)
 
 static int console_dnsrec_input(const char *domain, struct dnsrec_input *in, char *pub, size_t cap)
 {
-    struct identity_info info;
-    memset(in, 0, sizeof(*in));
-    in->domain = domain;
-    in->hostname = config_get()->hostname;
-    in->public_ipv4 = dnsrec_public_ipv4(pub, cap) ? pub : NULL;
-    in->self_signed = true;
-    if (console_identity(&info) == 0) {
-        in->cert_der = console_id.cert_der;
-        in->cert_len = console_id.cert_len;
-        in->self_signed = info.self_signed;
-    }
+    dnsrec_input_local(domain, &console_id, pub, cap, in);
     if (!accounts_domain_exists(storage_get(), domain)) {
         console_printf("error: domain %s is not configured; add it with 'domain add %s'\n", domain, domain);
         return PB_ENOENT;

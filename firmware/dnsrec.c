@@ -11,11 +11,14 @@
 #include <wolfssl/wolfcrypt/sha256.h>
 
 #include "address.h"
+#include "config.h"
 #include "dns.h"
+#include "identity.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/def.h"
 #include "net.h"
 #include "pb_err.h"
+#include "storage.h"
 #include "x509.h"
 
 /* Why each record, for the page that lists them. */
@@ -402,4 +405,21 @@ bool dnsrec_public_ipv4(char *buf, size_t cap)
         return false;
     ip4addr_ntoa_r(&st.addr, buf, (int)cap);
     return true;
+}
+
+void dnsrec_input_local(const char *domain, struct identity *id, char *pub, size_t cap,
+                        struct dnsrec_input *in)
+{
+    struct identity_info info;
+    struct store *st = storage_get();
+    memset(in, 0, sizeof(*in));
+    in->domain = domain;
+    in->hostname = config_get()->hostname;
+    in->public_ipv4 = dnsrec_public_ipv4(pub, cap) ? pub : NULL;
+    in->self_signed = true;
+    if (st && identity_load(st, id) == 0 && identity_info(id, &info) == 0) {
+        in->cert_der = id->cert_der;
+        in->cert_len = id->cert_len;
+        in->self_signed = info.self_signed;
+    }
 }

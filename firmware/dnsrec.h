@@ -109,6 +109,15 @@ int dnsrec_format(const struct dnsrec *r, char *buf, size_t cap);
  * private (behind NAT): the records then show DNSREC_PLACEHOLDER_A. */
 bool dnsrec_public_ipv4(char *buf, size_t cap);
 
+struct identity;
+
+/* What domain's records are made of on this appliance: its hostname, its
+ * public IPv4 when known (written into pub, cap >= 16), and the TLS
+ * identity kept on flash, loaded into id (which in then points into, so
+ * it must outlive in).  Without one there is no TLSA row. */
+void dnsrec_input_local(const char *domain, struct identity *id, char *pub, size_t cap,
+                        struct dnsrec_input *in);
+
 /* The type's mnemonic ("MX", "TXT", ...). */
 const char *dnsrec_type_name(uint16_t type);
 

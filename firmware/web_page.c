@@ -1050,24 +1050,6 @@ static void web_check_done(struct dnsrec_check *c, void *arg)
     log_printf("web: dns check %s: %d of %d records present", web_check_domain, ok, c->count);
 }
 
-/* What the records of domain are made of: the identity kept on flash (as
- * `dns records` says; the one in use until a restart may be older). */
-static void web_dnsrec_input(const char *domain, struct dnsrec_input *in, char *pub, size_t cap)
-{
-    struct identity_info info;
-    memset(in, 0, sizeof(*in));
-    in->domain = domain;
-    in->hostname = config_get()->hostname;
-    in->public_ipv4 = dnsrec_public_ipv4(pub, cap) ? pub : NULL;
-    in->self_signed = true;
-    struct store *st = storage_get();
-    if (st && identity_load(st, &web_flash_id) == 0 && identity_info(&web_flash_id, &info) == 0) {
-        in->cert_der = web_flash_id.cert_der;
-        in->cert_len = web_flash_id.cert_len;
-        in->self_signed = info.self_signed;
-    }
-}
-
 static const char *web_dns_status_class(enum dnsrec_status s)
 {
     return s == DNSREC_PRESENT ? "ok" : s == DNSREC_PENDING ? "muted" : "err";
@@ -1079,7 +1061,7 @@ static void web_dns_domain(struct web_call *w, const char *domain, int idx)
 {
     struct dnsrec_input in;
     char pub[IP4ADDR_STRLEN_MAX];
-    web_dnsrec_input(domain, &in, pub, sizeof(pub));
+    dnsrec_input_local(domain, &web_flash_id, pub, sizeof(pub), &in);
     bool checked = strcmp(domain, web_check_domain) == 0;
     bool busy = checked && web_check.busy;
     int n = dnsrec_build(&in, web_recs, DNSREC_MAX);
@@ -1212,7 +1194,7 @@ static void web_post_dns(struct web_call *w)
     } else {
         struct dnsrec_input in;
         char pub[IP4ADDR_STRLEN_MAX];
-        web_dnsrec_input(domain, &in, pub, sizeof(pub));
+        dnsrec_input_local(domain, &web_flash_id, pub, sizeof(pub), &in);
         snprintf(web_check_domain, sizeof(web_check_domain), "%s", domain);
         int err = dnsrec_check_start(&web_check, &in, web_check_done, NULL);
         if (err) {

@@ -32,6 +32,7 @@
 #include "smtp_client.h"
 #include "smtp_dsn.h"
 #include "smtp_queue.h"
+#include "smtp_tally.h"
 #include "tls.h"
 
 enum relay_state {
@@ -116,31 +117,12 @@ static void relay_log(const char *fmt, ...)
     relay_cfg->log(line);
 }
 
-/* Deliveries done today (smtp_relay_sent_today), by the wall clock's UTC
- * day; a board without the date counts from its start. */
-static struct {
-    int64_t day;
-    unsigned long n;
-} relay_today;
-
-static int64_t relay_day(int64_t now_s)
-{
-    return now_s > 0 ? now_s / 86400 : 0;
-}
+/* Deliveries done today, for smtp_relay_sent_today(). */
+static struct smtp_tally relay_today;
 
 unsigned long smtp_relay_sent_today(int64_t now_s)
 {
-    return relay_today.day == relay_day(now_s) ? relay_today.n : 0;
-}
-
-static void relay_count(unsigned long n)
-{
-    int64_t day = relay_day(hal_clock_wall());
-    if (relay_today.day != day) {
-        relay_today.day = day;
-        relay_today.n = 0;
-    }
-    relay_today.n += n;
+    return smtp_tally_today(&relay_today, now_s);
 }
 
 /* snprintf for texts that are clipped on purpose (log lines, errors). */
@@ -1203,7 +1185,7 @@ static void relay_settle(struct relay_job *j)
     }
     if (delayed)
         nfail = 0;      /* they were told of a delay, not of a failure */
-    relay_count((unsigned long)nsent);
+    smtp_tally_add(&relay_today, (unsigned long)nsent, hal_clock_wall());
     if (keep.nrcpt)
         relay_log("relay: %s: %d sent, %d failed, %d deferred; next attempt in %lu s", j->name, nsent, nfail,
                   keep.nrcpt, (unsigned long)smtp_relay_backoff(keep.attempts));

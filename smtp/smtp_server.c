@@ -17,6 +17,7 @@
 #include "lwip/altcp_tcp.h"
 #include "lwip/altcp_tls.h"
 #include "pb_err.h"
+#include "smtp_tally.h"
 #include "tls.h"
 
 struct smtp_conn {
@@ -129,31 +130,12 @@ static err_t smtp_conn_starttls(struct smtp_conn *c)
     return ERR_OK;
 }
 
-/* Messages accepted today (smtp_server_accepted_today): the day is the
- * wall clock's, so a board without the date counts from its start. */
-static struct {
-    int64_t day;
-    unsigned long n;
-} smtp_server_today;
-
-static int64_t smtp_server_day(int64_t now_s)
-{
-    return now_s > 0 ? now_s / 86400 : 0;
-}
+/* Messages accepted today, for smtp_server_accepted_today(). */
+static struct smtp_tally smtp_server_today;
 
 unsigned long smtp_server_accepted_today(int64_t now_s)
 {
-    return smtp_server_today.day == smtp_server_day(now_s) ? smtp_server_today.n : 0;
-}
-
-static void smtp_server_count(unsigned long n)
-{
-    int64_t day = smtp_server_day(hal_clock_wall());
-    if (smtp_server_today.day != day) {
-        smtp_server_today.day = day;
-        smtp_server_today.n = 0;
-    }
-    smtp_server_today.n += n;
+    return smtp_tally_today(&smtp_server_today, now_s);
 }
 
 /* Feed queued input to the session while it can take it.  Returns
@@ -179,7 +161,7 @@ static err_t smtp_conn_process(void *slot)
             break;
     }
     if (c->session.messages > accepted)
-        smtp_server_count(c->session.messages - accepted);
+        smtp_tally_add(&smtp_server_today, c->session.messages - accepted, hal_clock_wall());
     if (k->overflow) {
         conn_log(c->cfg->log, "smtp: %s: dropped, it sends without reading replies",
                         c->session.peer_ip);
