@@ -34,36 +34,8 @@
 #include "lwip/stats.h"
 #include "net.h"
 #include "pb_err.h"
+#include "sim_net.h"
 
-static unsigned offset;
-static int addr_events;
-static struct net_status last;
-
-static void on_addr(const struct net_status *st)
-{
-    addr_events++;
-    last = *st;
-}
-
-/* Run the event loop until cond() or timeout_ms.  The deadlines are
- * generous: this test failed once on a machine loaded by parallel builds
- * and fuzzers, cause not found; a slow DHCP or SLAAC is the likely one. */
-static int loop_until(int (*cond)(void), uint32_t timeout_ms)
-{
-    uint64_t end = hal_clock_ms() + timeout_ms;
-    while (!cond()) {
-        if (hal_clock_ms() > end)
-            return 0;
-        net_poll();
-        hal_board_idle(5);
-    }
-    return 1;
-}
-
-static int have_addr(void)
-{
-    return addr_events > 0 && last.ipv4_up;
-}
 
 static int have_ipv6(void)
 {
@@ -75,16 +47,7 @@ static int have_ipv6(void)
 static int group_setup(void **state)
 {
     (void)state;
-    static char flash[64], off[16];
-    offset = 20000 + (unsigned)(getpid() % 40000);
-    snprintf(flash, sizeof(flash), "build/test/net-%d.img", (int)getpid());
-    snprintf(off, sizeof(off), "%u", offset);
-    static char *argv[] = { "test_net", "--flash", flash, "--flash-size", "64K",
-                            "--port-offset", off, NULL };
-    argv[2] = flash;
-    argv[6] = off;
-    assert_int_equal(hal_board_init(7, argv), 0);
-    unlink(flash);
+    assert_int_equal(sim_net_boot("test_net", 1), 0);
     struct net_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.dhcp = true;

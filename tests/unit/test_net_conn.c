@@ -37,25 +37,13 @@
 #include "lwip/stats.h"
 #include "net.h"
 #include "pb_err.h"
+#include "sim_net.h"
 
 #define LINE_PORT 110
 #define LINE_SLOTS 2
 #define LINE_IDLE_MS 1500
 
-static unsigned offset;
-static int addr_events;
-static struct net_status last;
 
-static void on_addr(const struct net_status *st)
-{
-    addr_events++;
-    last = *st;
-}
-
-static int have_addr(void)
-{
-    return addr_events > 0 && last.ipv4_up;
-}
 
 /* ------------------------------------------------ the line service --- */
 
@@ -224,18 +212,6 @@ static int client_until(struct client *c, const char *want, bool eof, uint32_t t
     }
 }
 
-static int loop_until(int (*cond)(void), uint32_t timeout_ms)
-{
-    uint64_t end = hal_clock_ms() + timeout_ms;
-    while (!cond()) {
-        if (hal_clock_ms() > end)
-            return 0;
-        net_poll();
-        hal_board_idle(5);
-    }
-    return 1;
-}
-
 static int pool_empty(void)
 {
     return line_in_use() == 0;
@@ -248,17 +224,8 @@ static u16_t memp_before[MEMP_MAX];
 static int group_setup(void **state)
 {
     (void)state;
-    static char flash[64], off[16];
-    offset = 20000 + (unsigned)(getpid() % 40000);
-    snprintf(flash, sizeof(flash), "build/test/net-conn-%d.img", (int)getpid());
-    snprintf(off, sizeof(off), "%u", offset);
-    static char *argv[] = { "test_net_conn", "--flash", flash, "--flash-size", "64K",
-                            "--port-offset", off, NULL };
-    argv[2] = flash;
-    argv[6] = off;
-    if (hal_board_init(7, argv) != 0)
+    if (sim_net_boot("test_net_conn", 1) != 0)
         return -1;
-    unlink(flash);
     struct net_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.dhcp = true;

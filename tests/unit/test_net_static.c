@@ -28,30 +28,13 @@
 #include "hal_board.h"
 #include "hal_clock.h"
 #include "net.h"
+#include "sim_net.h"
 
-static unsigned offset;
-static int addr_events;
-static struct net_status last;
-
-static void on_addr(const struct net_status *st)
-{
-    addr_events++;
-    last = *st;
-}
 
 static int group_setup(void **state)
 {
     (void)state;
-    static char flash[64], off[16];
-    offset = 20000 + (unsigned)((getpid() * 7) % 40000);
-    snprintf(flash, sizeof(flash), "build/test/net-static-%d.img", (int)getpid());
-    snprintf(off, sizeof(off), "%u", offset);
-    static char *argv[] = { "test_net_static", "--flash", NULL, "--flash-size", "64K",
-                            "--port-offset", NULL, NULL };
-    argv[2] = flash;
-    argv[6] = off;
-    assert_int_equal(hal_board_init(7, argv), 0);
-    unlink(flash);
+    assert_int_equal(sim_net_boot("test_net_static", 7), 0);
     return 0;
 }
 
