@@ -36,7 +36,6 @@
 #include "pb_err.h"
 #include "sim_net.h"
 
-
 static int have_ipv6(void)
 {
     struct net_status st;

@@ -43,8 +43,6 @@
 #define LINE_SLOTS 2
 #define LINE_IDLE_MS 1500
 
-
-
 /* ------------------------------------------------ the line service --- */
 
 struct line_slot {

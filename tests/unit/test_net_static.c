@@ -30,7 +30,6 @@
 #include "net.h"
 #include "sim_net.h"
 
-
 static int group_setup(void **state)
 {
     (void)state;
