@@ -918,6 +918,14 @@ static uint64_t console_size(const char *s)
     return v * mult;
 }
 
+/* A setting's save failed (err != 0): say so; returns whether it did. */
+static bool console_save_failed(int err)
+{
+    if (err)
+        console_printf("error: could not save the setting: %s\n", pb_err_str(err));
+    return err != 0;
+}
+
 static int console_cmd_set_smtp(int argc, char **argv)
 {
     (void)argc;
@@ -948,10 +956,8 @@ static int console_cmd_set_smtp(int argc, char **argv)
         console_printf("error: unknown SMTP setting '%s' (max-size, timeout, require-rdns)\n", what);
         return PB_EINVAL;
     }
-    if (err) {
-        console_printf("error: could not save the setting: %s\n", pb_err_str(err));
+    if (console_save_failed(err))
         return err;
-    }
     services_apply_config();
     const struct config_smtp *c = &config_get()->smtp;
     console_printf("smtp: max-size %lu bytes, timeout %lu s, require-rdns %s\n", (unsigned long)c->max_size,
@@ -1132,10 +1138,8 @@ static int console_cmd_set_submission(int argc, char **argv)
         return PB_EINVAL;
     }
     int err = config_set_submission_hide_client(strcmp(argv[1], "on") == 0);
-    if (err) {
-        console_printf("error: could not save the setting: %s\n", pb_err_str(err));
+    if (console_save_failed(err))
         return err;
-    }
     services_apply_config();
     console_printf("submission: hide-client %s\n", argv[1]);
     log_printf("console: submission hide-client set to %s", argv[1]);
@@ -1222,10 +1226,8 @@ static int console_cmd_set_relayhost(int argc, char **argv)
                        argv[0]);
         return err;
     }
-    if (err) {
-        console_printf("error: could not save the setting: %s\n", pb_err_str(err));
+    if (console_save_failed(err))
         return err;
-    }
     services_apply_config();
     if (config_get()->relayhost[0])
         console_printf("relayhost %s: all outbound mail goes there, %s required\n", config_get()->relayhost,
@@ -1248,10 +1250,8 @@ static int console_cmd_set_relayhost_auth(int argc, char **argv)
         console_printf("error: the user name and password must each be 1..%d characters\n", SASL_CRED_MAX);
         return err;
     }
-    if (err) {
-        console_printf("error: could not save the setting: %s\n", pb_err_str(err));
+    if (console_save_failed(err))
         return err;
-    }
     services_apply_config();
     if (off)
         console_printf("relayhost-auth off: no login to the relay host\n");
@@ -1270,10 +1270,8 @@ static int console_cmd_set_relayhost_tls(int argc, char **argv)
         console_printf("error: '%s' is not 'starttls' or 'implicit'\n", argv[0]);
         return err;
     }
-    if (err) {
-        console_printf("error: could not save the setting: %s\n", pb_err_str(err));
+    if (console_save_failed(err))
         return err;
-    }
     services_apply_config();
     console_printf("relayhost-tls %s\n", argv[0]);
     log_printf("console: relayhost-tls %s", argv[0]);
@@ -1288,10 +1286,8 @@ static int console_cmd_set_relayhost_fingerprint(int argc, char **argv)
         console_printf("error: not a SHA-256 fingerprint (64 hex digits, colons allowed) or 'off'\n");
         return err;
     }
-    if (err) {
-        console_printf("error: could not save the setting: %s\n", pb_err_str(err));
+    if (console_save_failed(err))
         return err;
-    }
     services_apply_config();
     if (config_get()->relay_fpr[0])
         console_printf("relayhost-fingerprint set: only that certificate is accepted\n");
@@ -1311,10 +1307,8 @@ static int console_cmd_set_queue(int argc, char **argv)
     }
     if (notice && strcmp(argv[1], "off") == 0) {
         int off = config_set_queue_delay_notice(0);
-        if (off) {
-            console_printf("error: could not save the setting: %s\n", pb_err_str(off));
+        if (console_save_failed(off))
             return off;
-        }
         console_printf("queue delay-notice off\n");
         log_printf("console: queue delay-notice set to off");
         return 0;
@@ -1340,10 +1334,8 @@ static int console_cmd_set_queue(int argc, char **argv)
         console_printf("error: '%s' is not a duration from 1h to 30d (e.g. 5d, 12h)\n", argv[1]);
         return err;
     }
-    if (err) {
-        console_printf("error: could not save the setting: %s\n", pb_err_str(err));
+    if (console_save_failed(err))
         return err;
-    }
     if (notice) {
         console_printf("queue delay-notice %lu s\n", (unsigned long)config_get()->queue_delay_notice);
         log_printf("console: queue delay-notice set to %s", argv[1]);
@@ -2007,10 +1999,8 @@ static int console_cmd_set_ip(int argc, char **argv)
                        "same network, e.g. set ip 192.168.1.20/24 192.168.1.1\n");
         return err;
     }
-    if (err) {
-        console_printf("error: could not save the setting: %s\n", pb_err_str(err));
+    if (console_save_failed(err))
         return err;
-    }
     config_ip_text(&config_get()->net, text, sizeof(text));
     console_printf("ip %s: applied at the next reboot\n", text);
     log_printf("console: ip set to %s (from the next boot)", text);
@@ -2062,10 +2052,8 @@ static int console_cmd_set_auth(int argc, char **argv)
         console_printf("error: unknown auth setting '%s' (max-failures, lockout)\n", argv[0]);
         return PB_EINVAL;
     }
-    if (err) {
-        console_printf("error: could not save the setting: %s\n", pb_err_str(err));
+    if (console_save_failed(err))
         return err;
-    }
     console_printf("auth: after %lu failed logins an address is refused for %lu s\n",
                    (unsigned long)config_get()->auth_max_failures, (unsigned long)config_get()->auth_lockout);
     log_printf("console: auth %s set to %s", argv[0], argv[1]);
