@@ -28,7 +28,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
 
-from board import SIM, start_sim  # noqa: E402
+from board import bench_ready, start_sim  # noqa: E402
 from private_dovecot import PrivateDovecot, available  # noqa: E402
 
 USER, PASSWORD = "bench@example.test", "bench-pw"
@@ -209,11 +209,7 @@ def main():
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
-    if not os.path.exists(SIM):
-        sys.exit("imap_bench: %s is missing; run make sim first" % SIM)
-    reason = available()
-    if reason:
-        sys.exit("imap_bench: " + reason)
+    bench_ready("imap_bench", available())
     msgs = messages(args.messages, args.size)
     print("IMAP: %d messages of %d bytes in INBOX, one IMAPS session on loopback, best of %d,"
           " %d CPUs" % (args.messages, args.size, args.runs, os.cpu_count() or 0), flush=True)

@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
 sys.path.insert(0, HERE)
 
 import test_dns  # noqa: E402
-from board import SIM, free_port_offset, start_sim  # noqa: E402
+from board import bench_ready, free_port_offset, start_sim  # noqa: E402
 from private_postfix import SMTP_SOURCE, PrivatePostfix, available  # noqa: E402
 from smtp_bench import smtp_source, wait_port  # noqa: E402
 
@@ -173,11 +173,7 @@ def main():
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--modes", default="plain,starttls")
     args = ap.parse_args()
-    if not os.path.exists(SIM):
-        sys.exit("outbound_bench: %s is missing; run make sim first" % SIM)
-    reason = available() or (None if os.path.isabs(SMTP_SOURCE) else "smtp-source is missing")
-    if reason:
-        sys.exit("outbound_bench: " + reason)
+    bench_ready("outbound_bench", available() or (None if os.path.isabs(SMTP_SOURCE) else "smtp-source is missing"))
 
     print("Outbound: %d messages of %d bytes submitted over 1 plain SMTP session, timed until a"
           " Postfix sink has them all, %d CPUs" % (args.messages, args.size, os.cpu_count() or 0),

@@ -28,7 +28,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
 
-from board import SIM, free_port_offset, start_sim  # noqa: E402
+from board import bench_ready, free_port_offset, start_sim  # noqa: E402
 from private_postfix import SMTP_SOURCE, PrivatePostfix, available  # noqa: E402
 
 RUN_TIMEOUT = 900
@@ -142,11 +142,7 @@ def main():
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--sessions", default="1,10")
     args = ap.parse_args()
-    if not os.path.exists(SIM):
-        sys.exit("smtp_bench: %s is missing; run make sim first" % SIM)
-    reason = available() or (None if os.path.isabs(SMTP_SOURCE) else "smtp-source is missing")
-    if reason:
-        sys.exit("smtp_bench: " + reason)
+    bench_ready("smtp_bench", available() or (None if os.path.isabs(SMTP_SOURCE) else "smtp-source is missing"))
 
     print("SMTP in: %d messages of %d bytes, smtp-source -d, plain SMTP on loopback, %d CPUs"
           % (args.messages, args.size, os.cpu_count() or 0), flush=True)

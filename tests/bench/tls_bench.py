@@ -27,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
 sys.path.insert(0, HERE)
 
-from board import SIM, free_port_offset, start_sim  # noqa: E402
+from board import bench_ready, free_port_offset, start_sim  # noqa: E402
 from outbound_bench import make_ecdsa_cert  # noqa: E402
 from private_postfix import PrivatePostfix, available  # noqa: E402
 from smtp_bench import wait_port  # noqa: E402
@@ -107,11 +107,7 @@ def main():
     ap.add_argument("--handshakes", type=int, default=1000)
     ap.add_argument("--clients", type=int, default=8)
     args = ap.parse_args()
-    if not os.path.exists(SIM):
-        sys.exit("tls_bench: %s is missing; run make sim first" % SIM)
-    reason = available()
-    if reason:
-        sys.exit("tls_bench: " + reason)
+    bench_ready("tls_bench", available())
     print("TLS: %d sessions of EHLO, STARTTLS, handshake (ECDSA P-256, no resumption), EHLO, QUIT"
           " from %d client processes, %d CPUs" % (args.handshakes, args.clients, os.cpu_count() or 0),
           flush=True)

@@ -10,6 +10,7 @@ import re
 import select
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -123,6 +124,15 @@ class Board:
                 f.close()
             except OSError:
                 pass
+
+
+def bench_ready(prog, reason=None):
+    """A benchmark's first step: exit with one plain line when the sim is
+    not built, or when reason (why a reference peer cannot run) is set."""
+    if not os.path.exists(SIM):
+        sys.exit("%s: %s is missing; run make sim first" % (prog, SIM))
+    if reason:
+        sys.exit("%s: %s" % (prog, reason))
 
 
 def start_sim(flash=None, flash_size="4M", offset=None, extra=(), binary=SIM):
