@@ -597,6 +597,20 @@ static void relay_dns_cb(int err, const struct dns_answer *ans, void *arg)
     }
 }
 
+/* Whether the answer relay_ask() waits for may still come.  Past its
+ * deadline the query is cancelled and counts as answered, with nothing. */
+static bool relay_dns_waiting(struct relay_job *j, uint64_t now)
+{
+    if (!j->dns_wait)
+        return false;
+    if (now < j->dns_deadline)
+        return true;
+    dns_cancel(relay_dns_cb, j);
+    j->dns_wait = false;
+    j->dns_done = true;
+    return false;
+}
+
 static void relay_ask(struct relay_job *j, const char *name, uint16_t type)
 {
     j->qtype = type;
@@ -1213,13 +1227,10 @@ static void relay_step(struct relay_job *j)
             return;
         case RELAY_MX:
             if (j->dns_wait) {
-                if (now >= j->dns_deadline) {
-                    dns_cancel(relay_dns_cb, j);
-                    j->dns_wait = false;
-                    relay_answer_all(j, 451, "4.4.3", "DNS: the MX lookup timed out");
-                    continue;
-                }
-                return;
+                if (relay_dns_waiting(j, now))
+                    return;
+                relay_answer_all(j, 451, "4.4.3", "DNS: the MX lookup timed out");
+                continue;
             }
             if (j->qtype == 0) {
                 char dom[MAIL_DOMAIN_MAX + 1];
@@ -1231,13 +1242,8 @@ static void relay_step(struct relay_job *j)
             }
             return;
         case RELAY_HOST:
-            if (j->dns_wait) {
-                if (now < j->dns_deadline)
-                    return;
-                dns_cancel(relay_dns_cb, j);
-                j->dns_wait = false;
-                j->dns_done = true;
-            }
+            if (relay_dns_waiting(j, now))
+                return;
             if (j->qtype == 0) {
                 j->naddr = 0;
                 j->addr_secure = false;
@@ -1278,12 +1284,9 @@ static void relay_step(struct relay_job *j)
             continue;
         case RELAY_TLSA:
             if (j->dns_wait) {
-                if (now < j->dns_deadline)
+                if (relay_dns_waiting(j, now))
                     return;
-                dns_cancel(relay_dns_cb, j);
-                j->dns_wait = false;
-                j->dns_done = true;
-                j->tlsa_failed = true;
+                j->tlsa_failed = true;      /* timed out */
             }
             if (j->qtype == 0) {
                 char q[DNS_NAME_TEXT_MAX + 16];
